@@ -1,0 +1,97 @@
+"""Settings, read from the environment with the prefix ``KINDMAP_``.
+
+This module imports nothing else from kindmap, so every layer may depend on it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+ATTRIBUTION = (
+    "Map data © OpenStreetMap contributors (ODbL). Contains OS data © Crown copyright "
+    "and database right. Contains public sector information licensed under the Open "
+    "Government Licence v3.0."
+)
+
+
+def _bundled(name: str, installed: str) -> Path:
+    """Return the project's own folder: inside the wheel when installed, else the checkout."""
+    inside = PACKAGE_DIR / installed
+    return inside if inside.is_dir() else SOURCE_ROOT / name
+
+
+def project_geodata_dir() -> Path:
+    """The project's own data files: taxonomy, tag mappings, region manifests."""
+    return _bundled("geodata", "_geodata")
+
+
+def web_dir() -> Path:
+    """The public web page and its locally served assets."""
+    return _bundled("web", "_web")
+
+
+def default_data_dir() -> Path:
+    """Where the real open data lives: ``../shared/geodata`` beside the project when it exists.
+
+    The working directory is tried first (the README runs commands from the project
+    root), then the source checkout, so both ``pip install .`` and editable installs work.
+    """
+    for root in (Path.cwd(), SOURCE_ROOT):
+        candidate = (root / ".." / "shared" / "geodata").resolve()
+        if candidate.is_dir():
+            return candidate
+    return (Path.cwd() / "geodata-download").resolve()
+
+
+def default_state_dir() -> Path:
+    """Per-user folder for the database and derived files (walking networks)."""
+    return Path(user_data_dir("kindmap", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """All runtime settings; every field can be set as ``KINDMAP_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KINDMAP_", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty means an SQLite file in the per-user data directory.",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir, description="Folder of real open data.")
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Folder for the default database and derived files such as walking networks.",
+    )
+    sqlite_synchronous: str = Field(default="NORMAL", pattern="^(NORMAL|FULL)$")
+    tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Background map tiles; the map still works (markers and list) when they cannot load.",
+    )
+    tile_attribution: str = "© OpenStreetMap contributors"
+    timezone: str = Field(default="Europe/London", description="Local time zone for opening hours.")
+    default_radius_m: float = Field(default=3000.0, gt=0)
+    max_radius_m: float = Field(default=100_000.0, gt=0)
+    max_limit: int = Field(default=500, gt=0)
+    download_timeout_s: float = Field(default=20.0, gt=0)
+    log_level: str = "INFO"
+
+    def resolved_database_url(self, *, demo: bool = False) -> str:
+        """The database URL to use; the demo gets its own file so it never mixes with real data."""
+        if self.database_url:
+            return self.database_url
+        name = "demo.sqlite3" if demo else "kindmap.sqlite3"
+        return f"sqlite:///{self.state_dir / name}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process (tests build their own ``Settings``)."""
+    return Settings()
