@@ -1,6 +1,7 @@
 """SQLModel tables and their wire-format siblings, one module per domain."""
 
 from kindmap.models.areas import Area, AreaPublic, Postcode, Region, RegionPublic
+from kindmap.models.imports import ImportRun
 from kindmap.models.places import (
     Accessibility,
     Place,
@@ -15,6 +16,7 @@ __all__ = [
     "Accessibility",
     "Area",
     "AreaPublic",
+    "ImportRun",
     "Place",
     "PlaceCreate",
     "PlacePublic",

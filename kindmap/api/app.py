@@ -1,0 +1,38 @@
+"""The FastAPI application factory: thin adapters over ``kindmap.services``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from kindmap import __version__
+from kindmap.api.errors import install_error_handlers
+from kindmap.api.routes import meta, places, web
+from kindmap.api.security import SecurityHeaders, content_security_policy
+from kindmap.config import Settings, get_settings, web_dir
+from kindmap.db import create_schema, make_engine
+
+DESCRIPTION = """Welcoming, free, everyday places where people connect — everyone welcome.
+
+Errors are JSON `{"detail": "what to fix"}` with a 4xx status.
+
+Data: © OpenStreetMap contributors (ODbL); contains OS data © Crown copyright and database
+right; contains public sector information licensed under the Open Government Licence v3.0.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None, demo: bool = False) -> FastAPI:
+    """Build the app for ``settings`` (read from the environment when omitted)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.resolved_database_url(demo=demo), settings=settings)
+    create_schema(engine)
+    app = FastAPI(title="kindmap", version=__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    for module in (meta, places, web):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=web_dir()), name="static")
+    app.add_middleware(SecurityHeaders, csp=content_security_policy(settings.tile_url))
+    return app

@@ -1,0 +1,47 @@
+"""Domain errors → HTTP, in one table, applied once (after tipg's errors.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kindmap.errors import KindmapError, RateLimited
+
+log = logging.getLogger("kindmap.api")
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "body", "path")]
+    return ".".join(parts) or "request"
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """One readable sentence per problem: 'lat: Input should be less than or equal to 90'."""
+    return "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers; nothing else in the API turns errors into responses."""
+
+    @app.exception_handler(KindmapError)
+    async def _domain(_: Request, exc: KindmapError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Log the type and route only: messages may carry user input.
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse({"detail": "something went wrong on our side; please try again"}, status_code=500)

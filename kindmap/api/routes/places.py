@@ -1,0 +1,80 @@
+"""Public place search and details."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from kindmap.api.deps import SessionDep, SettingsDep
+from kindmap.config import ATTRIBUTION
+from kindmap.errors import InvalidQuery
+from kindmap.hours import to_local_naive
+from kindmap.schemas import ErrorOut, PlaceCollection, PlaceDetailFeature, place_collection, place_detail_feature
+from kindmap.services.catalog import DEFAULT_CACHE
+from kindmap.services.search import SearchQuery, get_place, search_places
+
+router = APIRouter(prefix="/api", tags=["places"])
+
+ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+
+
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """'minlon,minlat,maxlon,maxlat' → a tuple, or ``InvalidQuery``."""
+    if text is None:
+        return None
+    try:
+        parts = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4:
+        raise InvalidQuery("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
+    return parts  # type: ignore[return-value]
+
+
+@router.get("/places", response_model=PlaceCollection, responses=ERRORS)
+def list_places(
+    session: SessionDep,
+    settings: SettingsDep,
+    lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude, EPSG:4326")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude, EPSG:4326")] = None,
+    postcode: Annotated[str | None, Query(max_length=10, description="A UK postcode, e.g. LE15 6HP")] = None,
+    radius_m: Annotated[float | None, Query(gt=0, allow_inf_nan=False, description="Search radius in metres")] = None,
+    category: Annotated[list[str], Query(description="Category slugs (repeatable); see /api/categories")] = [],  # noqa: B006
+    free: Annotated[bool | None, Query(description="Only places known to be free (true) or not free (false)")] = None,
+    drop_in: bool | None = None,
+    wheelchair: Annotated[bool | None, Query(description="Only places marked wheelchair accessible")] = None,
+    step_free: bool | None = None,
+    quiet: bool | None = None,
+    open_at: Annotated[datetime | None, Query(description="Only places open then (ISO 8601, local time)")] = None,
+    open_now: Annotated[bool, Query(description="Only places open now")] = False,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    limit: Annotated[int, Query(ge=1, description="At most this many features")] = 50,
+) -> PlaceCollection:
+    """Welcoming places near a point or postcode, nearest first (or all, by name)."""
+    if open_now and open_at is None:
+        open_at = to_local_naive(datetime.now().astimezone(), tz=settings.timezone)
+    query = SearchQuery(
+        lon=lon, lat=lat, postcode=postcode, radius_m=radius_m, categories=category, free=free, drop_in=drop_in,
+        wheelchair=wheelchair or None, step_free=step_free, quiet=quiet, open_at=open_at, bbox=parse_bbox(bbox),
+        limit=limit,
+    )
+    result = search_places(session, query, max_radius_m=settings.max_radius_m, default_radius_m=settings.default_radius_m,
+                           max_limit=settings.max_limit, tz=settings.timezone)
+    return place_collection(result, attribution=ATTRIBUTION)
+
+
+@router.get("/places/{place_id}", response_model=PlaceDetailFeature, responses=ERRORS)
+def read_place(place_id: int, session: SessionDep, settings: SettingsDep) -> PlaceDetailFeature:
+    """Everything the public may see about one place."""
+    place = get_place(session, place_id)
+    index = DEFAULT_CACHE.get(session, tz=settings.timezone)
+    now = to_local_naive(datetime.now().astimezone(), tz=settings.timezone)
+    pos = int(index.ids.searchsorted(place.id))
+    state, next_open = None, None
+    if pos < index.size and index.ids[pos] == place.id:
+        raw = int(index.hours.state_at(now)[pos])
+        state = None if raw < 0 else bool(raw)
+        next_open = index.hours.next_open(pos, now)
+    return place_detail_feature(place, open_state=state, next_open=next_open)

@@ -1,0 +1,154 @@
+"""Read small areas (LSOAs, data zones) with deprivation figures from any vector file
+pyogrio can open (GeoJSON, GeoPackage, Shapefile), reprojected to EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyogrio
+import shapely
+from shapely.geometry import mapping
+
+from kindmap.errors import DataError
+from kindmap.ingest.problems import RowProblem
+
+
+@dataclass(frozen=True)
+class AreaColumns:
+    """Which columns of the file hold each field; rank/decile/population/households are optional."""
+
+    code: str
+    name: str
+    rank: str | None = None
+    decile: str | None = None
+    population: str | None = None
+    households: str | None = None
+    index_name: str | None = None  # e.g. "IMD 2019"
+    kind: str = "Small area"  # e.g. "LSOA 2011"
+
+
+@dataclass
+class AreaRecord:
+    code: str
+    name: str
+    kind: str
+    geometry_geojson: str
+    centroid_lon: float
+    centroid_lat: float
+    population: int | None = None
+    households: int | None = None
+    deprivation_index: str | None = None
+    deprivation_rank: int | None = None
+    deprivation_decile: int | None = None
+
+
+@dataclass
+class AreasRead:
+    records: list[AreaRecord] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+
+def _read_frame(path: Path):
+    if not path.is_file():
+        raise DataError(f"area file {path} does not exist; check the path")
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except Exception as exc:  # pyogrio raises several driver-specific errors
+        raise DataError(f"{path.name} is not a readable vector file (GeoJSON, GeoPackage…): {exc}") from exc
+    if frame.crs is None:
+        # GeoJSON without a crs member is CRS84 by RFC 7946.
+        frame = frame.set_crs("EPSG:4326")
+    elif not frame.crs.equals("EPSG:4326") and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs("EPSG:4326")
+    return frame
+
+
+def _optional_int(value, *, row: int, column: str | None, problems: list[RowProblem]) -> int | None:
+    if column is None or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append(RowProblem(row, column, f"{value!r} is not a number"))
+        return None
+    if math.isnan(number):
+        return None
+    if not math.isfinite(number) or number < 0:
+        problems.append(RowProblem(row, column, f"{value!r} is not a non-negative number"))
+        return None
+    return int(round(number))
+
+
+def read_areas(path: Path, *, columns: AreaColumns) -> AreasRead:
+    """Read areas; bad rows become ``problems`` (the caller decides whether to proceed)."""
+    frame = _read_frame(Path(path))
+    available = [c for c in frame.columns if c != "geometry"]
+    wanted = {k: v for k, v in vars(columns).items() if k not in ("index_name", "kind") and v}
+    missing = [f"{k}={v!r}" for k, v in wanted.items() if v not in available]
+    if missing:
+        raise DataError(
+            f"{Path(path).name} has no column for {', '.join(missing)}; "
+            f"its columns are: {', '.join(available)}. Name the right ones with the column options."
+        )
+    out = AreasRead(columns=available)
+    seen: set[str] = set()
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        rec = row._asdict()
+        code = str(rec[columns.code] or "").strip()
+        name = str(rec[columns.name] or "").strip()
+        geom = rec["geometry"]
+        if not code:
+            out.problems.append(RowProblem(i, columns.code, "empty area code"))
+            continue
+        if code in seen:
+            out.problems.append(RowProblem(i, columns.code, f"duplicate area code {code}"))
+            continue
+        seen.add(code)
+        if geom is None or geom.is_empty:
+            out.problems.append(RowProblem(i, "geometry", "missing or empty geometry"))
+            continue
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            out.problems.append(RowProblem(i, "geometry", "coordinates out of range for EPSG:4326"))
+            continue
+        point = geom.representative_point()
+        problems: list[RowProblem] = []
+        decile = _optional_int(rec.get(columns.decile) if columns.decile else None, row=i, column=columns.decile, problems=problems)
+        if decile is not None and not 1 <= decile <= 10:
+            problems.append(RowProblem(i, columns.decile, f"decile {decile} is not between 1 and 10"))
+        record = AreaRecord(
+            code=code[:16],
+            name=(name or code)[:200],
+            kind=columns.kind,
+            geometry_geojson=json.dumps(mapping(geom), separators=(",", ":")),
+            centroid_lon=float(point.x),
+            centroid_lat=float(point.y),
+            population=_optional_int(rec.get(columns.population) if columns.population else None, row=i, column=columns.population, problems=problems),
+            households=_optional_int(rec.get(columns.households) if columns.households else None, row=i, column=columns.households, problems=problems),
+            deprivation_index=columns.index_name,
+            deprivation_rank=_optional_int(rec.get(columns.rank) if columns.rank else None, row=i, column=columns.rank, problems=problems),
+            deprivation_decile=decile,
+        )
+        if problems:
+            out.problems.extend(problems)
+            continue
+        out.records.append(record)
+    if not out.records and not out.problems:
+        raise DataError(f"{Path(path).name} holds no areas")
+    return out
+
+
+def read_boundary(path: Path) -> str:
+    """Union of every feature in a boundary file, as GeoJSON text in EPSG:4326."""
+    frame = _read_frame(Path(path))
+    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+    if not geoms:
+        raise DataError(f"{Path(path).name} holds no boundary geometry")
+    return json.dumps(mapping(shapely.union_all([shapely.make_valid(g) for g in geoms])), separators=(",", ":"))
