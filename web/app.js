@@ -1,0 +1,752 @@
+/* kindmap public map page. Plain JS, no build step.
+ *
+ * Safety rule for this file: place data (names, descriptions, URLs…) only ever reaches
+ * the page through textContent / createElement / checked href values. Never innerHTML,
+ * never Leaflet bindPopup/bindTooltip with a string.
+ */
+(function () {
+  "use strict";
+
+  var PLACE_LIMIT = 200;
+
+  var WELCOME = [
+    ["free_to_use", "Free to use"],
+    ["no_purchase_needed", "No need to buy anything"],
+    ["drop_in", "Drop in — no referral or membership"],
+    ["warm_hospitality", "Free tea or coffee"],
+    ["toilets", "Toilets"],
+    ["seating", "Seating"],
+    ["wifi", "Wi-Fi"],
+  ];
+  // [field, said when true, said when false]; unknown (null) is never shown.
+  var ACCESS = [
+    ["step_free", "Step-free access", "Not step-free"],
+    ["accessible_toilet", "Accessible toilet", "No accessible toilet"],
+    ["hearing_loop", "Hearing loop", "No hearing loop"],
+    ["quiet_space", "Quiet space", "No quiet space"],
+  ];
+  var WHEELCHAIR = {
+    yes: "Wheelchair accessible",
+    limited: "Partly wheelchair accessible",
+    no: "Not wheelchair accessible",
+  };
+  var DAYS = { Mo: "Mon", Tu: "Tue", We: "Wed", Th: "Thu", Fr: "Fri", Sa: "Sat", Su: "Sun", PH: "Bank holidays" };
+
+  var el = {};
+  var config = null;
+  var categoryLabels = {};
+  var map = null;
+  var markerLayer = null;
+  var originLayer = null;
+  var markers = {}; // place id -> L.marker
+  var features = [];
+  var searchController = null;
+  var detailsController = null;
+  var tileErrorShown = false;
+
+  var state = emptyState();
+
+  function emptyState() {
+    return {
+      postcode: "", lon: null, lat: null, radius_m: null, category: "",
+      free: false, open_now: false, wheelchair: false, place: null,
+    };
+  }
+
+  // ---------- small DOM helpers ----------
+
+  function h(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function safeHttpUrl(value) {
+    if (typeof value !== "string") return null;
+    var candidate = value.trim();
+    // OSM often stores "www.example.org" without a scheme.
+    if (/^www\./i.test(candidate)) candidate = "https://" + candidate;
+    try {
+      var url = new URL(candidate);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // ---------- formatting ----------
+
+  function plural(n, one, many) {
+    return n === 1 ? one : many;
+  }
+
+  function formatDistance(metres) {
+    if (typeof metres !== "number" || !isFinite(metres)) return null;
+    if (metres < 1000) return (Math.round(metres / 10) * 10) + " m away";
+    return (metres / 1000).toFixed(metres < 10000 ? 1 : 0) + " km away";
+  }
+
+  function openWords(open) {
+    if (open === true) return "Open now";
+    if (open === false) return "Closed now";
+    return "Hours not known";
+  }
+
+  function formatDate(iso) {
+    if (!iso) return null;
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return null;
+    return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" }).format(d);
+  }
+
+  function friendlyHours(text) {
+    // Light touch: one rule per line and day names spelt out; the rest is shown as given.
+    return String(text).split(/\s*;\s*/).filter(Boolean).map(function (rule) {
+      return rule.replace(/\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)\b/g, function (d) { return DAYS[d]; })
+        .replace(/\boff\b/g, "closed");
+    });
+  }
+
+  // ---------- URL state ----------
+
+  function readUrl() {
+    var q = new URLSearchParams(location.search);
+    var s = emptyState();
+    s.postcode = (q.get("postcode") || "").slice(0, 10);
+    var lon = parseFloat(q.get("lon"));
+    var lat = parseFloat(q.get("lat"));
+    if (!s.postcode && isFinite(lon) && isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90) {
+      s.lon = lon;
+      s.lat = lat;
+    }
+    var radius = parseInt(q.get("radius_m"), 10);
+    if (isFinite(radius) && radius > 0) s.radius_m = radius;
+    s.category = q.get("category") || "";
+    s.free = q.get("free") === "true";
+    s.open_now = q.get("open_now") === "true";
+    s.wheelchair = q.get("wheelchair") === "true";
+    var m = /^#place=(\d+)$/.exec(location.hash);
+    s.place = m ? parseInt(m[1], 10) : null;
+    return s;
+  }
+
+  function searchParams(s, forApi) {
+    var q = new URLSearchParams();
+    if (s.postcode) q.set("postcode", s.postcode);
+    else if (s.lon !== null) { q.set("lon", String(s.lon)); q.set("lat", String(s.lat)); }
+    var hasPoint = Boolean(s.postcode) || s.lon !== null;
+    if (s.radius_m && (hasPoint || !forApi)) q.set("radius_m", String(s.radius_m));
+    if (s.category) q.set("category", s.category);
+    if (s.free) q.set("free", "true");
+    if (s.open_now) q.set("open_now", "true");
+    if (s.wheelchair) q.set("wheelchair", "true");
+    return q;
+  }
+
+  function writeUrl(push) {
+    var qs = searchParams(state, false).toString();
+    var url = location.pathname + (qs ? "?" + qs : "") + (state.place !== null ? "#place=" + state.place : "");
+    if (url === location.pathname + location.search + location.hash) return;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+
+  function stateToForm() {
+    el.postcode.value = state.postcode;
+    el.category.value = state.category in categoryLabels ? state.category : "";
+    el.radius.value = String(state.radius_m || defaultRadius());
+    if (el.radius.value === "") el.radius.value = "3000";
+    el.free.checked = state.free;
+    el.openNow.checked = state.open_now;
+    el.wheelchair.checked = state.wheelchair;
+  }
+
+  function formToFilters() {
+    state.category = el.category.value;
+    state.radius_m = parseInt(el.radius.value, 10) || null;
+    state.free = el.free.checked;
+    state.open_now = el.openNow.checked;
+    state.wheelchair = el.wheelchair.checked;
+  }
+
+  function defaultRadius() {
+    return (config && config.default_radius_m) || 3000;
+  }
+
+  // ---------- messages ----------
+
+  function showError(message) {
+    el.error.textContent = message;
+  }
+
+  function clearError() {
+    el.error.textContent = "";
+    el.postcode.removeAttribute("aria-invalid");
+  }
+
+  function setStatus(message) {
+    el.status.textContent = message;
+  }
+
+  async function errorDetail(response) {
+    try {
+      var body = await response.json();
+      if (typeof body.detail === "string") return body.detail;
+      if (Array.isArray(body.detail)) {
+        return body.detail.map(function (d) { return d && d.msg ? String(d.msg) : ""; }).filter(Boolean).join(". ");
+      }
+    } catch (e) { /* not JSON */ }
+    return "Something went wrong (" + response.status + "). Please try again.";
+  }
+
+  // ---------- map ----------
+
+  function initMap() {
+    if (typeof L === "undefined") {
+      el.mapNote.textContent = "The map could not load. The places are listed below.";
+      el.mapNote.hidden = false;
+      return;
+    }
+    map = L.map(el.map, { zoomControl: true, scrollWheelZoom: false });
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    var tiles = L.tileLayer(config.tile_url, {
+      attribution: escapeText(config.tile_attribution || ""),
+      maxZoom: 19,
+    });
+    tiles.on("tileerror", function () {
+      if (tileErrorShown) return;
+      tileErrorShown = true;
+      el.mapNote.hidden = false;
+    });
+    tiles.addTo(map);
+    markerLayer = L.layerGroup().addTo(map);
+    originLayer = L.layerGroup().addTo(map);
+    fitRegions();
+  }
+
+  // Leaflet's attribution control takes HTML; the config text is ours, but escape it anyway.
+  function escapeText(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  function fitRegions() {
+    if (!map) return;
+    var regions = (config && config.regions) || [];
+    var bounds = null;
+    regions.forEach(function (r) {
+      if (!Array.isArray(r.bbox) || r.bbox.length !== 4) return;
+      var b = L.latLngBounds([r.bbox[1], r.bbox[0]], [r.bbox[3], r.bbox[2]]);
+      bounds = bounds ? bounds.extend(b) : b;
+    });
+    if (bounds && bounds.isValid()) map.fitBounds(bounds);
+    else map.setView([54.5, -2.5], 6);
+  }
+
+  function pinIcon(number, selected) {
+    var span = h("span", "pin-label", number);
+    return L.divIcon({
+      className: "pin" + (selected ? " pin-selected" : ""),
+      html: span,
+      iconSize: [30, 30],
+      iconAnchor: [15, 15],
+    });
+  }
+
+  function drawMarkers(search) {
+    if (!map) return;
+    markerLayer.clearLayers();
+    originLayer.clearLayers();
+    markers = {};
+    var points = [];
+    features.forEach(function (f, i) {
+      var c = f.geometry && f.geometry.coordinates;
+      if (!c) return;
+      var latlng = [c[1], c[0]];
+      points.push(latlng);
+      // Markers are mouse/touch shortcuts; the list is the keyboard and screen-reader route.
+      var marker = L.marker(latlng, { icon: pinIcon(i + 1, f.id === state.place), keyboard: false, riseOnHover: true });
+      var tip = document.createElement("span");
+      tip.textContent = (i + 1) + ". " + f.properties.name;
+      marker.bindTooltip(tip, { direction: "top", offset: [0, -14] });
+      marker.on("click", function () { selectPlace(f.id, { focus: true }); });
+      marker.addTo(markerLayer);
+      var icon = marker.getElement();
+      if (icon) icon.setAttribute("aria-hidden", "true");
+      markers[f.id] = marker;
+    });
+    if (search && typeof search.lat === "number" && typeof search.lon === "number") {
+      var here = [search.lat, search.lon];
+      L.circleMarker(here, { radius: 7, className: "origin", color: "#0b0c0c", weight: 3, fillColor: "#ffffff", fillOpacity: 1, interactive: false })
+        .addTo(originLayer);
+      points.push(here);
+    }
+    if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.1), { maxZoom: 16 });
+  }
+
+  function highlightMarker(id) {
+    Object.keys(markers).forEach(function (key) {
+      var marker = markers[key];
+      var index = features.findIndex(function (f) { return String(f.id) === key; });
+      var selected = String(id) === key;
+      marker.setIcon(pinIcon(index + 1, selected));
+      marker.setZIndexOffset(selected ? 1000 : 0);
+      var icon = marker.getElement();
+      if (icon) icon.setAttribute("aria-hidden", "true");
+    });
+  }
+
+  // ---------- list ----------
+
+  function renderList() {
+    clear(el.list);
+    features.forEach(function (f, i) {
+      var p = f.properties || {};
+      var li = h("li", "place-item");
+      var button = h("button", "place-button");
+      button.type = "button";
+      button.dataset.id = String(f.id);
+      var num = h("span", "place-num", i + 1);
+      num.setAttribute("aria-hidden", "true");
+      var text = h("span", "place-text");
+      text.appendChild(h("span", "place-name", p.name));
+      var meta = [p.category_label || categoryLabels[p.category] || p.category];
+      var dist = formatDistance(p.distance_m);
+      if (dist) meta.push(dist);
+      text.appendChild(h("span", "place-meta", meta.join(" · ")));
+      text.appendChild(h("span", "place-open open-" + String(p.open), openWords(p.open)));
+      button.appendChild(num);
+      button.appendChild(text);
+      if (f.id === state.place) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", function () { selectPlace(f.id, { focus: true }); });
+      li.appendChild(button);
+      el.list.appendChild(li);
+    });
+  }
+
+  function markListSelection(id) {
+    Array.prototype.forEach.call(el.list.querySelectorAll("button[data-id]"), function (b) {
+      if (b.dataset.id === String(id)) b.setAttribute("aria-current", "true");
+      else b.removeAttribute("aria-current");
+    });
+  }
+
+  // ---------- search ----------
+
+  function describeSearch(search) {
+    if (search && search.postcode) return "near " + search.postcode;
+    if (state.postcode) return "near " + state.postcode.toUpperCase();
+    if (state.lon !== null) return "near your location";
+    var regions = (config && config.regions) || [];
+    return regions.length === 1 ? "in " + regions[0].name : "on the map";
+  }
+
+  function filterWords() {
+    var words = [];
+    if (state.category) words.push(categoryLabels[state.category] || state.category);
+    if (state.free) words.push("free to use");
+    if (state.open_now) words.push("open now");
+    if (state.wheelchair) words.push("wheelchair accessible");
+    return words;
+  }
+
+  async function runSearch() {
+    clearError();
+    if (searchController) searchController.abort();
+    searchController = new AbortController();
+    var hasPoint = Boolean(state.postcode) || state.lon !== null;
+    var params = searchParams(state, true);
+    params.set("limit", String(PLACE_LIMIT));
+    if (!hasPoint) {
+      var bbox = regionsBbox();
+      if (bbox) params.set("bbox", bbox.join(","));
+    }
+    el.results.setAttribute("aria-busy", "true");
+    setStatus("Searching…");
+    var response;
+    try {
+      response = await fetch("/api/places?" + params.toString(), {
+        headers: { Accept: "application/geo+json, application/json" },
+        signal: searchController.signal,
+      });
+    } catch (e) {
+      if (e.name === "AbortError") return;
+      el.results.setAttribute("aria-busy", "false");
+      setStatus("");
+      showError("Could not reach kindmap. Check your connection and try again.");
+      return;
+    }
+    el.results.setAttribute("aria-busy", "false");
+    if (!response.ok) {
+      var detail = await errorDetail(response);
+      features = [];
+      renderList();
+      drawMarkers(null);
+      setStatus("");
+      if (state.postcode) el.postcode.setAttribute("aria-invalid", "true");
+      showError(detail);
+      return;
+    }
+    var data = await response.json();
+    features = Array.isArray(data.features) ? data.features : [];
+    renderList();
+    drawMarkers(data.search || null);
+    var n = features.length;
+    var where = describeSearch(data.search);
+    var message;
+    if (n === 0) {
+      message = "No places found " + where + ". Try a larger distance or fewer filters.";
+    } else {
+      message = n + " " + plural(n, "place", "places") + " found " + where;
+      if (!hasPoint) message += ", A to Z";
+      if (n >= PLACE_LIMIT) message += " (showing the first " + PLACE_LIMIT + ")";
+      message += ".";
+    }
+    var words = filterWords();
+    if (words.length) message += " Showing only: " + words.join(", ") + ".";
+    if (!hasPoint && n > 0) message += " Search by postcode to see the nearest first.";
+    setStatus(message);
+  }
+
+  function regionsBbox() {
+    var regions = (config && config.regions) || [];
+    var box = null;
+    regions.forEach(function (r) {
+      var b = r.bbox;
+      if (!Array.isArray(b) || b.length !== 4) return;
+      box = box ? [Math.min(box[0], b[0]), Math.min(box[1], b[1]), Math.max(box[2], b[2]), Math.max(box[3], b[3])] : b.slice();
+    });
+    return box;
+  }
+
+  // ---------- details ----------
+
+  async function selectPlace(id, opts) {
+    state.place = id;
+    writeUrl(false);
+    markListSelection(id);
+    highlightMarker(id);
+    if (map && markers[id]) map.panTo(markers[id].getLatLng());
+    if (detailsController) detailsController.abort();
+    detailsController = new AbortController();
+    el.details.hidden = false;
+    clear(el.details);
+    el.details.appendChild(h("p", "details-loading", "Loading details…"));
+    var response;
+    try {
+      response = await fetch("/api/places/" + encodeURIComponent(id), {
+        headers: { Accept: "application/geo+json, application/json" },
+        signal: detailsController.signal,
+      });
+    } catch (e) {
+      if (e.name === "AbortError") return;
+      renderDetailsError("Could not load this place. Check your connection and try again.");
+      return;
+    }
+    if (!response.ok) {
+      renderDetailsError(await errorDetail(response));
+      return;
+    }
+    var feature = await response.json();
+    renderDetails(feature);
+    if (opts && opts.focus) document.getElementById("details-name").focus();
+  }
+
+  function renderDetailsError(message) {
+    clear(el.details);
+    var title = h("h2", "details-name", "Place details");
+    title.id = "details-name";
+    title.tabIndex = -1;
+    el.details.appendChild(title);
+    el.details.appendChild(h("p", "error", message));
+    el.details.appendChild(closeButton());
+  }
+
+  function closeButton() {
+    var b = h("button", "button button-secondary details-close", "Close details");
+    b.type = "button";
+    b.addEventListener("click", closeDetails);
+    return b;
+  }
+
+  function closeDetails() {
+    var id = state.place;
+    state.place = null;
+    writeUrl(false);
+    el.details.hidden = true;
+    clear(el.details);
+    markListSelection(null);
+    highlightMarker(null);
+    var back = id !== null && el.list.querySelector('button[data-id="' + String(id) + '"]');
+    (back || el.resultsHeading).focus();
+  }
+
+  function section(parent, title) {
+    var wrap = h("div", "details-section");
+    wrap.appendChild(h("h3", null, title));
+    parent.appendChild(wrap);
+    return wrap;
+  }
+
+  function bulletList(items) {
+    var ul = h("ul", "ticks");
+    items.forEach(function (t) { ul.appendChild(h("li", null, t)); });
+    return ul;
+  }
+
+  function renderDetails(feature) {
+    var p = (feature && feature.properties) || {};
+    var d = el.details;
+    clear(d);
+
+    var title = h("h2", "details-name", p.name);
+    title.id = "details-name";
+    title.tabIndex = -1;
+    d.appendChild(title);
+    d.appendChild(h("p", "details-category", p.category_label || categoryLabels[p.category] || p.category));
+    var dist = formatDistance(p.distance_m);
+    if (dist) d.appendChild(h("p", "details-distance", dist));
+    if (p.description) d.appendChild(h("p", "details-description", p.description));
+
+    var welcome = section(d, "What makes it welcoming");
+    var yes = WELCOME.filter(function (w) { return p[w[0]] === true; }).map(function (w) { return w[1]; });
+    if (yes.length) welcome.appendChild(bulletList(yes));
+    else welcome.appendChild(h("p", null, "Not recorded yet. Everyone is welcome to ask."));
+
+    var hours = section(d, "Opening hours");
+    hours.appendChild(h("p", "place-open open-" + String(p.open), openWords(p.open)));
+    if (p.opening_hours) {
+      if (p.opening_hours_valid === false) {
+        hours.appendChild(h("p", "details-hours-raw", p.opening_hours));
+        hours.appendChild(h("p", "note", "We could not read these hours automatically, so we cannot say whether it is open now. Check with the place before you go."));
+      } else {
+        hours.appendChild(bulletList(friendlyHours(p.opening_hours)));
+      }
+    }
+
+    var access = section(d, "Accessibility");
+    var accessItems = [];
+    if (p.wheelchair && WHEELCHAIR[p.wheelchair]) accessItems.push(WHEELCHAIR[p.wheelchair]);
+    ACCESS.forEach(function (a) {
+      if (p[a[0]] === true) accessItems.push(a[1]);
+      else if (p[a[0]] === false) accessItems.push(a[2]);
+    });
+    if (accessItems.length) access.appendChild(bulletList(accessItems));
+    else access.appendChild(h("p", null, "Not recorded yet."));
+
+    var addressParts = [p.address, p.postcode].filter(Boolean);
+    if (addressParts.length) {
+      var addr = section(d, "Address");
+      addr.appendChild(h("p", null, addressParts.join(", ")));
+    }
+
+    var contactItems = contactNodes(p);
+    if (contactItems.length) {
+      var contact = section(d, "Contact");
+      var ul = h("ul", "contact");
+      contactItems.forEach(function (node) { var li = h("li"); li.appendChild(node); ul.appendChild(li); });
+      contact.appendChild(ul);
+    }
+
+    var source = section(d, "Where this comes from");
+    source.appendChild(sourceNode(p));
+    var verified = formatDate(p.verified_at);
+    var imported = formatDate(p.imported_at);
+    if (verified) source.appendChild(h("p", null, "Last checked: " + verified));
+    else if (imported) source.appendChild(h("p", null, "Added to kindmap: " + imported + " (not checked in person yet)"));
+
+    d.appendChild(closeButton());
+  }
+
+  function contactNodes(p) {
+    var out = [];
+    var web = safeHttpUrl(p.website);
+    if (web) {
+      var a = h("a", null, "Website: " + web.replace(/^https?:\/\//, "").replace(/\/$/, ""));
+      a.href = web;
+      a.rel = "noopener noreferrer nofollow";
+      out.push(a);
+    } else if (p.website) {
+      out.push(h("span", null, "Website (not a web address, so not linked): " + p.website));
+    }
+    if (p.phone) {
+      var digits = String(p.phone).replace(/[^\d+]/g, "");
+      if (/^\+?\d{6,15}$/.test(digits)) {
+        var tel = h("a", null, "Phone: " + p.phone);
+        tel.href = "tel:" + digits;
+        out.push(tel);
+      } else {
+        out.push(h("span", null, "Phone: " + p.phone));
+      }
+    }
+    if (p.email) {
+      if (/^[^\s@<>()"',;:\\]+@[^\s@<>()"',;:\\]+\.[^\s@<>()"',;:\\]+$/.test(p.email)) {
+        var mail = h("a", null, "Email: " + p.email);
+        mail.href = "mailto:" + p.email;
+        out.push(mail);
+      } else {
+        out.push(h("span", null, "Email: " + p.email));
+      }
+    }
+    return out;
+  }
+
+  function sourceNode(p) {
+    var para = h("p");
+    if (p.source === "osm") {
+      para.appendChild(document.createTextNode("OpenStreetMap, ODbL"));
+      if (typeof p.source_id === "string" && /^(node|way|relation)\/\d+$/.test(p.source_id)) {
+        para.appendChild(document.createTextNode(" — "));
+        var a = h("a", null, "see or improve it on OpenStreetMap");
+        a.href = "https://www.openstreetmap.org/" + p.source_id;
+        para.appendChild(a);
+      }
+    } else {
+      var words = p.source || "Unknown source";
+      if (p.source_licence) words += ", " + p.source_licence;
+      para.textContent = words;
+    }
+    return para;
+  }
+
+  // ---------- events ----------
+
+  function onSubmit(event) {
+    event.preventDefault();
+    var typed = el.postcode.value.trim();
+    if (!typed) {
+      el.postcode.setAttribute("aria-invalid", "true");
+      showError("Enter a postcode, for example LE15 6HP, or use your location.");
+      el.postcode.focus();
+      return;
+    }
+    formToFilters();
+    state.postcode = typed;
+    state.lon = null;
+    state.lat = null;
+    state.place = null;
+    el.details.hidden = true;
+    writeUrl(true);
+    runSearch();
+  }
+
+  function onFilterChange() {
+    formToFilters();
+    writeUrl(false);
+    runSearch();
+  }
+
+  function onLocate() {
+    clearError();
+    if (!("geolocation" in navigator)) {
+      showError("This browser cannot share your location. Type a postcode instead.");
+      return;
+    }
+    setStatus("Finding your location…");
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      formToFilters();
+      // About 100 m precision is enough to sort places by distance, and keeps the
+      // shareable URL from pinpointing a home.
+      state.lon = Math.round(pos.coords.longitude * 1000) / 1000;
+      state.lat = Math.round(pos.coords.latitude * 1000) / 1000;
+      state.postcode = "";
+      state.place = null;
+      el.details.hidden = true;
+      writeUrl(true);
+      runSearch();
+    }, function (err) {
+      setStatus("");
+      showError(err && err.code === 1
+        ? "Location permission was not given. Type a postcode instead."
+        : "We could not find your location. Type a postcode instead.");
+    }, { enableHighAccuracy: false, timeout: 15000, maximumAge: 600000 });
+  }
+
+  function onPopState() {
+    state = readUrl();
+    stateToForm();
+    runSearch().then(restorePlace);
+  }
+
+  function restorePlace() {
+    if (state.place !== null) selectPlace(state.place, { focus: false });
+    else { el.details.hidden = true; clear(el.details); }
+  }
+
+  // ---------- start ----------
+
+  async function loadJson(url) {
+    var r = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!r.ok) throw new Error(await errorDetail(r));
+    return r.json();
+  }
+
+  async function start() {
+    el = {
+      form: document.getElementById("search"),
+      postcode: document.getElementById("postcode"),
+      locate: document.getElementById("locate"),
+      category: document.getElementById("category"),
+      radius: document.getElementById("radius"),
+      free: document.getElementById("free"),
+      openNow: document.getElementById("open-now"),
+      wheelchair: document.getElementById("wheelchair"),
+      error: document.getElementById("search-error"),
+      status: document.getElementById("status"),
+      map: document.getElementById("map"),
+      mapNote: document.getElementById("map-note"),
+      list: document.getElementById("place-list"),
+      results: document.getElementById("results"),
+      resultsHeading: document.getElementById("results-heading"),
+      details: document.getElementById("details"),
+      attribution: document.getElementById("attribution"),
+    };
+    state = readUrl();
+    el.postcode.value = state.postcode; // keep what the link says even before config arrives
+
+    try {
+      var both = await Promise.all([loadJson("/api/config"), loadJson("/api/categories")]);
+      config = both[0];
+      both[1].forEach(function (c) {
+        categoryLabels[c.slug] = c.label;
+        var opt = h("option", null, c.label);
+        opt.value = c.slug;
+        el.category.appendChild(opt);
+      });
+    } catch (e) {
+      showError("Could not load kindmap. Check your connection and reload the page.");
+      return;
+    }
+    if (config.attribution) el.attribution.textContent = config.attribution;
+    var radius = String(Math.round(defaultRadius()));
+    if (!el.radius.querySelector('option[value="' + radius + '"]')) {
+      var opt = h("option", null, "Within " + (defaultRadius() / 1000) + " km");
+      opt.value = radius;
+      el.radius.appendChild(opt);
+    }
+    stateToForm();
+    initMap();
+
+    el.form.addEventListener("submit", onSubmit);
+    el.locate.addEventListener("click", onLocate);
+    [el.category, el.radius, el.free, el.openNow, el.wheelchair].forEach(function (input) {
+      input.addEventListener("change", onFilterChange);
+    });
+    window.addEventListener("popstate", onPopState);
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !el.details.hidden && el.details.contains(document.activeElement)) closeDetails();
+    });
+
+    await runSearch();
+    restorePlace();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
