@@ -1,0 +1,230 @@
+"""Read welcoming places from an OpenStreetMap extract (``.osm.pbf`` or ``.osm`` XML).
+
+File in, validated ``PlaceCreate`` rows out; no database or web imports. Coordinates are
+EPSG:4326 (lon/lat degrees). Each OSM element becomes at most one place on its own: a
+library node inside a library building way gives two places; merging is left to review.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import osmium
+import shapely
+from pydantic import ValidationError
+from shapely.geometry.base import BaseGeometry
+
+from kindmap.errors import DataError
+from kindmap.ingest.tagmap import CategoryRule, TagMap, load_tagmap
+from kindmap.models import PlaceCreate
+
+PROGRESS_EVERY = 5000  # elements between progress callbacks: cheap, yet a smooth bar
+_METRES_PER_DEGREE = 111_320.0
+_wkb = osmium.geom.WKBFactory()
+_TYPE_NAMES = {"n": "node", "w": "way", "r": "relation"}
+
+
+@dataclass
+class OsmReadResult:
+    """Places read from one extract, with what was left out and why."""
+
+    places: list[PlaceCreate] = field(default_factory=list)
+    skipped: int = 0
+    latest_timestamp: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    rule: CategoryRule
+    tags: dict[str, str]
+    timestamp: datetime | None
+    geometry: BaseGeometry | None  # None: a relation whose area never assembled
+    from_area: bool = False
+
+
+def read_osm_places(
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    tagmap: TagMap | None = None,
+) -> OsmReadResult:
+    """Read every place the tag mapping recognises from the OSM file at ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} does not exist or is not a file; download an OSM extract (.osm.pbf) first")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty; download a fresh OSM extract")
+    tmap = tagmap or load_tagmap()
+    keys = tmap.keys
+    result = OsmReadResult()
+    found: dict[str, _Candidate] = {}
+    seen: set[str] = set()  # source ids of every element that had a category key
+    count = 0
+    latest: datetime | None = None
+    try:
+        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        for obj in processor:
+            count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(count)
+            # Every element counts towards the newest timestamp, even untagged nodes.
+            ts = obj.timestamp
+            if latest is None or ts > latest:
+                latest = ts
+            tags = obj.tags
+            if not len(tags) or not any(k in tags for k in keys):
+                continue
+            _collect(obj, tmap, found, seen, result.warnings)
+    except RuntimeError as exc:
+        raise DataError(
+            f"{path} is not a readable OSM file ({exc}); download a fresh extract (.osm.pbf)"
+        ) from exc
+    if progress is not None:
+        progress(count)
+    result.latest_timestamp = _utc(latest)
+    for source_id, cand in found.items():
+        place = _to_place(source_id, cand, tmap, result.warnings)
+        if place is not None:
+            result.places.append(place)
+    result.skipped = len(seen) - len(result.places)
+    return result
+
+
+def _collect(
+    obj: Any, tmap: TagMap, found: dict[str, _Candidate], seen: set[str], warnings: list[str]
+) -> None:
+    """Classify one tagged element and remember its geometry if a rule applies."""
+    if obj.is_area():
+        source_id = f"{'way' if obj.from_way() else 'relation'}/{obj.orig_id()}"
+    else:
+        source_id = f"{_TYPE_NAMES[obj.type_str()]}/{obj.id}"
+    seen.add(source_id)
+    rule = tmap.classify(obj.tags)
+    if rule is None:
+        return
+    tags = dict(obj.tags)
+    ts = _utc(obj.timestamp)
+    if obj.is_node():
+        if obj.location.valid():
+            found[source_id] = _Candidate(rule, tags, ts, shapely.Point(obj.location.lon, obj.location.lat))
+        else:
+            warnings.append(f"{source_id}: no valid location in the extract; skipped")
+    elif obj.is_area():
+        try:
+            geom = shapely.from_wkb(bytes.fromhex(_wkb.create_multipolygon(obj)))
+        except RuntimeError as exc:
+            warnings.append(f"{source_id}: area geometry could not be built ({exc})")
+            return
+        found[source_id] = _Candidate(rule, tags, ts, geom, from_area=True)
+    elif obj.is_way():
+        # Closed ways also arrive as areas (before or after the way); the area wins.
+        if source_id in found and found[source_id].from_area:
+            return
+        coords = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+        if len(coords) >= 2:
+            found[source_id] = _Candidate(rule, tags, ts, shapely.LineString(coords))
+        elif coords:
+            found[source_id] = _Candidate(rule, tags, ts, shapely.Point(coords[0]))
+        else:
+            warnings.append(f"{source_id}: none of its nodes are in the extract; skipped")
+    elif obj.is_relation():
+        # Multipolygons arrive again as areas; other relation types have no geometry here.
+        if source_id not in found:
+            found[source_id] = _Candidate(rule, tags, ts, None)
+
+
+def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, warnings: list[str]) -> PlaceCreate | None:
+    """Turn a classified element into a validated place, or None (with a warning when unexpected)."""
+    geom = cand.geometry
+    if geom is None:
+        warnings.append(f"{source_id}: relation without an area geometry (not a valid multipolygon); skipped")
+        return None
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    if geom.is_empty:
+        warnings.append(f"{source_id}: empty geometry; skipped")
+        return None
+    point = geom if geom.geom_type == "Point" else _inside_point(geom)
+    fields = tmap.attributes(cand.tags, rule=cand.rule)
+    if not fields.get("name"):
+        unnamed = cand.rule.unnamed
+        if unnamed is None:
+            return None  # unnamed destinations would flood the map with nameless dots
+        if unnamed.min_area_m2 is not None and _area_m2(geom) < unnamed.min_area_m2:
+            return None
+        fields["name"] = unnamed.name
+    footprint = None
+    if geom.geom_type != "Point":
+        if isinstance(geom, shapely.MultiPolygon) and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        # 7 decimals is ~1 cm: plenty for a footprint, and keeps the text short.
+        footprint = shapely.to_geojson(shapely.transform(geom, lambda c: np.round(c, 7)))
+    fields = _truncate(fields)
+    try:
+        return PlaceCreate(
+            **fields,
+            category=cand.rule.category,
+            lon=float(point.x),
+            lat=float(point.y),
+            footprint_geojson=footprint,
+            source="osm",
+            source_id=source_id,
+            source_licence=tmap.licence,
+            source_timestamp=cand.timestamp,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        warnings.append(f"{source_id}: not imported ({problems})")
+        return None
+
+
+def _inside_point(geom: BaseGeometry) -> shapely.Point:
+    """A point guaranteed inside a polygon (or on a line): unlike a centroid, never in a courtyard."""
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        return shapely.line_interpolate_point(geom, 0.5, normalized=True)
+    return geom.representative_point()
+
+
+def _area_m2(geom: BaseGeometry) -> float:
+    """Approximate area in square metres (equirectangular at the feature's latitude): enough for a threshold."""
+    if geom.area == 0:
+        return 0.0
+    lat = geom.centroid.y
+    return geom.area * _METRES_PER_DEGREE**2 * math.cos(math.radians(lat))
+
+
+def _max_lengths() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, info in PlaceCreate.model_fields.items():
+        for meta in info.metadata:
+            limit = getattr(meta, "max_length", None)
+            if isinstance(limit, int):
+                out[name] = limit
+    return out
+
+
+_MAX_LENGTHS = _max_lengths()
+
+
+def _truncate(fields: dict[str, Any]) -> dict[str, Any]:
+    """Cut strings to the model's limits, so an over-long OSM value never rejects a place."""
+    out = dict(fields)
+    for name, value in fields.items():
+        limit = _MAX_LENGTHS.get(name)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            out[name] = value[: limit - 1].rstrip() + "…"
+    return out
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    """Element timestamps as tz-aware UTC; None for files written without metadata."""
+    if ts is None or ts.year <= 1970:
+        return None
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
