@@ -1,0 +1,361 @@
+"""The walking network: built from an OSM extract with pyosmium, stored as one ``.npz``.
+
+Ways are split into edges at intersection nodes (nodes used by two or more ways, or
+twice by one way) and at way ends; the intermediate vertices are kept as the edge's
+geometry, and each edge's length is that polyline's length in metres in a local
+transverse Mercator CRS centred on the data (see :mod:`kindmap.geo.projection`).
+Only the largest connected component is kept, so every snapped point can reach every
+other; ``dropped_nodes`` says how many graph nodes that removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import osmium
+from numpy.typing import NDArray
+from osmium.filter import KeyFilter
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from kindmap.errors import DataError
+from kindmap.geo.projection import LocalProjection
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FLAG_STEPS = np.uint8(1)
+FLAG_WHEELCHAIR_NO = np.uint8(2)
+
+WALKABLE_HIGHWAYS = frozenset(
+    {
+        "footway", "path", "pedestrian", "steps", "residential", "living_street", "service",
+        "track", "unclassified", "road", "tertiary", "tertiary_link", "secondary",
+        "secondary_link", "primary", "primary_link", "cycleway", "bridleway", "crossing",
+        "corridor",
+    }
+)
+# Motorways (illegal to walk in the UK) and trunk roads (fast dual carriageways with
+# no footway, not places a carer would take someone) need an explicit foot tag.
+FOOT_ONLY_IF_TAGGED = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
+FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "official", "destination"})
+# use_sidepath: a separately mapped footway runs alongside, so route on that instead.
+FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
+ACCESS_FORBIDDEN = frozenset({"private", "no", "military"})
+
+
+def is_walkable(tags: Mapping[str, str]) -> bool:
+    """Whether an OSM way with these tags may be walked (see the module's rules)."""
+    highway = tags.get("highway")
+    if highway is None or tags.get("area") == "yes":
+        return False
+    foot = tags.get("foot")
+    if foot in FOOT_FORBIDDEN:
+        return False
+    if highway in FOOT_ONLY_IF_TAGGED:
+        return foot in FOOT_ALLOWED
+    if highway not in WALKABLE_HIGHWAYS:
+        return False  # proposed, construction, abandoned, busway, raceway, ...
+    if tags.get("access") in ACCESS_FORBIDDEN and foot not in FOOT_ALLOWED:
+        return False
+    return True
+
+
+def edge_flags(tags: Mapping[str, str]) -> np.uint8:
+    """Bit flags for an edge: FLAG_STEPS for highway=steps, FLAG_WHEELCHAIR_NO for wheelchair=no."""
+    flags = np.uint8(0)
+    if tags.get("highway") == "steps":
+        flags |= FLAG_STEPS
+    if tags.get("wheelchair") == "no":
+        flags |= FLAG_WHEELCHAIR_NO
+    return flags
+
+
+@dataclass(frozen=True, eq=False)
+class WalkNetwork:
+    """An undirected walking graph; node coordinates in EPSG:4326 and a metric CRS, lengths in metres."""
+
+    proj4: str
+    node_osm_id: NDArray[np.int64]
+    node_lon: NDArray[np.float64]
+    node_lat: NDArray[np.float64]
+    node_x: NDArray[np.float64]
+    node_y: NDArray[np.float64]
+    edge_u: NDArray[np.int32]
+    edge_v: NDArray[np.int32]
+    edge_length: NDArray[np.float64]
+    edge_flags: NDArray[np.uint8]
+    edge_way_id: NDArray[np.int64]
+    geom_offsets: NDArray[np.int64]  # edge e's vertices are geom_xy[geom_offsets[e]:geom_offsets[e+1]]
+    geom_xy: NDArray[np.float64]  # (n, 2) metric x, y, from u to v
+    indptr: NDArray[np.int64]  # CSR adjacency over both directions
+    indices: NDArray[np.int32]
+    adj_edge: NDArray[np.int32]
+    dropped_nodes: int = 0
+    source: str = ""
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of graph nodes."""
+        return int(self.node_x.size)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of (undirected) edges."""
+        return int(self.edge_u.size)
+
+    @property
+    def total_km(self) -> float:
+        """Total length of walkable edges in kilometres."""
+        return float(self.edge_length.sum() / 1000.0)
+
+    @cached_property
+    def projection(self) -> LocalProjection:
+        """The network's metric CRS."""
+        return LocalProjection(self.proj4)
+
+    def edge_xy(self, e: int) -> NDArray[np.float64]:
+        """Metric vertices (n, 2) of edge ``e`` from its u end to its v end."""
+        return self.geom_xy[self.geom_offsets[e] : self.geom_offsets[e + 1]]
+
+    def save(self, path: str | Path) -> None:
+        """Write the network to a single uncompressed ``.npz`` (fast to load)."""
+        arrays = {name: getattr(self, name) for name in _ARRAY_FIELDS}
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:  # a file handle stops numpy appending a second ".npz"
+            np.savez(
+                fh,
+                format_version=np.int64(FORMAT_VERSION),
+                proj4=np.array(self.proj4),
+                source=np.array(self.source),
+                dropped_nodes=np.int64(self.dropped_nodes),
+                **arrays,
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "WalkNetwork":
+        """Read a network written by :meth:`save`; raise DataError if missing or corrupt."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if int(data["format_version"]) != FORMAT_VERSION:
+                    raise DataError(f"{path} is a walking network of format {int(data['format_version'])}, expected {FORMAT_VERSION}; rebuild it")
+                arrays = {name: data[name] for name in _ARRAY_FIELDS}
+                net = cls(
+                    proj4=str(data["proj4"]),
+                    source=str(data["source"]),
+                    dropped_nodes=int(data["dropped_nodes"]),
+                    **arrays,
+                )
+        except FileNotFoundError as exc:
+            raise DataError(f"walking network file {path} does not exist; build it from an OSM extract") from exc
+        except (KeyError, ValueError, OSError, EOFError) as exc:
+            raise DataError(f"walking network file {path} is unreadable or truncated ({exc}); rebuild it") from exc
+        _check_consistent(net, path)
+        return net
+
+
+_ARRAY_FIELDS = (
+    "node_osm_id", "node_lon", "node_lat", "node_x", "node_y", "edge_u", "edge_v", "edge_length",
+    "edge_flags", "edge_way_id", "geom_offsets", "geom_xy", "indptr", "indices", "adj_edge",
+)
+
+
+def _check_consistent(net: WalkNetwork, path: Path) -> None:
+    n, e = net.n_nodes, net.n_edges
+    ok = (
+        net.indptr.size == n + 1
+        and net.geom_offsets.size == e + 1
+        and net.geom_offsets[-1] == net.geom_xy.shape[0]
+        and all(a.size == e for a in (net.edge_v, net.edge_length, net.edge_flags))
+        and (e == 0 or (int(net.edge_u.max()) < n and int(net.edge_v.max()) < n))
+    )
+    if not ok:
+        raise DataError(f"walking network file {path} has inconsistent arrays; rebuild it")
+
+
+@dataclass
+class _Ways:
+    refs: list[NDArray[np.int64]] = field(default_factory=list)
+    lon: list[NDArray[np.float64]] = field(default_factory=list)
+    lat: list[NDArray[np.float64]] = field(default_factory=list)
+    flags: list[np.uint8] = field(default_factory=list)
+    way_id: list[int] = field(default_factory=list)
+
+
+def _read_ways(path: Path) -> _Ways:
+    ways = _Ways()
+    missing = 0
+    processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+    for obj in processor.with_locations().with_filter(KeyFilter("highway")):
+        if not obj.is_way() or not is_walkable(obj.tags):
+            continue
+        refs, lon, lat = [], [], []
+        for nd in obj.nodes:
+            if not nd.location.valid():
+                missing += 1  # node outside the extract: keep the rest of the way
+                continue
+            refs.append(nd.ref)
+            lon.append(nd.lon)
+            lat.append(nd.lat)
+        if len(refs) < 2:
+            continue
+        ways.refs.append(np.asarray(refs, dtype=np.int64))
+        ways.lon.append(np.asarray(lon, dtype=np.float64))
+        ways.lat.append(np.asarray(lat, dtype=np.float64))
+        ways.flags.append(edge_flags(obj.tags))
+        ways.way_id.append(obj.id)
+    if missing:
+        log.warning("%d way nodes had no location in %s and were skipped", missing, path)
+    return ways
+
+
+def build_network(path: str | Path, *, keep_largest: bool = True) -> WalkNetwork:
+    """Build the walking network from an OSM file (.osm.pbf or .osm XML); raise DataError if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"OSM extract {path} does not exist")
+    started = time.perf_counter()
+    try:
+        ways = _read_ways(path)
+    except RuntimeError as exc:  # libosmium reports bad input as RuntimeError subclasses
+        raise DataError(f"OSM extract {path} is unreadable or corrupt: {exc}") from exc
+    if not ways.refs:
+        raise DataError(f"OSM extract {path} contains no walkable ways")
+    net = _assemble(ways, keep_largest=keep_largest, source=path.name)
+    log.info(
+        "built walking network from %s: %d nodes, %d edges, %.1f km, %d nodes dropped outside the "
+        "largest component, in %.2f s",
+        path.name, net.n_nodes, net.n_edges, net.total_km, net.dropped_nodes, time.perf_counter() - started,
+    )
+    return net
+
+
+def _assemble(ways: _Ways, *, keep_largest: bool, source: str) -> WalkNetwork:
+    lens = np.array([r.size for r in ways.refs], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+    refs = np.concatenate(ways.refs)
+    lon = np.concatenate(ways.lon)
+    lat = np.concatenate(ways.lat)
+    proj = LocalProjection.centred_on(lon, lat)
+    x, y = proj.forward(lon, lat)
+
+    uniq, inverse, counts = np.unique(refs, return_inverse=True, return_counts=True)
+    is_node = counts >= 2  # shared by two ways, or visited twice by one
+    is_node[inverse[starts]] = True
+    is_node[inverse[starts + lens - 1]] = True
+    node_index = np.full(uniq.size, -1, dtype=np.int64)
+    node_index[is_node] = np.arange(int(is_node.sum()))
+
+    seg = np.hypot(np.diff(x), np.diff(y))
+    cum = np.concatenate(([0.0], np.cumsum(seg)))  # cumulative across ways; differences within a way are valid
+
+    split = is_node[inverse]
+    e_first, e_last, e_way = [], [], []
+    for w, (s, n) in enumerate(zip(starts, lens)):
+        pos = s + np.flatnonzero(split[s : s + n])
+        e_first.append(pos[:-1])
+        e_last.append(pos[1:])
+        e_way.append(np.full(pos.size - 1, w, dtype=np.int64))
+    first = np.concatenate(e_first)
+    last = np.concatenate(e_last)
+    way = np.concatenate(e_way)
+    u = node_index[inverse[first]]
+    v = node_index[inverse[last]]
+    length = cum[last] - cum[first]
+    keep = ~((u == v) & (length <= 0.0))  # drop degenerate loops
+    first, last, way, u, v, length = (a[keep] for a in (first, last, way, u, v, length))
+
+    n_nodes = int(is_node.sum())
+    node_ref_pos = np.empty(n_nodes, dtype=np.int64)
+    node_ref_pos[node_index[inverse[first]]] = first
+    node_ref_pos[node_index[inverse[last]]] = last
+
+    dropped = 0
+    if keep_largest and n_nodes:
+        adj = coo_matrix((np.ones(u.size), (u, v)), shape=(n_nodes, n_nodes))
+        _, labels = connected_components(adj, directed=False)
+        biggest = np.bincount(labels).argmax()
+        node_keep = labels == biggest
+        dropped = int(n_nodes - node_keep.sum())
+        remap = np.full(n_nodes, -1, dtype=np.int64)
+        remap[node_keep] = np.arange(int(node_keep.sum()))
+        ekeep = node_keep[u]
+        first, last, way, u, v, length = (a[ekeep] for a in (first, last, way, u, v, length))
+        u, v = remap[u], remap[v]
+        node_ref_pos = node_ref_pos[node_keep]
+        n_nodes = int(node_keep.sum())
+
+    counts_e = last - first + 1
+    geom_offsets = np.concatenate(([0], np.cumsum(counts_e))).astype(np.int64)
+    geom_idx = np.repeat(first - geom_offsets[:-1], counts_e) + np.arange(int(geom_offsets[-1]))
+    geom_xy = np.column_stack((x[geom_idx], y[geom_idx]))
+
+    u32, v32 = u.astype(np.int32), v.astype(np.int32)
+    indptr, indices, adj_edge = _adjacency(u32, v32, n_nodes)
+    flags = np.asarray(ways.flags, dtype=np.uint8)[way]
+    way_ids = np.asarray(ways.way_id, dtype=np.int64)[way]
+    return WalkNetwork(
+        proj4=proj.proj4,
+        node_osm_id=refs[node_ref_pos],
+        node_lon=lon[node_ref_pos],
+        node_lat=lat[node_ref_pos],
+        node_x=x[node_ref_pos],
+        node_y=y[node_ref_pos],
+        edge_u=u32,
+        edge_v=v32,
+        edge_length=length,
+        edge_flags=flags,
+        edge_way_id=way_ids,
+        geom_offsets=geom_offsets,
+        geom_xy=geom_xy,
+        indptr=indptr,
+        indices=indices,
+        adj_edge=adj_edge,
+        dropped_nodes=dropped,
+        source=source,
+    )
+
+
+def _adjacency(u: NDArray[np.int32], v: NDArray[np.int32], n_nodes: int) -> tuple[NDArray, NDArray, NDArray]:
+    """CSR adjacency listing every edge in both directions (self-loops omitted: they never shorten a path)."""
+    eid = np.arange(u.size, dtype=np.int32)
+    loop = u == v
+    src = np.concatenate((u[~loop], v[~loop]))
+    dst = np.concatenate((v[~loop], u[~loop]))
+    ids = np.concatenate((eid[~loop], eid[~loop]))
+    order = np.argsort(src, kind="stable")
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=n_nodes)))).astype(np.int64)
+    return indptr, dst[order].astype(np.int32), ids[order]
+
+
+def network_from_arrays(
+    *,
+    node_lon: NDArray[np.float64],
+    node_lat: NDArray[np.float64],
+    edge_u: NDArray,
+    edge_v: NDArray,
+    edge_flags: NDArray | None = None,
+    keep_largest: bool = False,
+) -> WalkNetwork:
+    """A network of straight edges between EPSG:4326 nodes (for synthetic grids and benchmarks)."""
+    n_edges = len(edge_u)
+    ways = _Ways()
+    node_lon = np.asarray(node_lon, dtype=np.float64)
+    node_lat = np.asarray(node_lat, dtype=np.float64)
+    eu, ev = np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64)
+    flags = np.zeros(n_edges, np.uint8) if edge_flags is None else np.asarray(edge_flags, np.uint8)
+    ways.refs = list(np.column_stack((eu, ev)))
+    ways.lon = list(np.column_stack((node_lon[eu], node_lon[ev])))
+    ways.lat = list(np.column_stack((node_lat[eu], node_lat[ev])))
+    ways.flags = list(flags)
+    ways.way_id = list(range(n_edges))
+    return _assemble(ways, keep_largest=keep_largest, source="arrays")
