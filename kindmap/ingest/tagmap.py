@@ -260,7 +260,8 @@ def parse_tagmap(data: Mapping[str, Any]) -> TagMap:
             CriterionRule(c["field"], dict(c["values"]), c.get("tag"), c.get("tag_prefix"))
             for c in data.get("criteria", [])
         )
-        text = {name: tuple(keys) for name, keys in data.get("text", {}).items()}
+        # A place needs a name, so a mapping that says nothing about text still reads "name".
+        text = {"name": ("name",), **{name: tuple(keys) for name, keys in data.get("text", {}).items()}}
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"the OSM tag mapping is malformed ({exc}); fix geodata/osm_tags.json") from exc
     return TagMap(
