@@ -144,7 +144,7 @@ def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, warnings: list[str
     """Turn a classified element into a validated place, or None (with a warning when unexpected)."""
     geom = cand.geometry
     if geom is None:
-        warnings.append(f"{source_id}: relation without an area geometry (not a valid multipolygon); skipped")
+        warnings.append(f"{source_id}: no area geometry (only valid multipolygon relations are placed); skipped")
         return None
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
