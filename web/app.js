@@ -30,6 +30,13 @@
     limited: "Partly wheelchair accessible",
     no: "Not wheelchair accessible",
   };
+  var SOURCES = {
+    manual: "Added by the kindmap team",
+    resident: "Suggested by a resident",
+    council: "From the local council",
+    csv: "From a published list",
+    oruk: "From an Open Referral UK directory",
+  };
   var DAYS = { Mo: "Mon", Tu: "Tue", We: "Wed", Th: "Thu", Fr: "Fri", Sa: "Sat", Su: "Sun", PH: "Bank holidays" };
 
   var el = {};
@@ -87,7 +94,7 @@
 
   function formatDistance(metres) {
     if (typeof metres !== "number" || !isFinite(metres)) return null;
-    if (metres < 1000) return (Math.round(metres / 10) * 10) + " m away";
+    if (metres < 995) return (Math.round(metres / 10) * 10) + " m away";
     return (metres / 1000).toFixed(metres < 10000 ? 1 : 0) + " km away";
   }
 
@@ -102,6 +109,14 @@
     var d = new Date(iso);
     if (isNaN(d.getTime())) return null;
     return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" }).format(d);
+  }
+
+  function formatWhen(iso) {
+    // next_open is local wall-clock time without a zone; read it as such.
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+    if (!m) return null;
+    var d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+    return new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit" }).format(d);
   }
 
   function friendlyHours(text) {
@@ -283,7 +298,9 @@
     });
     if (search && typeof search.lat === "number" && typeof search.lon === "number") {
       var here = [search.lat, search.lon];
-      L.circleMarker(here, { radius: 7, className: "origin", color: "#0b0c0c", weight: 3, fillColor: "#ffffff", fillOpacity: 1, interactive: false })
+      var label = h("span", null, search.postcode ? "Your search: " + search.postcode : "Your search point");
+      L.circleMarker(here, { radius: 7, className: "origin", color: "#0b0c0c", weight: 3, fillColor: "#ffffff", fillOpacity: 1 })
+        .bindTooltip(label, { direction: "top" })
         .addTo(originLayer);
       points.push(here);
     }
@@ -405,7 +422,8 @@
     } else {
       message = n + " " + plural(n, "place", "places") + " found " + where;
       if (!hasPoint) message += ", A to Z";
-      if (n >= PLACE_LIMIT) message += " (showing the first " + PLACE_LIMIT + ")";
+      var matched = data.search && typeof data.search.matched === "number" ? data.search.matched : n;
+      if (matched > n) message = matched + " places found " + where + " (showing the " + (hasPoint ? "nearest " : "first ") + n + ")";
       message += ".";
     }
     var words = filterWords();
@@ -432,7 +450,9 @@
     writeUrl(false);
     markListSelection(id);
     highlightMarker(id);
-    if (map && markers[id]) map.panTo(markers[id].getLatLng());
+    if (map && markers[id] && !map.getBounds().pad(-0.1).contains(markers[id].getLatLng())) {
+      map.panTo(markers[id].getLatLng());
+    }
     if (detailsController) detailsController.abort();
     detailsController = new AbortController();
     el.details.hidden = false;
@@ -521,6 +541,8 @@
 
     var hours = section(d, "Opening hours");
     hours.appendChild(h("p", "place-open open-" + String(p.open), openWords(p.open)));
+    var next = p.open === false && formatWhen(p.next_open);
+    if (next) hours.appendChild(h("p", null, "Opens next: " + next));
     if (p.opening_hours) {
       if (p.opening_hours_valid === false) {
         hours.appendChild(h("p", "details-hours-raw", p.opening_hours));
@@ -608,8 +630,8 @@
         para.appendChild(a);
       }
     } else {
-      var words = p.source || "Unknown source";
-      if (p.source_licence) words += ", " + p.source_licence;
+      var words = SOURCES[p.source] || (p.source ? "Source: " + p.source : "Source not recorded");
+      if (p.source_licence) words += " (" + p.source_licence + ")";
       para.textContent = words;
     }
     return para;

@@ -1,0 +1,179 @@
+"""A real kindmap server over a tiny synthetic database, and Chromium to drive it.
+
+The places sit a few hundred metres around the postcode TE1 1ST (in Rutland's part of
+the world, but fictional); tiles point at a closed port so the page must work without them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).parent / "_artifacts"
+TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+
+ORIGIN = (-0.7270, 52.6700)  # lon, lat of TE1 1ST
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_TEMPLATE = "Café ${alert(1)} \\` corner"  # contains a backslash followed by a backtick
+XSS_SCRIPT = "<script>alert(1)</script> Hall"
+
+
+def _offset(east_m: float, north_m: float) -> tuple[float, float]:
+    """A lon/lat this many metres east and north of ORIGIN (good enough at this scale)."""
+    import math
+
+    lat = ORIGIN[1] + north_m / 111_320
+    lon = ORIGIN[0] + east_m / (111_320 * math.cos(math.radians(ORIGIN[1])))
+    return lon, lat
+
+
+# name, category, (east m, north m), extra fields. Distances from the origin grow down the list.
+PLACES = [
+    ("Testshire Library", "library", (150, 0), dict(
+        free_to_use=True, no_purchase_needed=True, drop_in=True, seating=True, toilets=True, wifi=True,
+        wheelchair="yes", hearing_loop=True, opening_hours="24/7", website="https://example.org/library",
+        phone="01572 000000", address="1 High Street, Testtown", postcode="TE1 1AA",
+        source="osm", source_id="node/1", source_licence="ODbL")),
+    (XSS_IMG, "community_centre", (0, 400), dict(drop_in=True, opening_hours="Mo-Fr 09:00-17:00")),
+    (XSS_TEMPLATE, "community_cafe", (-700, 0), dict(
+        free_to_use=False, warm_hospitality=True, website="javascript:alert(1)")),
+    ("Riverside Park", "park", (0, -1000), dict(
+        free_to_use=True, no_purchase_needed=True, drop_in=True, opening_hours="whenever the gate is open")),
+    (XSS_SCRIPT, "community_centre", (1300, 300), dict(free_to_use=True, wheelchair="limited")),
+    ("St Anne's Church Hall", "place_of_worship", (-1200, -1200), dict(
+        free_to_use=True, opening_hours="Mo-Su 00:00-24:00", wheelchair="no")),
+    ("Far Away Library", "library", (40_000, 40_000), dict(free_to_use=True)),
+]
+NEAR_NAMES = [p[0] for p in PLACES[:-1]]  # within the default 3 km, nearest first
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seed(db: Path) -> None:
+    from kindmap.db import create_schema, make_engine, write_session
+    from kindmap.models import Place, Postcode, Region
+
+    engine = make_engine(f"sqlite:///{db}")
+    create_schema(engine)
+    imported = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    with write_session(engine) as session:
+        region = Region(slug="testshire", name="Testshire")
+        session.add(region)
+        session.flush()
+        for name, category, (east, north), extra in PLACES:
+            lon, lat = _offset(east, north)
+            hours = extra.get("opening_hours")
+            valid = None if hours is None else hours != "whenever the gate is open"
+            session.add(Place(name=name, category=category, lon=lon, lat=lat, region_id=region.id,
+                              opening_hours_valid=valid, imported_at=imported, **extra))
+        session.add(Postcode(postcode="TE1 1ST", lon=ORIGIN[0], lat=ORIGIN[1], region_id=region.id))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real kindmap app (uvicorn in a thread) over the synthetic database."""
+    import uvicorn
+
+    from kindmap.api.app import create_app
+    from kindmap.config import Settings
+
+    db = tmp_path_factory.mktemp("browser") / "kindmap.sqlite3"
+    _seed(db)
+    settings = Settings(database_url=f"sqlite:///{db}", tile_url=TILE_URL)
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("kindmap test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (Debian's /usr/bin/chromium)."""
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageWatch:
+    """What a page did that a test may want to check: dialogs, requests, CSP violations, errors."""
+
+    def __init__(self, page) -> None:
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        # Runs before any page script and is not subject to the page's CSP.
+        page.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation', e =>"
+            " window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def csp_violations(self, page) -> list[str]:
+        return page.evaluate("window.__csp")
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    pg.watch = PageWatch(pg)
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
