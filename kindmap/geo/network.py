@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -157,7 +158,7 @@ class WalkNetwork:
                 )
         except FileNotFoundError as exc:
             raise DataError(f"walking network file {path} does not exist; build it from an OSM extract") from exc
-        except (KeyError, ValueError, OSError, EOFError) as exc:
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"walking network file {path} is unreadable or truncated ({exc}); rebuild it") from exc
         _check_consistent(net, path)
         return net
