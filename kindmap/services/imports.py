@@ -83,8 +83,7 @@ def _check_problems(report: ImportReport, problems: list[RowProblem], *, skip_in
     report.skipped = len(problems)
 
 
-def _run(engine: Engine, report: ImportReport, work: Callable[[Session], None]) -> ImportReport:
-    started = time.perf_counter()
+def _run(engine: Engine, report: ImportReport, work: Callable[[Session], None], *, started: float) -> ImportReport:
     try:
         with write_session(engine) as session:
             work(session)
@@ -110,6 +109,7 @@ def import_areas(engine: Engine, *, region: str, path: Path, columns: AreaColumn
                  dry_run: bool = False, skip_invalid: bool = False) -> ImportReport:
     """Upsert small areas by code into ``region``."""
     path = Path(path)
+    started = time.perf_counter()
     report = ImportReport(kind="areas", region=region, file=path.name, dry_run=dry_run)
     read = read_areas(path, columns=columns)
     _check_problems(report, read.problems, skip_invalid=skip_invalid)
@@ -132,7 +132,7 @@ def import_areas(engine: Engine, *, region: str, path: Path, columns: AreaColumn
                 report.unchanged += 1
         _record_run(session, report, region_id=reg.id, path=path)
 
-    return _run(engine, report, work)
+    return _run(engine, report, work, started=started)
 
 
 def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, data_dir: Path,
@@ -140,6 +140,7 @@ def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, d
                      skip_invalid: bool = False) -> ImportReport:
     """Upsert postcode centroids by postcode."""
     path = Path(path)
+    started = time.perf_counter()
     report = ImportReport(kind="postcodes", region=region, file=path.name, dry_run=dry_run)
     read = read_postcodes(path, columns=columns)
     _check_problems(report, read.problems, skip_invalid=skip_invalid)
@@ -160,7 +161,7 @@ def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, d
                 report.unchanged += 1
         _record_run(session, report, region_id=region_id, path=path)
 
-    return _run(engine, report, work)
+    return _run(engine, report, work, started=started)
 
 
 # Fields an import owns; everything else on a Place (status, verification, local edits) is left alone.
@@ -208,14 +209,14 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     from kindmap.ingest.osm import read_osm_places
 
     path = Path(path)
+    started = time.perf_counter()
     report = ImportReport(kind="osm", region=region, file=path.name, dry_run=dry_run)
     read = read_osm_places(path, progress=progress)
     report.warnings.extend(read.warnings)
-    report.skipped = read.skipped
 
     def work(session: Session) -> None:
         reg = ensure_region(session, region, data_dir=data_dir)
         upsert_places(session, region_id=reg.id, source="osm", places=read.places, report=report)
         _record_run(session, report, region_id=reg.id, path=path, data_timestamp=read.latest_timestamp)
 
-    return _run(engine, report, work)
+    return _run(engine, report, work, started=started)

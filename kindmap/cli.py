@@ -1,0 +1,316 @@
+"""The ``kindmap`` command: serve, demo, import, near, region."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kindmap.config import ATTRIBUTION, Settings, get_settings
+from kindmap.errors import InvalidQuery, KindmapError
+
+app = typer.Typer(help="kindmap: find and grow welcoming, free, everyday places where people connect.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+import_app = typer.Typer(help="Import open data into the catalogue (one transaction each).", no_args_is_help=True)
+region_app = typer.Typer(help="Council regions.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(region_app, name="region")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(exc: KindmapError) -> None:
+    """Print a domain error for people and exit with status 2 (the database is unchanged)."""
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _engine(settings: Settings, *, demo: bool = False):
+    from kindmap.db import create_schema, make_engine
+
+    engine = make_engine(settings.resolved_database_url(demo=demo), settings=settings)
+    create_schema(engine)
+    return engine
+
+
+def _osm_progress():
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed:,} OSM elements"), TimeElapsedColumn(), console=err, transient=True)
+    task = progress.add_task("reading OSM", total=None)
+    return progress, lambda n: progress.update(task, completed=n)
+
+
+def _print_reports(reports) -> None:
+    for report in reports:
+        out.print(report.summary(), highlight=False, soft_wrap=True)
+        for problem in report.problems[:20]:
+            out.print(f"  skipped {problem}", highlight=False, soft_wrap=True)
+        for warning in report.warnings[:10]:
+            out.print(f"  note: {warning}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def demo(force: Annotated[bool, typer.Option(help="Re-import even if the same files were imported before.")] = False) -> None:
+    """Build the Rutland demo database from the verified files in the data directory."""
+    settings = get_settings()
+    try:
+        _build_demo(settings, force=force)
+    except KindmapError as exc:
+        fail(exc)
+
+
+def _build_demo(settings: Settings, *, force: bool = False) -> None:
+    from kindmap.services.demo import DEMO_REGION, import_region
+
+    engine = _engine(settings, demo=True)
+    progress, tick = _osm_progress()
+    with progress:
+        reports = import_region(engine, settings=settings, region=DEMO_REGION, force=force, osm_progress=tick,
+                                on_step=lambda s: err.print(f"[dim]{s}[/]", highlight=False))
+    if reports:
+        _print_reports(reports)
+    else:
+        out.print("demo database is up to date", highlight=False)
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option("--demo", help="Serve the Rutland demo (built first if needed).")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
+) -> None:
+    """Serve the public map and the API."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        if demo:
+            _build_demo(settings)
+    except KindmapError as exc:
+        fail(exc)
+    from kindmap.api.app import create_app
+
+    out.print(f"kindmap on http://{host}:{port}  (API docs at /docs)", highlight=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings, demo=demo), host=host, port=port, access_log=False, log_level="warning")
+    else:
+        import os
+
+        os.environ["KINDMAP_DEMO"] = "1" if demo else ""
+        uvicorn.run("kindmap.api.asgi:app", host=host, port=port, workers=workers, access_log=False, log_level="warning")
+
+
+@app.command()
+def near(
+    query: Annotated[Optional[str], typer.Argument(help="A postcode, e.g. 'LE15 6HP'.")] = None,
+    lon: Annotated[Optional[float], typer.Option(help="Longitude (EPSG:4326) instead of a postcode.")] = None,
+    lat: Annotated[Optional[float], typer.Option(help="Latitude (EPSG:4326).")] = None,
+    radius: Annotated[Optional[float], typer.Option(help="Radius in metres.")] = None,
+    category: Annotated[Optional[list[str]], typer.Option(help="Category slug; repeatable.")] = None,
+    free: Annotated[bool, typer.Option("--free", help="Only places known to be free.")] = False,
+    wheelchair: Annotated[bool, typer.Option("--wheelchair", help="Only wheelchair-accessible places.")] = False,
+    open_at: Annotated[Optional[datetime], typer.Option(help="Only places open then (local time).")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the GeoJSON the API returns.")] = False,
+    demo_db: Annotated[bool, typer.Option("--demo", help="Search the demo database.")] = False,
+) -> None:
+    """Welcoming places near a postcode or point, nearest first."""
+    from kindmap.db import read_session
+    from kindmap.schemas import place_collection
+    from kindmap.services.search import SearchQuery, search_places
+
+    settings = get_settings()
+    try:
+        engine = _engine(settings, demo=demo_db)
+        if query is None and lon is None:
+            raise InvalidQuery("give a postcode, or --lon and --lat")
+        q = SearchQuery(lon=lon, lat=lat, postcode=query, radius_m=radius, categories=category or [],
+                        free=True if free else None, wheelchair=True if wheelchair else None, open_at=open_at, limit=limit)
+        if radius is not None and radius <= 0:
+            raise InvalidQuery("--radius must be more than 0 metres")
+        with read_session(engine) as session:
+            result = search_places(session, q, max_radius_m=settings.max_radius_m, default_radius_m=settings.default_radius_m,
+                                   max_limit=settings.max_limit, tz=settings.timezone)
+    except KindmapError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(place_collection(result, attribution=ATTRIBUTION).model_dump_json(indent=1) + "\n")
+        return
+    table = Table(title=f"{result.total} place(s) within {result.radius_m:g} m" if result.radius_m else f"{result.total} place(s)")
+    for col in ("distance", "name", "category", "open", "free"):
+        table.add_column(col)
+    for hit in result.hits:
+        table.add_row(
+            "" if hit.distance_m is None else f"{hit.distance_m:,.0f} m", hit.place.name, hit.place.category,
+            {True: "open", False: "closed", None: "?"}[hit.open], {True: "free", False: "paid", None: "?"}[hit.place.free_to_use],
+        )
+    out.print(table)
+
+
+@import_app.command("osm")
+def import_osm_cmd(
+    path: Annotated[Path, typer.Argument(help="An OSM PBF extract.")],
+    region: Annotated[str, typer.Option(help="Region slug, e.g. rutland.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
+    demo_db: Annotated[bool, typer.Option("--demo", help="Write to the demo database.")] = False,
+) -> None:
+    """Import welcoming places from an OpenStreetMap PBF (upserts by OSM type and id)."""
+    from kindmap.services.imports import import_osm
+
+    settings = get_settings()
+    try:
+        engine = _engine(settings, demo=demo_db)
+        progress, tick = _osm_progress()
+        with progress:
+            report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=dry_run, progress=tick)
+    except KindmapError as exc:
+        fail(exc)
+    _print_reports([report])
+
+
+@import_app.command("areas")
+def import_areas_cmd(
+    path: Annotated[Path, typer.Argument(help="GeoJSON/GeoPackage of small areas.")],
+    region: Annotated[str, typer.Option(help="Region slug.")],
+    code_col: Annotated[Optional[str], typer.Option(help="Column with the area code.")] = None,
+    name_col: Annotated[Optional[str], typer.Option(help="Column with the area name.")] = None,
+    rank_col: Annotated[Optional[str], typer.Option(help="Column with the deprivation rank.")] = None,
+    decile_col: Annotated[Optional[str], typer.Option(help="Column with the deprivation decile (1 = most deprived).")] = None,
+    population_col: Annotated[Optional[str], typer.Option()] = None,
+    households_col: Annotated[Optional[str], typer.Option()] = None,
+    index_name: Annotated[Optional[str], typer.Option(help="e.g. 'IMD 2019', 'SIMD 2020'.")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="e.g. 'LSOA 2011', 'Data zone 2011'.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; report the rest.")] = False,
+    demo_db: Annotated[bool, typer.Option("--demo")] = False,
+) -> None:
+    """Import small areas with deprivation figures; column names default to the region manifest's."""
+    from kindmap.ingest.areas import AreaColumns
+    from kindmap.services.imports import import_areas
+
+    settings = get_settings()
+    try:
+        defaults = _manifest_area_columns(region, path)
+        columns = AreaColumns(
+            code=code_col or defaults.code, name=name_col or defaults.name, rank=rank_col or defaults.rank,
+            decile=decile_col or defaults.decile, population=population_col or defaults.population,
+            households=households_col or defaults.households, index_name=index_name or defaults.index_name,
+            kind=kind or defaults.kind,
+        )
+        if not columns.code or not columns.name:
+            raise InvalidQuery("name the area code and name columns with --code-col and --name-col")
+        report = import_areas(_engine(settings, demo=demo_db), region=region, path=path, columns=columns,
+                              data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid)
+    except KindmapError as exc:
+        fail(exc)
+    _print_reports([report])
+
+
+def _manifest_area_columns(region: str, path: Path):
+    """The column mapping from the region manifest when it describes this file, else empty."""
+    from kindmap.ingest.areas import AreaColumns
+    from kindmap.ingest.manifest import known_regions, load_manifest
+    from kindmap.services.demo import area_columns
+
+    if region in known_regions():
+        for entry in load_manifest(region).files:
+            if entry.role == "areas" and Path(entry.path).name == Path(path).name:
+                return area_columns(entry)
+    return AreaColumns(code="", name="")
+
+
+@import_app.command("postcodes")
+def import_postcodes_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV of postcode centroids.")],
+    region: Annotated[Optional[str], typer.Option(help="Region slug the postcodes belong to.")] = None,
+    postcode_col: Annotated[Optional[str], typer.Option()] = None,
+    lon_col: Annotated[Optional[str], typer.Option()] = None,
+    lat_col: Annotated[Optional[str], typer.Option()] = None,
+    area_col: Annotated[Optional[str], typer.Option(help="Column with the small-area code.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid")] = False,
+    demo_db: Annotated[bool, typer.Option("--demo")] = False,
+) -> None:
+    """Import postcode centroids (columns are detected; override with the options)."""
+    from kindmap.services.imports import import_postcodes
+
+    settings = get_settings()
+    columns = {k: v for k, v in {"postcode": postcode_col, "lon": lon_col, "lat": lat_col, "area_code": area_col}.items() if v}
+    try:
+        report = import_postcodes(_engine(settings, demo=demo_db), path=path, region=region, columns=columns,
+                                  data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid)
+    except KindmapError as exc:
+        fail(exc)
+    _print_reports([report])
+
+
+@import_app.command("region")
+def import_region_cmd(
+    region: Annotated[str, typer.Argument(help="A region with a manifest in geodata/regions, e.g. rutland.")],
+    force: Annotated[bool, typer.Option(help="Re-import even if unchanged.")] = False,
+    demo_db: Annotated[bool, typer.Option("--demo")] = False,
+) -> None:
+    """Verify and import every file a region manifest names (areas, postcodes, OSM)."""
+    from kindmap.services.demo import import_region
+
+    settings = get_settings()
+    try:
+        progress, tick = _osm_progress()
+        with progress:
+            reports = import_region(_engine(settings, demo=demo_db), settings=settings, region=region, force=force, osm_progress=tick)
+    except KindmapError as exc:
+        fail(exc)
+    _print_reports(reports) if reports else out.print("already up to date")
+
+
+@region_app.command("list")
+def region_list(demo_db: Annotated[bool, typer.Option("--demo")] = False) -> None:
+    """Regions in the database and those with a manifest."""
+    from sqlmodel import select
+
+    from kindmap.db import read_session
+    from kindmap.ingest.manifest import known_regions
+    from kindmap.models import Region
+
+    with read_session(_engine(get_settings(), demo=demo_db)) as session:
+        loaded = {r.slug: r for r in session.exec(select(Region)).all()}
+    for slug in sorted(set(loaded) | set(known_regions())):
+        out.print(f"{slug}\t{'loaded' if slug in loaded else 'manifest only'}", highlight=False)
+
+
+@region_app.command("add")
+def region_add(
+    slug: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Option()],
+    code: Annotated[Optional[str], typer.Option(help="GSS code, e.g. E06000017.")] = None,
+    boundary: Annotated[Optional[Path], typer.Option(help="Boundary file (GeoJSON/GeoPackage).")] = None,
+    demo_db: Annotated[bool, typer.Option("--demo")] = False,
+) -> None:
+    """Add a region that has no manifest."""
+    from kindmap.db import write_session
+    from kindmap.services.regions import add_region
+
+    try:
+        with write_session(_engine(get_settings(), demo=demo_db)) as session:
+            add_region(session, slug=slug, name=name, code=code, boundary=boundary)
+    except KindmapError as exc:
+        fail(exc)
+    out.print(f"added region {slug}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
