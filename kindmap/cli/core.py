@@ -1,51 +1,18 @@
-"""The ``kindmap`` command: serve, demo, import, near, region."""
+"""Core commands: serve, demo, near, import osm/areas/postcodes/region, region list/add."""
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kindmap.cli.common import app, err, fail, import_app, open_engine, osm_progress, out, region_app
 from kindmap.config import ATTRIBUTION, Settings, get_settings
 from kindmap.errors import InvalidQuery, KindmapError
-
-app = typer.Typer(help="kindmap: find and grow welcoming, free, everyday places where people connect.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-import_app = typer.Typer(help="Import open data into the catalogue (one transaction each).", no_args_is_help=True)
-region_app = typer.Typer(help="Council regions.", no_args_is_help=True)
-app.add_typer(import_app, name="import")
-app.add_typer(region_app, name="region")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(exc: KindmapError) -> None:
-    """Print a domain error for people and exit with status 2 (the database is unchanged)."""
-    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-def _engine(settings: Settings, *, demo: bool = False):
-    from kindmap.db import create_schema, make_engine
-
-    engine = make_engine(settings.resolved_database_url(demo=demo), settings=settings)
-    create_schema(engine)
-    return engine
-
-
-def _osm_progress():
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed:,} OSM elements"), TimeElapsedColumn(), console=err, transient=True)
-    task = progress.add_task("reading OSM", total=None)
-    return progress, lambda n: progress.update(task, completed=n)
 
 
 def _print_reports(reports) -> None:
@@ -70,8 +37,8 @@ def demo(force: Annotated[bool, typer.Option(help="Re-import even if the same fi
 def _build_demo(settings: Settings, *, force: bool = False) -> None:
     from kindmap.services.demo import DEMO_REGION, import_region
 
-    engine = _engine(settings, demo=True)
-    progress, tick = _osm_progress()
+    engine = open_engine(settings, demo=True)
+    progress, tick = osm_progress()
     with progress:
         reports = import_region(engine, settings=settings, region=DEMO_REGION, force=force, osm_progress=tick,
                                 on_step=lambda s: err.print(f"[dim]{s}[/]", highlight=False))
@@ -130,7 +97,7 @@ def near(
 
     settings = get_settings()
     try:
-        engine = _engine(settings, demo=demo_db)
+        engine = open_engine(settings, demo=demo_db)
         if query is None and lon is None:
             raise InvalidQuery("give a postcode, or --lon and --lat")
         q = SearchQuery(lon=lon, lat=lat, postcode=query, radius_m=radius, categories=category or [],
@@ -168,8 +135,8 @@ def import_osm_cmd(
 
     settings = get_settings()
     try:
-        engine = _engine(settings, demo=demo_db)
-        progress, tick = _osm_progress()
+        engine = open_engine(settings, demo=demo_db)
+        progress, tick = osm_progress()
         with progress:
             report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=dry_run, progress=tick)
     except KindmapError as exc:
@@ -208,7 +175,7 @@ def import_areas_cmd(
         )
         if not columns.code or not columns.name:
             raise InvalidQuery("name the area code and name columns with --code-col and --name-col")
-        report = import_areas(_engine(settings, demo=demo_db), region=region, path=path, columns=columns,
+        report = import_areas(open_engine(settings, demo=demo_db), region=region, path=path, columns=columns,
                               data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid)
     except KindmapError as exc:
         fail(exc)
@@ -246,7 +213,7 @@ def import_postcodes_cmd(
     settings = get_settings()
     columns = {k: v for k, v in {"postcode": postcode_col, "lon": lon_col, "lat": lat_col, "area_code": area_col}.items() if v}
     try:
-        report = import_postcodes(_engine(settings, demo=demo_db), path=path, region=region, columns=columns,
+        report = import_postcodes(open_engine(settings, demo=demo_db), path=path, region=region, columns=columns,
                                   data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid)
     except KindmapError as exc:
         fail(exc)
@@ -264,9 +231,9 @@ def import_region_cmd(
 
     settings = get_settings()
     try:
-        progress, tick = _osm_progress()
+        progress, tick = osm_progress()
         with progress:
-            reports = import_region(_engine(settings, demo=demo_db), settings=settings, region=region, force=force, osm_progress=tick)
+            reports = import_region(open_engine(settings, demo=demo_db), settings=settings, region=region, force=force, osm_progress=tick)
     except KindmapError as exc:
         fail(exc)
     _print_reports(reports) if reports else out.print("already up to date")
@@ -281,7 +248,7 @@ def region_list(demo_db: Annotated[bool, typer.Option("--demo")] = False) -> Non
     from kindmap.ingest.manifest import known_regions
     from kindmap.models import Region
 
-    with read_session(_engine(get_settings(), demo=demo_db)) as session:
+    with read_session(open_engine(get_settings(), demo=demo_db)) as session:
         loaded = {r.slug: r for r in session.exec(select(Region)).all()}
     for slug in sorted(set(loaded) | set(known_regions())):
         out.print(f"{slug}\t{'loaded' if slug in loaded else 'manifest only'}", highlight=False)
@@ -300,17 +267,8 @@ def region_add(
     from kindmap.services.regions import add_region
 
     try:
-        with write_session(_engine(get_settings(), demo=demo_db)) as session:
+        with write_session(open_engine(get_settings(), demo=demo_db)) as session:
             add_region(session, slug=slug, name=name, code=code, boundary=boundary)
     except KindmapError as exc:
         fail(exc)
     out.print(f"added region {slug}")
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

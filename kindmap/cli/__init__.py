@@ -1,0 +1,12 @@
+"""The ``kindmap`` command. Each module registers its commands on the shared Typer apps."""
+
+from kindmap.cli import core  # noqa: F401  (registers commands)
+from kindmap.cli.common import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,43 @@
+"""Shared pieces of the ``kindmap`` command: the Typer apps, consoles, and error exit."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from kindmap.config import Settings
+from kindmap.errors import KindmapError
+
+app = typer.Typer(help="kindmap: find and grow welcoming, free, everyday places where people connect.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+import_app = typer.Typer(help="Import open data into the catalogue (one transaction each).", no_args_is_help=True)
+region_app = typer.Typer(help="Council regions.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(region_app, name="region")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(exc: KindmapError) -> None:
+    """Print a domain error for people and exit with status 2 (the database is unchanged)."""
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def open_engine(settings: Settings, *, demo: bool = False):
+    """The engine for the configured (or demo) database, with its schema in place."""
+    from kindmap.db import create_schema, make_engine
+
+    engine = make_engine(settings.resolved_database_url(demo=demo), settings=settings)
+    create_schema(engine)
+    return engine
+
+
+def osm_progress():
+    """A rich spinner with a running element count (an OSM file's element total is not known up front)."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed:,} OSM elements"), TimeElapsedColumn(), console=err, transient=True)
+    task = progress.add_task("reading OSM", total=None)
+    return progress, lambda n: progress.update(task, completed=n)
