@@ -13,8 +13,10 @@ app = typer.Typer(help="kindmap: find and grow welcoming, free, everyday places 
                   no_args_is_help=True, pretty_exceptions_enable=False)
 import_app = typer.Typer(help="Import open data into the catalogue (one transaction each).", no_args_is_help=True)
 region_app = typer.Typer(help="Council regions.", no_args_is_help=True)
+export_app = typer.Typer(help="Export the public catalogue.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(region_app, name="region")
+app.add_typer(export_app, name="export")
 
 out = Console()
 err = Console(stderr=True)
