@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or get_settings()
     engine = engine or make_engine(settings.resolved_database_url(demo=demo), settings=settings)
     create_schema(engine)
-    app = FastAPI(title="kindmap", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="kindmap", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
