@@ -1,7 +1,11 @@
 """SQLModel tables and their wire-format siblings, one module per domain."""
 
+from kindmap.models import accounts, activities, audit, households  # noqa: F401  (accounts, households, activities, audit)
 from kindmap.models.areas import Area, AreaPublic, Postcode, Region, RegionPublic
+from kindmap.models.extras import PlaceExtra
 from kindmap.models.imports import ImportRun
+from kindmap.models.provenance import FieldGroup, LocalFact, PlaceSource  # noqa: F401
+from kindmap.models.review import ReviewItem, ReviewKind, ReviewOutcome, ReviewStatus  # noqa: F401
 from kindmap.models.places import (
     Accessibility,
     Place,
@@ -19,6 +23,7 @@ __all__ = [
     "ImportRun",
     "Place",
     "PlaceCreate",
+    "PlaceExtra",
     "PlacePublic",
     "PlaceStatus",
     "Postcode",

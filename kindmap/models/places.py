@@ -20,7 +20,7 @@ from kindmap.models.common import utcnow
 class PlaceStatus(str, Enum):
     published = "published"
     pending = "pending"
-    closed = "closed"
+    closed = "closed"  # hidden from the public; also a place merged into another (see merged_into_id)
 
 
 class Wheelchair(str, Enum):
@@ -96,6 +96,11 @@ class Place(PlaceBase, table=True):
     imported_at: datetime | None = None
     verified_at: datetime | None = None
     status: PlaceStatus = Field(default=PlaceStatus.published, index=True)
+    # A source stopped listing it: still shown (with a warning) until a moderator decides.
+    possibly_closed_since: datetime | None = Field(default=None, index=True)
+    # Set when a moderator merged this duplicate into another place (then status is closed),
+    # so links, plans and notes that hold this id can follow it.
+    merged_into_id: int | None = Field(default=None, foreign_key="place.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 
@@ -112,3 +117,4 @@ class PlacePublic(PlaceBase):
     verified_at: datetime | None
     imported_at: datetime | None
     status: PlaceStatus
+    possibly_closed_since: datetime | None = None
