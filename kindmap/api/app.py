@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
 
 from kindmap import __version__
@@ -34,5 +35,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (meta, places, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
+    # Compress text (the page, Leaflet, GeoJSON) for phones on slow connections.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeaders, csp=content_security_policy(settings.tile_url))
     return app
