@@ -19,7 +19,6 @@ from sqlmodel import Session, select
 
 from kindmap.db import write_session
 from kindmap.errors import DataError
-from kindmap.hours import check_hours
 from kindmap.ingest.areas import AreaColumns, read_areas
 from kindmap.ingest.postcodes import read_postcodes
 from kindmap.ingest.problems import RowProblem, summarise
@@ -30,7 +29,7 @@ from kindmap.services.regions import ensure_region
 
 @dataclass
 class ImportReport:
-    """What an import did (or, with ``dry_run``, would do)."""
+    """What an import did (or, with ``dry_run``, would do): counts and, for places, a change report."""
 
     kind: str
     region: str | None
@@ -38,12 +37,27 @@ class ImportReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    missing: int = 0
+    missing: int = 0  # known to this source but not in this file (whether or not flagged before)
     skipped: int = 0
+    possibly_closed: int = 0  # newly flagged possibly closed (missing from a full extract)
+    reappeared: int = 0  # flagged before, listed again now
     problems: list[RowProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     seconds: float = 0.0
+    data_timestamp: datetime | None = None
+    previous_data_timestamp: datetime | None = None
+    run_id: int | None = None
+    report_path: str | None = None
+    added_items: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # updated places with field-level old/new values
+    possibly_closed_items: list[dict] = field(default_factory=list)
+    reappeared_items: list[dict] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        """How many places this import changed (0 means the file brought nothing new)."""
+        return self.added + self.updated + self.possibly_closed + self.reappeared
 
     def summary(self) -> str:
         """One line for people."""
@@ -52,11 +66,24 @@ class ImportReport:
             f"{self.kind}: {verb} {self.added} new, {self.updated} updated, {self.unchanged} unchanged"
             f" from {self.file} in {self.seconds:.1f} s"
         )
-        if self.missing:
-            text += f"; {self.missing} already known but not in this file (left as they are)"
+        if self.possibly_closed:
+            text += f"; {self.possibly_closed} no longer listed, {'would be ' if self.dry_run else ''}flagged possibly closed for review"
+        if self.reappeared:
+            text += f"; {self.reappeared} listed again after being missing"
+        if self.missing and self.missing != self.possibly_closed:
+            text += f"; {self.missing} known but not in this file"
         if self.skipped:
             text += f"; {self.skipped} rows skipped"
         return text
+
+    def to_dict(self) -> dict:
+        """The change report as plain JSON-able data."""
+        out = {k: v for k, v in vars(self).items() if k != "problems"}
+        out["problems"] = [vars(p) for p in self.problems]
+        out["changed"] = self.changed
+        for key in ("data_timestamp", "previous_data_timestamp"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
 
 
 class _DryRun(Exception):
@@ -164,59 +191,61 @@ def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, d
     return _run(engine, report, work, started=started)
 
 
-# Fields an import owns; everything else on a Place (status, verification, local edits) is left alone.
-_IMPORTED_FIELDS = [f for f in PlaceCreate.model_fields if f not in ("status", "verified_at")]
-
-
 def upsert_places(session: Session, *, region_id: int, source: str, places: list[PlaceCreate],
-                  report: ImportReport) -> None:
-    """Insert or update places of one source by ``source_id``; count what changed."""
-    now = utcnow()
-    existing = {
-        p.source_id: p
-        for p in session.exec(select(Place).where(Place.source == source, Place.region_id == region_id)).all()
-    }
-    seen: set[str] = set()
-    for item in places:
-        if item.source_id in seen:
-            report.warnings.append(f"{item.source_id} appears twice; the first is kept")
-            continue
-        seen.add(item.source_id)
-        values = item.model_dump(include=set(_IMPORTED_FIELDS))
-        check = check_hours(item.opening_hours)
-        values["opening_hours_valid"] = None if not item.opening_hours else check.valid
-        place = existing.get(item.source_id)
-        if place is None:
-            session.add(Place(region_id=region_id, status=item.status, verified_at=item.verified_at,
-                              imported_at=now, created_at=now, updated_at=now, **values))
-            report.added += 1
-            continue
-        changed = {k: v for k, v in values.items() if getattr(place, k) != v}
-        if changed:
-            for k, v in changed.items():
-                setattr(place, k, v)
-            place.imported_at = now
-            place.updated_at = now
-            report.updated += 1
-        else:
-            report.unchanged += 1
-    report.missing = sum(1 for key in existing if key not in seen)
+                  report: ImportReport, flag_missing: bool = False, run_id: int | None = None,
+                  source_name: str | None = None) -> None:
+    """Insert or update places of one source by ``source_id``, keeping local facts; count what changed.
+
+    Status, verification and local facts are never overwritten (see ``services.reimport``).
+    """
+    from kindmap.services.reimport import sync_places
+
+    sync_places(session, region_id=region_id, source=source, places=places, report=report,
+                flag_missing=flag_missing, run_id=run_id, source_name=source_name)
 
 
 def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_run: bool = False,
-               progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Read welcoming places from an OSM PBF and upsert them by OSM type and id."""
+               progress: Callable[[int], None] | None = None, force: bool = False,
+               reports_dir: Path | None = None) -> ImportReport:
+    """Read welcoming places from an OSM PBF (a full extract of ``region``) and re-import them safely.
+
+    New places are added; changed ones updated in their OSM-sourced fields only (local facts
+    win); places no longer in the extract are flagged possibly closed for review, never
+    deleted. One transaction. Refuses an older extract than the one loaded, or one that does
+    not overlap the region's places, unless ``force``. With ``reports_dir``, the change report
+    is saved there as JSON (not for a dry run).
+    """
     from kindmap.ingest.osm import read_osm_places
+    from kindmap.services.reimport import aware, check_extract, previous_osm_run, save_report
 
     path = Path(path)
     started = time.perf_counter()
     report = ImportReport(kind="osm", region=region, file=path.name, dry_run=dry_run)
     read = read_osm_places(path, progress=progress)
     report.warnings.extend(read.warnings)
+    report.data_timestamp = read.latest_timestamp
+    sha = file_sha256(path)
 
     def work(session: Session) -> None:
         reg = ensure_region(session, region, data_dir=data_dir)
-        upsert_places(session, region_id=reg.id, source="osm", places=read.places, report=report)
-        _record_run(session, report, region_id=reg.id, path=path, data_timestamp=read.latest_timestamp)
+        previous = previous_osm_run(session, reg.id)
+        report.previous_data_timestamp = aware(previous.data_timestamp) if previous else None
+        report.warnings[:0] = check_extract(session, reg, file=path.name, places=read.places,
+                                            data_timestamp=read.latest_timestamp, force=force)
+        run = ImportRun(kind="osm", region_id=reg.id, file_name=path.name[:300], file_sha256=sha,
+                        data_timestamp=read.latest_timestamp)
+        session.add(run)
+        session.flush()
+        report.run_id = run.id
+        upsert_places(session, region_id=reg.id, source="osm", places=read.places, report=report,
+                      flag_missing=True, run_id=run.id, source_name=path.name)
+        # ImportRun.missing records the places this run flagged possibly closed.
+        run.added, run.updated, run.unchanged = report.added, report.updated, report.unchanged
+        run.missing, run.skipped, run.finished_at = report.possibly_closed, report.skipped, utcnow()
 
-    return _run(engine, report, work, started=started)
+    _run(engine, report, work, started=started)
+    if dry_run:
+        report.run_id = None
+    elif reports_dir is not None:
+        report.report_path = str(save_report(report, reports_dir=reports_dir, run_id=report.run_id))
+    return report
