@@ -1,0 +1,54 @@
+"""Open Referral UK (HSDS 3.0 UK profile) API over the published catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from kindmap.api.deps import SessionDep
+from kindmap.schemas import ErrorOut
+from kindmap.services import oruk
+
+router = APIRouter(prefix="/openreferral", tags=["open referral uk"])
+ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+Paging = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PerPage = Annotated[int, Query(ge=1, le=oruk.MAX_PER_PAGE, description="Items per page")]
+
+
+@router.get("/")
+def api_info(request: Request) -> dict[str, str]:
+    """What this API is: HSDS version, profile, and where its OpenAPI description is."""
+    return {"version": oruk.HSDS_VERSION, "profile": oruk.PROFILE_URL,
+            "openapi_url": str(request.url_for("openapi"))}
+
+
+@router.get("/services", responses=ERRORS)
+def services(session: SessionDep, page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """Published places as ORUK services (one-to-one fields), paged."""
+    return oruk.list_services(session, page=page, per_page=per_page).as_dict()
+
+
+@router.get("/services/{service_id}", responses=ERRORS)
+def service(service_id: str, session: SessionDep) -> dict[str, Any]:
+    """One fully nested ORUK service."""
+    return oruk.get_service(session, service_id)
+
+
+@router.get("/service_at_locations", responses=ERRORS)
+def service_at_locations(
+    session: SessionDep,
+    page: Paging = 1,
+    per_page: PerPage = 50,
+    postcode: Annotated[str | None, Query(max_length=10, description="A UK postcode, e.g. LE15 6HP")] = None,
+    proximity: Annotated[float | None, Query(gt=0, allow_inf_nan=False, description="Metres from the postcode centroid")] = None,
+) -> dict[str, Any]:
+    """Service-at-locations, paged; with ``postcode`` (and ``proximity`` in metres) nearest first."""
+    return oruk.list_service_at_locations(session, page=page, per_page=per_page, postcode=postcode,
+                                          proximity_m=proximity).as_dict()
+
+
+@router.get("/service_at_locations/{sal_id}", responses=ERRORS)
+def service_at_location(sal_id: str, session: SessionDep) -> dict[str, Any]:
+    """One fully nested ORUK service_at_location."""
+    return oruk.get_service_at_location(session, sal_id)
