@@ -9,8 +9,9 @@ from sqlalchemy import Engine
 
 from kindmap import __version__
 from kindmap.api.errors import install_error_handlers
-from kindmap.api.routes import meta, places, web
+from kindmap.api.routes import meta, ogc, places, web
 from kindmap.api.routes import openreferral
+from kindmap.api.routes import activities, auth, households
 from kindmap.api.security import SecurityHeaders, content_security_policy
 from kindmap.config import Settings, get_settings, web_dir
 from kindmap.db import create_schema, make_engine
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
-    for module in (meta, places, openreferral, web):
+    for module in (meta, places, openreferral, ogc, auth, households, activities, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
     # Compress text (the page, Leaflet, GeoJSON) for phones on slow connections.
