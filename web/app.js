@@ -50,6 +50,7 @@
   var searchController = null;
   var detailsController = null;
   var tileErrorShown = false;
+  var ready = false; // config and categories loaded, map set up
 
   var state = emptyState();
 
@@ -171,19 +172,29 @@
     else history.replaceState(null, "", url);
   }
 
-  function stateToForm() {
-    el.postcode.value = state.postcode;
+  // The postcode box is only overwritten on history navigation: never wipe what someone typed.
+  function stateToForm(opts) {
+    if (opts && opts.postcode) el.postcode.value = state.postcode;
     el.category.value = state.category in categoryLabels ? state.category : "";
-    el.radius.value = String(state.radius_m || defaultRadius());
-    if (el.radius.value === "") el.radius.value = "3000";
+    ensureRadiusOption(state.radius_m || defaultRadius());
+    el.radius.value = String(Math.round(state.radius_m || defaultRadius()));
     el.free.checked = state.free;
     el.openNow.checked = state.open_now;
     el.wheelchair.checked = state.wheelchair;
   }
 
+  function ensureRadiusOption(metres) {
+    var value = String(Math.round(metres));
+    if (el.radius.querySelector('option[value="' + value + '"]')) return;
+    var opt = h("option", null, "Within " + Math.round(metres / 100) / 10 + " km");
+    opt.value = value;
+    el.radius.appendChild(opt);
+  }
+
   function formToFilters() {
-    state.category = el.category.value;
-    state.radius_m = parseInt(el.radius.value, 10) || null;
+    if (ready) state.category = el.category.value; // the options arrive with the config
+    var radius = parseInt(el.radius.value, 10) || null;
+    state.radius_m = radius === Math.round(defaultRadius()) ? null : radius;
     state.free = el.free.checked;
     state.open_now = el.openNow.checked;
     state.wheelchair = el.wheelchair.checked;
@@ -308,14 +319,12 @@
   }
 
   function highlightMarker(id) {
+    // Toggle a class rather than setIcon: replacing the element would strand an open tooltip.
     Object.keys(markers).forEach(function (key) {
-      var marker = markers[key];
-      var index = features.findIndex(function (f) { return String(f.id) === key; });
       var selected = String(id) === key;
-      marker.setIcon(pinIcon(index + 1, selected));
-      marker.setZIndexOffset(selected ? 1000 : 0);
-      var icon = marker.getElement();
-      if (icon) icon.setAttribute("aria-hidden", "true");
+      var icon = markers[key].getElement();
+      if (icon) icon.classList.toggle("pin-selected", selected);
+      markers[key].setZIndexOffset(selected ? 1000 : 0);
     });
   }
 
@@ -655,13 +664,13 @@
     state.place = null;
     el.details.hidden = true;
     writeUrl(true);
-    runSearch();
+    if (ready) runSearch(); // else start() runs it once the page is set up
   }
 
   function onFilterChange() {
     formToFilters();
     writeUrl(false);
-    runSearch();
+    if (ready) runSearch();
   }
 
   function onLocate() {
@@ -681,7 +690,7 @@
       state.place = null;
       el.details.hidden = true;
       writeUrl(true);
-      runSearch();
+      if (ready) runSearch();
     }, function (err) {
       setStatus("");
       showError(err && err.code === 1
@@ -692,7 +701,8 @@
 
   function onPopState() {
     state = readUrl();
-    stateToForm();
+    stateToForm({ postcode: true });
+    clearError();
     runSearch().then(restorePlace);
   }
 
@@ -730,7 +740,17 @@
       attribution: document.getElementById("attribution"),
     };
     state = readUrl();
-    el.postcode.value = state.postcode; // keep what the link says even before config arrives
+    if (state.postcode) el.postcode.value = state.postcode;
+    // Listen at once: people on slow connections type and press Enter before the rest arrives.
+    el.form.addEventListener("submit", onSubmit);
+    el.locate.addEventListener("click", onLocate);
+    [el.category, el.radius, el.free, el.openNow, el.wheelchair].forEach(function (input) {
+      input.addEventListener("change", onFilterChange);
+    });
+    window.addEventListener("popstate", onPopState);
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !el.details.hidden && el.details.contains(document.activeElement)) closeDetails();
+    });
 
     try {
       var both = await Promise.all([loadJson("/api/config"), loadJson("/api/categories")]);
@@ -746,25 +766,9 @@
       return;
     }
     if (config.attribution) el.attribution.textContent = config.attribution;
-    var radius = String(Math.round(defaultRadius()));
-    if (!el.radius.querySelector('option[value="' + radius + '"]')) {
-      var opt = h("option", null, "Within " + (defaultRadius() / 1000) + " km");
-      opt.value = radius;
-      el.radius.appendChild(opt);
-    }
     stateToForm();
     initMap();
-
-    el.form.addEventListener("submit", onSubmit);
-    el.locate.addEventListener("click", onLocate);
-    [el.category, el.radius, el.free, el.openNow, el.wheelchair].forEach(function (input) {
-      input.addEventListener("change", onFilterChange);
-    });
-    window.addEventListener("popstate", onPopState);
-    document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && !el.details.hidden && el.details.contains(document.activeElement)) closeDetails();
-    });
-
+    ready = true;
     await runSearch();
     restorePlace();
   }

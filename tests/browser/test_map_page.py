@@ -133,6 +133,9 @@ def test_xss_payloads_stay_text(page, server):
         page.locator(ITEMS).nth(i).click()
         expect(page.locator("#details .details-close")).to_be_visible()
         page.locator(PINS).nth(i).hover()
+    page.locator(PINS).nth(1).hover()
+    # Tooltips are text too (the last one may still be fading out, hence the filter).
+    expect(page.locator(".leaflet-tooltip").filter(has_text=XSS_IMG)).to_have_text(f"2. {XSS_IMG}")
     page.locator(ITEMS).nth(2).click()
     expect(page.locator("#details-name")).to_have_text(XSS_TEMPLATE)
     expect(page.locator("#details")).to_contain_text("javascript:alert(1)")  # shown as words…
@@ -288,3 +291,74 @@ def test_first_load_is_small(page, server):
     for url, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
         print(f"  {size:>8}  {url}")
     assert total < 300_000
+
+
+CONTRAST_JS = """() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n; (n = walker.nextNode());) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el || el.closest('.leaflet-container,.visually-hidden,noscript')) continue;
+    if (!el.getClientRects().length) continue;
+    const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) bad.push(`${ratio.toFixed(2)} ${n.textContent.trim().slice(0, 40)}`);
+  }
+  return bad;
+}"""
+
+
+def test_text_contrast_is_at_least_4_5(page, server):
+    _search(page, server, "ZZ9 9ZZ")  # the error message is on screen too
+    expect(page.locator("#search-error")).to_be_visible()
+    page.fill("#postcode", "TE1 1ST")
+    page.press("#postcode", "Enter")
+    _wait_results(page, 6)
+    page.locator(ITEMS).first.click()
+    expect(page.locator("#details-name")).to_be_visible()
+    assert page.evaluate(CONTRAST_JS) == []
+
+
+def test_back_button_restores_the_previous_search(page, server):
+    _search(page, server)
+    _wait_results(page, 6)
+    page.select_option("#category", "library")
+    _wait_results(page, 1)
+    page.fill("#postcode", "ZZ9 9ZZ")
+    page.press("#postcode", "Enter")
+    expect(page.locator("#search-error")).to_be_visible()
+    page.go_back()
+    expect(page.locator("#postcode")).to_have_value("TE1 1ST")
+    expect(page.locator("#category")).to_have_value("library")
+    _wait_results(page, 1)
+    expect(page.locator("#search-error")).to_be_hidden()
+
+
+def test_typing_before_the_page_is_ready_is_kept_and_searched(page, server):
+    """On a slow connection people type and press Enter before the config has arrived."""
+
+    def slow_config(route):
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route("**/api/config", slow_config)
+    page.goto(server + "/", wait_until="commit")
+    page.locator("#postcode").wait_for()
+    page.fill("#postcode", "TE1 1ST")
+    page.press("#postcode", "Enter")
+    assert not page.evaluate("document.querySelector('.leaflet-container')"), "the page was ready already"
+    expect(page.locator("#status")).to_have_text(re.compile(r"^6 places found near TE1 1ST"))
+    expect(page.locator("#postcode")).to_have_value("TE1 1ST")
+    _wait_results(page, 6)
