@@ -4,6 +4,7 @@ from kindmap.cli import core  # noqa: F401  (registers commands)
 from kindmap.cli import users  # noqa: F401  (user, scheme, import activities)
 from kindmap.cli import exports  # noqa: F401  (registers commands)
 from kindmap.cli import trust  # noqa: F401  (import osm with --force, review, facts, freshness)
+from kindmap.cli import trust  # noqa: F401  (import osm with --force, review, facts, freshness)
 from kindmap.cli.common import app
 
 

@@ -132,7 +132,7 @@ def _update_place(session: Session, src: PlaceSource, item: PlaceCreate, values:
     src.values_json = json.dumps(values)
     facts = active_facts(session, place.id)
     if leads:
-        recompute_place(session, place, source=src, facts=facts)
+        recompute_place(session, place, fields=list(diff), source=src, facts=facts)
         place.imported_at, place.updated_at = now, now
     report.updated += 1
     report.changes.append({

@@ -8,6 +8,7 @@ For other modules (dedupe, resident suggestions, problem reports) the entry poin
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -130,14 +131,18 @@ def primary_source(session: Session, place: Place) -> PlaceSource | None:
     return rows[0] if rows else None
 
 
-def recompute_place(session: Session, place: Place, *, source: PlaceSource | None = None,
+def recompute_place(session: Session, place: Place, *, fields: Iterable[str], source: PlaceSource | None = None,
                     facts: dict[str, LocalFact] | None = None) -> dict[str, tuple[Any, Any]]:
-    """Set each sourced field to its local fact, else the primary source's value; return what changed."""
+    """Set each of ``fields`` to its local fact, else the primary source's value; return what changed.
+
+    Only the named fields are touched, so values another source filled in (a council CSV
+    filling an OSM place's empty phone) stay until the primary source itself changes them.
+    """
     source = source if source is not None else primary_source(session, place)
     facts = facts if facts is not None else active_facts(session, place.id)
     base = source.values() if source is not None else {}
     changed: dict[str, tuple[Any, Any]] = {}
-    for name in SOURCED_FIELDS:
+    for name in fields:
         if name in facts:
             value = facts[name].value()
         elif name in base:
@@ -202,7 +207,7 @@ def set_local_facts(session: Session, place_id: int, changes: dict[str, Any], *,
                          author_id=author_id, author_role=author_role, created_at=now, verified_at=now)
         session.add(fact)
         facts[name] = fact
-    changed = recompute_place(session, place, facts=facts)
+    changed = recompute_place(session, place, fields=list(values), facts=facts)
     place.updated_at = now
     session.flush()
     return changed
@@ -248,7 +253,7 @@ def merge_places(session: Session, *, keep_id: int, other_id: int, now: datetime
     for name in SOURCED_FIELDS:
         if getattr(keep, name) is None and getattr(other, name) is not None:
             setattr(keep, name, getattr(other, name))
-    recompute_place(session, keep)
+    recompute_place(session, keep, fields=list(active_facts(session, keep.id)))
     other.status, other.merged_into_id, other.possibly_closed_since, other.updated_at = PlaceStatus.closed, keep.id, None, now
     keep.updated_at = now
     return keep
