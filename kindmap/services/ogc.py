@@ -424,9 +424,8 @@ def items(session: Session, collection_id: str, *, root: str, params: Iterable[t
         if coll.temporal is None:
             raise InvalidParameter(f"collection {coll.id!r} has no time property; leave out datetime")
         start, stop = parse_datetime(given["datetime"])
-        # Stored datetimes are UTC; compare naive UTC so SQLite's text form orders correctly.
-        clauses += [coll.temporal >= start.replace(tzinfo=None)] if start else []
-        clauses += [coll.temporal <= stop.replace(tzinfo=None)] if stop else []
+        clauses += [coll.temporal >= start] if start else []  # the column type stores and compares UTC
+        clauses += [coll.temporal <= stop] if stop else []
     for name, flt in coll.filters.items():
         if name in given:
             try:
