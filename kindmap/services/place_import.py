@@ -69,7 +69,8 @@ class _DryRun(Exception):
 
 
 def _to_create(item: Incoming, *, source: str, licence: str | None, postcode_column: str | None,
-               session: Session, problems: list[RowProblem]) -> tuple[PlaceCreate | None, bool]:
+               session: Session, problems: list[RowProblem],
+               unplaced: list[tuple[str, str, Any, str]] | None = None) -> tuple[PlaceCreate | None, bool]:
     """(PlaceCreate, located_by_postcode), or (None, _) after recording the row's problems."""
     values = dict(item.values)
     from_postcode = False
@@ -85,7 +86,11 @@ def _to_create(item: Incoming, *, source: str, licence: str | None, postcode_col
                 values["lon"], values["lat"], from_postcode = row.lon, row.lat, True
         except KindmapError as exc:
             if values.get("lon") is None:
-                problems.append(RowProblem(item.row, postcode_column, f"{exc.message.split(';')[0]}: no coordinates to place it"))
+                why = f"{exc.message.split(';')[0]}: no coordinates to place it"
+                if unplaced is not None:  # kept and reported, not an error (ORUK services often lack a place)
+                    unplaced.append((item.source_id, values.get("name") or "", item.raw, why))
+                else:
+                    problems.append(RowProblem(item.row, postcode_column, why))
                 return None, False
             try:  # placed by its coordinates; keep the postcode if it is shaped like one
                 values["postcode"] = normalise_postcode(values["postcode"])
@@ -134,13 +139,15 @@ def _save_extra(session: Session, existing: dict[str, PlaceExtra], *, region_id:
 def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: list[Incoming], source: str,
                  licence: str | None, data_dir: Path, extra_kind: str, postcode_column: str | None = None,
                  read_problems: list[RowProblem] | None = None, unplaced: list[tuple[str, str, Any, str]] | None = None,
-                 dry_run: bool = False, skip_invalid: bool = False, dedupe: bool = True) -> PlaceImportResult:
+                 dry_run: bool = False, skip_invalid: bool = False, dedupe: bool = True,
+                 unplaced_if_not_geocoded: bool = False) -> PlaceImportResult:
     """Geocode, dedupe and upsert ``items`` into ``region`` in one transaction (rolled back on a dry run)."""
     path = Path(path)
     started = time.perf_counter()
     result = PlaceImportResult(ImportReport(kind=kind, region=region, file=path.name, dry_run=dry_run))
     report = result.report
     problems = list(read_problems or [])
+    unplaced = list(unplaced or [])
 
     def work(session: Session) -> None:
         reg = ensure_region(session, region, data_dir=data_dir)
@@ -149,7 +156,8 @@ def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: l
         ready: list[tuple[Incoming, PlaceCreate, bool]] = []
         for item in items:
             place, from_pc = _to_create(item, source=source, licence=licence, postcode_column=postcode_column,
-                                        session=session, problems=problems)
+                                        session=session, problems=problems,
+                                        unplaced=unplaced if unplaced_if_not_geocoded else None)
             if place is not None:
                 ready.append((item, place, from_pc))
         report.problems = problems
@@ -199,7 +207,7 @@ def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: l
                 add_review_item(session, kind="duplicate", place_id=near.place_id, related_place_id=mine, source=source,
                                 evidence={"distance_m": round(near.distance_m or 0), "name_similarity": round(near.similarity, 2),
                                           "why": near.reason, "file": path.name})
-        for source_id, name, raw, why in unplaced or []:
+        for source_id, name, raw, why in unplaced:
             result.unplaced.append(Unplaced(source_id, name, why))
             _save_extra(session, extras, region_id=reg.id, source=source, source_id=source_id, kind=extra_kind,
                         raw=raw, place_id=None, match=None, note=why[:400])
@@ -239,4 +247,21 @@ def import_csv(engine: Engine, *, region: str, path: Path, mapping: CsvMapping, 
     result.report.warnings[:0] = [str(w) for w in read.warnings]
     result.filtered = read.filtered
     result.hours_converted, result.hours_as_text = read.hours_converted, read.hours_as_text
+    return result
+
+
+def import_oruk(engine: Engine, *, region: str, path: Path, data_dir: Path, default_category: str = "other",
+                dry_run: bool = False, skip_invalid: bool = False, dedupe: bool = True) -> PlaceImportResult:
+    """Import Open Referral UK JSON (validated against the profile first) as places."""
+    from kindmap.ingest.oruk import read_oruk
+
+    if default_category not in categories():
+        raise InvalidQuery(f"unknown category {default_category!r}; use one of: {', '.join(categories())}")
+    read = read_oruk(path, default_category=default_category, known_categories=set(categories()),
+                     schema_folder=str(Path(data_dir).parent / "schemas" / "openreferral-uk" / "compiled"))
+    result = write_places(engine, kind="oruk", region=region, path=path, items=read.records, source="oruk",
+                          licence=None, data_dir=data_dir, extra_kind="oruk_service", unplaced=read.unplaced,
+                          dry_run=dry_run, skip_invalid=skip_invalid, dedupe=dedupe, unplaced_if_not_geocoded=True)
+    result.hours_converted, result.hours_as_text = read.hours_converted, read.hours_not_converted
+    result.report.warnings[:0] = read.notes
     return result
