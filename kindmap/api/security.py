@@ -11,15 +11,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger("kindmap.access")
 
 
-def tile_origin(tile_url: str) -> str:
-    """The scheme://host[:port] of a tile URL template, for the CSP img-src."""
-    parts = urlsplit(tile_url.replace("{s}", "a"))
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+def tile_origins(tile_url: str) -> list[str]:
+    """The scheme://host[:port] a tile URL template can reach, for the CSP img-src.
+
+    Leaflet fills ``{s}`` with a, b or c, so each subdomain is listed.
+    """
+    origins = []
+    for sub in ("a", "b", "c") if "{s}" in tile_url else ("",):
+        parts = urlsplit(tile_url.replace("{s}", sub))
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return origins
 
 
 def content_security_policy(tile_url: str) -> str:
     """Only the site's own scripts and styles; images also from the tile server."""
-    img = " ".join(x for x in ("'self'", "data:", tile_origin(tile_url)) if x)
+    img = " ".join(["'self'", "data:", *tile_origins(tile_url)])
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src {img}; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -36,7 +43,9 @@ class SecurityHeaders:
         self.headers = [
             (b"content-security-policy", csp.encode()),
             (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
+            # OSM's tile policy needs a Referer; cross-origin requests get only our origin,
+            # never the path or query (which can hold a postcode).
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"x-frame-options", b"DENY"),
             (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
         ]
@@ -52,8 +61,11 @@ class SecurityHeaders:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + self.headers
+                headers = list(message.get("headers", [])) + self.headers
+                if scope["path"].startswith("/static/vendor/") and status == 200:
+                    # Vendored releases never change under the same path.
+                    headers.append((b"cache-control", b"public, max-age=31536000, immutable"))
+                message["headers"] = headers
             await send(message)
 
         try:
