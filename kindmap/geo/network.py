@@ -347,16 +347,44 @@ def network_from_arrays(
     edge_flags: NDArray | None = None,
     keep_largest: bool = False,
 ) -> WalkNetwork:
-    """A network of straight edges between EPSG:4326 nodes (for synthetic grids and benchmarks)."""
-    n_edges = len(edge_u)
-    ways = _Ways()
-    node_lon = np.asarray(node_lon, dtype=np.float64)
-    node_lat = np.asarray(node_lat, dtype=np.float64)
-    eu, ev = np.asarray(edge_u, dtype=np.int64), np.asarray(edge_v, dtype=np.int64)
-    flags = np.zeros(n_edges, np.uint8) if edge_flags is None else np.asarray(edge_flags, np.uint8)
-    ways.refs = list(np.column_stack((eu, ev)))
-    ways.lon = list(np.column_stack((node_lon[eu], node_lon[ev])))
-    ways.lat = list(np.column_stack((node_lat[eu], node_lat[ev])))
-    ways.flags = list(flags)
-    ways.way_id = list(range(n_edges))
-    return _assemble(ways, keep_largest=keep_largest, source="arrays")
+    """A network of straight edges between EPSG:4326 nodes (synthetic grids, benchmarks); vectorised."""
+    lon = np.asarray(node_lon, dtype=np.float64)
+    lat = np.asarray(node_lat, dtype=np.float64)
+    u = np.asarray(edge_u, dtype=np.int64)
+    v = np.asarray(edge_v, dtype=np.int64)
+    flags = np.zeros(u.size, np.uint8) if edge_flags is None else np.asarray(edge_flags, np.uint8)
+    n = lon.size
+    dropped = 0
+    if keep_largest and n:
+        _, labels = connected_components(coo_matrix((np.ones(u.size), (u, v)), shape=(n, n)), directed=False)
+        node_keep = labels == np.bincount(labels).argmax()
+        dropped = int(n - node_keep.sum())
+        remap = np.full(n, -1, dtype=np.int64)
+        remap[node_keep] = np.arange(int(node_keep.sum()))
+        ekeep = node_keep[u]
+        u, v, flags = remap[u[ekeep]], remap[v[ekeep]], flags[ekeep]
+        lon, lat = lon[node_keep], lat[node_keep]
+    proj = LocalProjection.centred_on(lon, lat)
+    x, y = proj.forward(lon, lat)
+    u32, v32 = u.astype(np.int32), v.astype(np.int32)
+    indptr, indices, adj_edge = _adjacency(u32, v32, lon.size)
+    return WalkNetwork(
+        proj4=proj.proj4,
+        node_osm_id=np.arange(lon.size, dtype=np.int64),
+        node_lon=lon,
+        node_lat=lat,
+        node_x=x,
+        node_y=y,
+        edge_u=u32,
+        edge_v=v32,
+        edge_length=np.hypot(x[u] - x[v], y[u] - y[v]),
+        edge_flags=flags,
+        edge_way_id=np.arange(u.size, dtype=np.int64),
+        geom_offsets=np.arange(0, 2 * u.size + 1, 2, dtype=np.int64),
+        geom_xy=np.column_stack((np.column_stack((x[u], x[v])).ravel(), np.column_stack((y[u], y[v])).ravel())),
+        indptr=indptr,
+        indices=indices,
+        adj_edge=adj_edge,
+        dropped_nodes=dropped,
+        source="arrays",
+    )
