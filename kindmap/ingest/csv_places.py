@@ -320,7 +320,7 @@ def _map_row(number: int, raw: dict[str, str], mapping: CsvMapping, result: CsvR
     if any(raw.get(c) for c in mapping.closed_if_set):
         values["status"] = "closed"
     source_id = "/".join(_slug(raw.get(c, "")) for c in mapping.source_id).rstrip("/") if mapping.source_id else _slug(values["name"] or "")
-    if not source_id.strip("/"):
+    if not source_id.strip("/") and not problems:
         problems.append(RowProblem(number, ",".join(mapping.source_id) or None, "no identifier for this row"))
     if problems:
         result.problems.extend(problems)

@@ -165,7 +165,7 @@ def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: l
             raise DataError(f"{path.name}: {len(problems)} row(s) have problems; nothing was imported. Fix them, "
                             f"or import the valid rows with --skip-invalid:\n{summarise(problems)}",
                             details=[vars(p) for p in problems[:200]])
-        report.skipped = len(problems)
+        report.skipped = len({p.row for p in problems})  # rows, not problems
         others = session.exec(select(Place).where(Place.region_id == reg.id, Place.source != source,
                                                   Place.status == PlaceStatus.published)).all()
         by_id = {p.id: p for p in others}
