@@ -67,13 +67,13 @@ class OrukRead:
 
 
 def _kind(doc: dict) -> str:
-    if "taxonomy_terms" in doc or "term" in doc or "vocabulary" in doc:
+    if {"taxonomy_terms", "term", "vocabulary", "version", "parent_id", "taxonomy_id"} & set(doc) and "status" not in doc:
         return "taxonomy"  # no compiled schema; holds no places (kindmap's own taxonomy is exported)
-    if "location" in doc or ("service" in doc and "status" not in doc):
+    if "location" in doc or "location_id" in doc or "service" in doc:
         return "service_at_location"
-    if "status" in doc:
-        return "service"
-    return "organization"
+    if "services" in doc or "organization_identifiers" in doc or "website" in doc:
+        return "organization"
+    return "service"  # the usual case; a document missing a service's fields is then reported against it
 
 
 def _items(data: Any) -> list[tuple[str, Any]]:
