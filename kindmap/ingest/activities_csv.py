@@ -87,8 +87,12 @@ def _row_record(model, values: dict, i: int, out: ActivitiesRead) -> None:
     except ValidationError as exc:
         for error in exc.errors():
             loc = ".".join(str(p) for p in error.get("loc", ()) if not isinstance(p, int)) or None
+            message = error["msg"].removeprefix("Value error, ")
+            named, sep, rest = message.partition(": ")
+            if loc is None and sep and named in out.columns:  # a whole-row check that names its field
+                loc, message = named, rest
             column = out.columns.get(loc, loc) if loc else None
-            out.problems.append(RowProblem(i, column, error["msg"].removeprefix("Value error, ")))
+            out.problems.append(RowProblem(i, column, message))
         return
     out.rows.append(ActivityRow(i, record, place_name=place_name, raw=values))
 

@@ -165,7 +165,10 @@ def search_opportunities(session: Session, *, lon: float | None = None, lat: flo
                          free: bool | None = None, windows: str | None = None, limit: int = 50,
                          now: datetime | None = None, tz: str = "Europe/London") -> list[OpportunityPublic]:
     """Published opportunities near a point/postcode (nearest first, within ``radius_m`` metres) or all by title."""
-    wanted = set(check_terms(list(interests), kind="interests")) if interests else set()
+    try:
+        wanted = set(check_terms(list(interests), kind="interests")) if interests else set()
+    except ValueError as exc:
+        raise InvalidQuery(f"interest: {exc}") from None
     lon, lat = _centre(session, lon, lat, postcode)
     local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
     spans = window_spans(parse_windows(windows), local_now) if windows else None
