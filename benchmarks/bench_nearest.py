@@ -8,7 +8,7 @@ one ``scipy.sparse.csgraph.dijkstra(min_only=True)`` on one core. pandana:
 nodes measured beforehand), so by default it runs on a smaller grid in the same run and
 kindmap is timed on that grid too, for a like-for-like ratio.
 
-    python benchmarks/bench_nearest.py                      # 1M nodes kindmap, 40k nodes both
+    python benchmarks/bench_nearest.py                      # 1M nodes kindmap, 10k nodes both
     python benchmarks/bench_nearest.py --nodes 250000 --pandana-nodes 100000
     python benchmarks/bench_nearest.py --pandana-nodes 0    # skip pandana
 """
@@ -127,7 +127,7 @@ def run(nodes: int, *, places: int, drop: float, seed: int, repeats: int, pandan
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=1_000_000, help="kindmap-only grid size (nodes)")
-    ap.add_argument("--pandana-nodes", type=int, default=40_000, help="grid size for the head-to-head run (0: skip)")
+    ap.add_argument("--pandana-nodes", type=int, default=10_000, help="grid size for the head-to-head run (0: skip)")
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--drop", type=float, default=0.1, help="share of grid edges removed at random")
     ap.add_argument("--repeats", type=int, default=3)
