@@ -8,6 +8,8 @@
   "use strict";
 
   var PLACE_LIMIT = 200;
+  // A UK postcode (full, or the outward part only is not enough to search on).
+  var POSTCODE_RE = /^\s*[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}\s*$/;
 
   var WELCOME = [
     ["free_to_use", "Free to use"],
@@ -50,14 +52,18 @@
   var searchController = null;
   var detailsController = null;
   var tileErrorShown = false;
+  var clusterLayer = null;
+  var browseTimer = null;
+  var extraController = null;
   var ready = false; // config and categories loaded, map set up
 
   var state = emptyState();
 
   function emptyState() {
     return {
-      postcode: "", lon: null, lat: null, radius_m: null, category: "",
-      free: false, open_now: false, wheelchair: false, place: null,
+      postcode: "", q: "", lon: null, lat: null, radius_m: null, category: "",
+      free: false, open_now: false, open_at: "", drop_in: false, wheelchair: false, step_free: false, quiet: false,
+      place: null,
     };
   }
 
@@ -134,9 +140,10 @@
     var q = new URLSearchParams(location.search);
     var s = emptyState();
     s.postcode = (q.get("postcode") || "").slice(0, 10);
+    s.q = s.postcode ? "" : (q.get("q") || "").slice(0, 100);
     var lon = parseFloat(q.get("lon"));
     var lat = parseFloat(q.get("lat"));
-    if (!s.postcode && isFinite(lon) && isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90) {
+    if (!s.postcode && !s.q && isFinite(lon) && isFinite(lat) && Math.abs(lon) <= 180 && Math.abs(lat) <= 90) {
       s.lon = lon;
       s.lat = lat;
     }
@@ -146,6 +153,11 @@
     s.free = q.get("free") === "true";
     s.open_now = q.get("open_now") === "true";
     s.wheelchair = q.get("wheelchair") === "true";
+    s.drop_in = q.get("drop_in") === "true";
+    s.step_free = q.get("step_free") === "true";
+    s.quiet = q.get("quiet") === "true";
+    var at = q.get("open_at") || "";
+    s.open_at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(at) ? at : "";
     var m = /^#place=(\d+)$/.exec(location.hash);
     s.place = m ? parseInt(m[1], 10) : null;
     return s;
@@ -154,13 +166,18 @@
   function searchParams(s, forApi) {
     var q = new URLSearchParams();
     if (s.postcode) q.set("postcode", s.postcode);
+    else if (s.q) q.set("q", s.q);
     else if (s.lon !== null) { q.set("lon", String(s.lon)); q.set("lat", String(s.lat)); }
     var hasPoint = Boolean(s.postcode) || s.lon !== null;
     if (s.radius_m && (hasPoint || !forApi)) q.set("radius_m", String(s.radius_m));
     if (s.category) q.set("category", s.category);
     if (s.free) q.set("free", "true");
-    if (s.open_now) q.set("open_now", "true");
+    if (s.open_at) q.set("open_at", s.open_at);
+    else if (s.open_now) q.set("open_now", "true");
+    if (s.drop_in) q.set("drop_in", "true");
     if (s.wheelchair) q.set("wheelchair", "true");
+    if (s.step_free) q.set("step_free", "true");
+    if (s.quiet) q.set("quiet", "true");
     return q;
   }
 
@@ -174,13 +191,17 @@
 
   // The postcode box is only overwritten on history navigation: never wipe what someone typed.
   function stateToForm(opts) {
-    if (opts && opts.postcode) el.postcode.value = state.postcode;
+    if (opts && opts.postcode) el.postcode.value = state.postcode || state.q;
     el.category.value = state.category in categoryLabels ? state.category : "";
     ensureRadiusOption(state.radius_m || defaultRadius());
     el.radius.value = String(Math.round(state.radius_m || defaultRadius()));
     el.free.checked = state.free;
     el.openNow.checked = state.open_now;
     el.wheelchair.checked = state.wheelchair;
+    el.dropIn.checked = state.drop_in;
+    el.stepFree.checked = state.step_free;
+    el.quiet.checked = state.quiet;
+    el.openAt.value = state.open_at;
   }
 
   function ensureRadiusOption(metres) {
@@ -198,6 +219,10 @@
     state.free = el.free.checked;
     state.open_now = el.openNow.checked;
     state.wheelchair = el.wheelchair.checked;
+    state.drop_in = el.dropIn.checked;
+    state.step_free = el.stepFree.checked;
+    state.quiet = el.quiet.checked;
+    state.open_at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(el.openAt.value) ? el.openAt.value.slice(0, 16) : "";
   }
 
   function defaultRadius() {
@@ -251,6 +276,8 @@
     });
     tiles.addTo(map);
     markerLayer = L.layerGroup().addTo(map);
+    clusterLayer = L.layerGroup().addTo(map);
+    map.on("moveend", onMapMove);
     originLayer = L.layerGroup().addTo(map);
     fitRegions();
   }
@@ -285,8 +312,9 @@
     });
   }
 
-  function drawMarkers(search) {
+  function drawMarkers(search, fit) {
     if (!map) return;
+    clusterLayer.clearLayers();
     markerLayer.clearLayers();
     originLayer.clearLayers();
     markers = {};
@@ -315,7 +343,33 @@
         .addTo(originLayer);
       points.push(here);
     }
-    if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.1), { maxZoom: 16 });
+    if (points.length && fit !== false) map.fitBounds(L.latLngBounds(points).pad(0.1), { maxZoom: 16 });
+  }
+
+  // Large catalogues: the server groups places into screen-grid cells; a click zooms in.
+  function drawClusters(clusters) {
+    markerLayer.clearLayers();
+    originLayer.clearLayers();
+    clusterLayer.clearLayers();
+    markers = {};
+    clusters.forEach(function (c) {
+      var single = c.count === 1 && c.id !== null;
+      var size = single ? 18 : Math.round(28 + 8 * Math.log10(c.count));
+      var label = h("span", "pin-label", single ? "" : c.count > 9999 ? Math.round(c.count / 1000) + "k" : c.count);
+      var icon = L.divIcon({ className: single ? "pin pin-single" : "pin cluster", html: label, iconSize: [size, size], iconAnchor: [size / 2, size / 2] });
+      var marker = L.marker([c.lat, c.lon], { icon: icon, keyboard: false });
+      var tip = h("span", null, single ? "1 place: select it to see its details" : c.count + " places: select to zoom in");
+      marker.bindTooltip(tip, { direction: "top" });
+      marker.on("click", function () {
+        if (single) { selectPlace(c.id, { focus: true }); return; }
+        var b = L.latLngBounds([c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]);
+        if (b.getNorthEast().equals(b.getSouthWest())) map.setView(b.getCenter(), Math.min(map.getZoom() + 3, 18));
+        else map.fitBounds(b.pad(0.2), { maxZoom: 18 });
+      });
+      marker.addTo(clusterLayer);
+      var node = marker.getElement();
+      if (node) node.setAttribute("aria-hidden", "true");
+    });
   }
 
   function highlightMarker(id) {
@@ -366,19 +420,23 @@
   // ---------- search ----------
 
   function describeSearch(search) {
+    if (state.q) return "named like \u201c" + state.q + "\u201d";
     if (search && search.postcode) return "near " + search.postcode;
     if (state.postcode) return "near " + state.postcode.toUpperCase();
     if (state.lon !== null) return "near your location";
-    var regions = (config && config.regions) || [];
-    return regions.length === 1 ? "in " + regions[0].name : "on the map";
+    return "on this part of the map";
   }
 
   function filterWords() {
     var words = [];
     if (state.category) words.push(categoryLabels[state.category] || state.category);
     if (state.free) words.push("free to use");
-    if (state.open_now) words.push("open now");
+    if (state.open_at) words.push("open " + (formatWhen(state.open_at) || state.open_at));
+    else if (state.open_now) words.push("open now");
+    if (state.drop_in) words.push("drop in");
     if (state.wheelchair) words.push("wheelchair accessible");
+    if (state.step_free) words.push("step-free");
+    if (state.quiet) words.push("quiet space");
     return words;
   }
 
@@ -387,9 +445,14 @@
     if (searchController) searchController.abort();
     searchController = new AbortController();
     var hasPoint = Boolean(state.postcode) || state.lon !== null;
+    if (!hasPoint && !state.q && map) return runBrowse(searchController);
     var params = searchParams(state, true);
     params.set("limit", String(PLACE_LIMIT));
-    if (!hasPoint) {
+    var endpoint = "/api/places?";
+    if (state.q) {
+      endpoint = "/api/places/search?";
+      params.set("limit", "50");
+    } else if (!hasPoint) {
       var bbox = regionsBbox();
       if (bbox) params.set("bbox", bbox.join(","));
     }
@@ -397,7 +460,7 @@
     setStatus("Searching…");
     var response;
     try {
-      response = await fetch("/api/places?" + params.toString(), {
+      response = await fetch(endpoint + params.toString(), {
         headers: { Accept: "application/geo+json, application/json" },
         signal: searchController.signal,
       });
@@ -415,7 +478,7 @@
       renderList();
       drawMarkers(null);
       setStatus("");
-      if (state.postcode) el.postcode.setAttribute("aria-invalid", "true");
+      if (state.postcode || state.q) el.postcode.setAttribute("aria-invalid", "true");
       showError(detail);
       return;
     }
@@ -427,18 +490,84 @@
     var where = describeSearch(data.search);
     var message;
     if (n === 0) {
-      message = "No places found " + where + ". Try a larger distance or fewer filters.";
+      message = state.q
+        ? "No places found " + where + ". Check the spelling, try part of the name, or search by postcode."
+        : "No places found " + where + ". Try a larger distance or fewer filters.";
     } else {
       message = n + " " + plural(n, "place", "places") + " found " + where;
-      if (!hasPoint) message += ", A to Z";
+      if (!hasPoint && !state.q) message += ", A to Z";
       var matched = data.search && typeof data.search.matched === "number" ? data.search.matched : n;
       if (matched > n) message = matched + " places found " + where + " (showing the " + (hasPoint ? "nearest " : "first ") + n + ")";
       message += ".";
     }
     var words = filterWords();
     if (words.length) message += " Showing only: " + words.join(", ") + ".";
-    if (!hasPoint && n > 0) message += " Search by postcode to see the nearest first.";
+    if (!hasPoint && !state.q && n > 0) message += " Search by postcode to see the nearest first.";
     setStatus(message);
+  }
+
+  function viewBbox() {
+    var b = map.getBounds();
+    var r = function (v, lim) { return Math.max(-lim, Math.min(lim, Math.round(v * 1e5) / 1e5)); };
+    return [r(b.getWest(), 180), r(b.getSouth(), 85), r(b.getEast(), 180), r(b.getNorth(), 85)];
+  }
+
+  async function fetchJson(url, controller) {
+    var response = await fetch(url, { headers: { Accept: "application/json" }, signal: controller.signal });
+    if (!response.ok) throw new Error(await errorDetail(response));
+    return response.json();
+  }
+
+  // No search point: show what is in the map view. Few places: list and number them all;
+  // many: grid clusters from the server, so 50,000 places cost a few kilobytes.
+  async function runBrowse(controller) {
+    var params = searchParams(state, true);
+    params.set("bbox", viewBbox().join(","));
+    el.results.setAttribute("aria-busy", "true");
+    setStatus("Searching…");
+    var words = filterWords();
+    var only = words.length ? " Showing only: " + words.join(", ") + "." : "";
+    try {
+      var zoomed = new URLSearchParams(params);
+      zoomed.set("zoom", String(Math.round(map.getZoom())));
+      var grid = await fetchJson("/api/places/clusters?" + zoomed.toString(), controller);
+      if (grid.total > PLACE_LIMIT) {
+        features = [];
+        renderList();
+        drawClusters(grid.clusters);
+        el.results.setAttribute("aria-busy", "false");
+        setStatus(grid.total.toLocaleString("en-GB") + " places on this part of the map." + only +
+          " Zoom in, or search by postcode or place name, to list them.");
+        return;
+      }
+      params.set("limit", String(PLACE_LIMIT));
+      var data = await fetchJson("/api/places?" + params.toString(), controller);
+      features = Array.isArray(data.features) ? data.features : [];
+    } catch (e) {
+      if (e.name === "AbortError") return;
+      el.results.setAttribute("aria-busy", "false");
+      setStatus("");
+      showError(e.message && e.message !== "Failed to fetch" ? e.message : "Could not reach kindmap. Check your connection and try again.");
+      return;
+    }
+    el.results.setAttribute("aria-busy", "false");
+    renderList();
+    drawMarkers(null, false);
+    var n = features.length;
+    setStatus(n === 0
+      ? "No places on this part of the map." + only + " Zoom out, move the map or try fewer filters."
+      : n + " " + plural(n, "place", "places") + " found " + describeSearch(null) + ", A to Z." + only +
+        " Search by postcode to see the nearest first.");
+  }
+
+  function isBrowsing() {
+    return !state.postcode && !state.q && state.lon === null;
+  }
+
+  function onMapMove() {
+    if (!ready || !isBrowsing()) return;
+    clearTimeout(browseTimer);
+    browseTimer = setTimeout(runSearch, 250);
   }
 
   function regionsBbox() {
@@ -585,14 +714,76 @@
       contact.appendChild(ul);
     }
 
+    var activities = section(d, "Activities here");
+    activities.appendChild(h("p", "note", "Looking for activities…"));
+
     var source = section(d, "Where this comes from");
     source.appendChild(sourceNode(p));
     var verified = formatDate(p.verified_at);
     var imported = formatDate(p.imported_at);
-    if (verified) source.appendChild(h("p", null, "Last checked: " + verified));
+    if (verified && p.source === "resident") source.appendChild(h("p", null, "Approved on " + verified));
+    else if (verified) source.appendChild(h("p", null, "Last checked: " + verified));
     else if (imported) source.appendChild(h("p", null, "Added to kindmap: " + imported + " (not checked in person yet)"));
 
+    var notes = section(d, "Kindness notes");
+    notes.appendChild(h("p", "note", "Loading notes…"));
+
+    var links = h("ul", "contact details-links");
+    var page = h("a", null, "Full page for this place (to share or print)");
+    page.href = "/places/" + encodeURIComponent(feature.id);
+    var thank = h("a", null, "Say thank you, or report a problem");
+    thank.href = "/places/" + encodeURIComponent(feature.id) + "#h-thank";
+    [page, thank].forEach(function (a) { var li = h("li"); li.appendChild(a); links.appendChild(li); });
+    d.appendChild(links);
+
     d.appendChild(closeButton());
+    loadExtras(feature, activities, notes);
+  }
+
+  // Activities (from the opportunities API) and approved kindness notes; both optional extras.
+  async function loadExtras(feature, activitiesBox, notesBox) {
+    if (extraController) extraController.abort();
+    var controller = extraController = new AbortController();
+    var c = (feature.geometry && feature.geometry.coordinates) || [];
+    var actUrl = "/api/opportunities?place_id=" + encodeURIComponent(feature.id) +
+      "&lon=" + c[0] + "&lat=" + c[1] + "&radius_m=150&limit=100";
+    var results = await Promise.all([
+      fetchJson(actUrl, controller).catch(function () { return null; }),
+      fetchJson("/api/places/" + encodeURIComponent(feature.id) + "/kindness-notes", controller).catch(function () { return null; }),
+    ]);
+    if (controller.signal.aborted) return;
+    fillActivities(activitiesBox, Array.isArray(results[0]) ? results[0].filter(function (o) { return o.place_id === feature.id; }) : []);
+    fillNotes(notesBox, Array.isArray(results[1]) ? results[1] : []);
+  }
+
+  function fillActivities(box, items) {
+    box.removeChild(box.lastChild);
+    if (!items.length) { box.appendChild(h("p", null, "No activities listed yet.")); return; }
+    var ul = h("ul", "ticks");
+    items.forEach(function (o) {
+      var li = h("li");
+      li.appendChild(h("strong", null, o.title));
+      var bits = [o.audience, o.cost === "free" ? "free" : null, o.booking === "drop_in" ? "drop in" : null].filter(Boolean);
+      if (bits.length) li.appendChild(document.createTextNode(" — " + bits.join(", ")));
+      var next = formatWhen(o.next_on);
+      if (next) li.appendChild(h("span", "note", " Next: " + next));
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
+  }
+
+  function fillNotes(box, notes) {
+    box.removeChild(box.lastChild);
+    if (!notes.length) { box.appendChild(h("p", null, "No notes yet.")); return; }
+    var ul = h("ul", "ticks kindness-notes");
+    notes.slice(0, 5).forEach(function (n) {
+      var li = h("li");
+      li.appendChild(h("q", null, n.text));
+      var when = formatDate(n.approved_at);
+      if (when) li.appendChild(h("span", "note", " (" + when + ")"));
+      ul.appendChild(li);
+    });
+    box.appendChild(ul);
   }
 
   function contactNodes(p) {
@@ -639,7 +830,7 @@
         para.appendChild(a);
       }
     } else {
-      var words = SOURCES[p.source] || (p.source ? "Source: " + p.source : "Source not recorded");
+      var words = p.source === "resident" ? "Suggested by a resident" : SOURCES[p.source] || (p.source ? "Source: " + p.source : "Source not recorded");
       if (p.source_licence) words += " (" + p.source_licence + ")";
       para.textContent = words;
     }
@@ -653,12 +844,14 @@
     var typed = el.postcode.value.trim();
     if (!typed) {
       el.postcode.setAttribute("aria-invalid", "true");
-      showError("Enter a postcode, for example LE15 6HP, or use your location.");
+      showError("Enter a postcode (for example LE15 6HP) or a place name, or use your location.");
       el.postcode.focus();
       return;
     }
     formToFilters();
-    state.postcode = typed;
+    var isPostcode = POSTCODE_RE.test(typed);
+    state.postcode = isPostcode ? typed : "";
+    state.q = isPostcode ? "" : typed;
     state.lon = null;
     state.lat = null;
     state.place = null;
@@ -687,6 +880,7 @@
       state.lon = Math.round(pos.coords.longitude * 1000) / 1000;
       state.lat = Math.round(pos.coords.latitude * 1000) / 1000;
       state.postcode = "";
+      state.q = "";
       state.place = null;
       el.details.hidden = true;
       writeUrl(true);
@@ -729,6 +923,10 @@
       free: document.getElementById("free"),
       openNow: document.getElementById("open-now"),
       wheelchair: document.getElementById("wheelchair"),
+      dropIn: document.getElementById("drop-in"),
+      stepFree: document.getElementById("step-free"),
+      quiet: document.getElementById("quiet"),
+      openAt: document.getElementById("open-at"),
       error: document.getElementById("search-error"),
       status: document.getElementById("status"),
       map: document.getElementById("map"),
@@ -740,11 +938,11 @@
       attribution: document.getElementById("attribution"),
     };
     state = readUrl();
-    if (state.postcode) el.postcode.value = state.postcode;
+    if (state.postcode || state.q) el.postcode.value = state.postcode || state.q;
     // Listen at once: people on slow connections type and press Enter before the rest arrives.
     el.form.addEventListener("submit", onSubmit);
     el.locate.addEventListener("click", onLocate);
-    [el.category, el.radius, el.free, el.openNow, el.wheelchair].forEach(function (input) {
+    [el.category, el.radius, el.free, el.openNow, el.wheelchair, el.dropIn, el.stepFree, el.quiet, el.openAt].forEach(function (input) {
       input.addEventListener("change", onFilterChange);
     });
     window.addEventListener("popstate", onPopState);

@@ -196,7 +196,7 @@ def test_unknown_postcode_shows_the_api_message_and_keeps_the_input(page, server
 def test_page_works_without_tiles_and_only_talks_to_its_server(page, server):
     page.goto(server + "/")
     # With no search, the region's places are shown A to Z.
-    expect(page.locator("#status")).to_contain_text("places found in Testshire")
+    expect(page.locator("#status")).to_contain_text("7 places found on this part of the map, A to Z")
     expect(page.locator(PINS)).to_have_count(7)
     expect(page.locator("#map-note")).to_be_visible()  # tiles failed, and we say so
     _search(page, server)
