@@ -33,6 +33,7 @@ ORIGIN = (-0.7270, 52.6700)  # lon, lat of TE1 1ST
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_TEMPLATE = "Café ${alert(1)} \\` corner"  # contains a backslash followed by a backtick
 XSS_SCRIPT = "<script>alert(1)</script> Hall"
+MODERATOR = ("moderator@example.org", "a long pass phrase 42")
 
 
 def _offset(east_m: float, north_m: float) -> tuple[float, float]:
@@ -55,10 +56,11 @@ PLACES = [
     (XSS_TEMPLATE, "community_cafe", (-700, 0), dict(
         free_to_use=False, warm_hospitality=True, website="javascript:alert(1)")),
     ("Riverside Park", "park", (0, -1000), dict(
-        free_to_use=True, no_purchase_needed=True, drop_in=True, opening_hours="whenever the gate is open")),
+        free_to_use=True, no_purchase_needed=True, drop_in=True, opening_hours="whenever the gate is open",
+        step_free=True)),
     (XSS_SCRIPT, "community_centre", (1300, 300), dict(free_to_use=True, wheelchair="limited")),
     ("St Anne's Church Hall", "place_of_worship", (-1200, -1200), dict(
-        free_to_use=True, opening_hours="Mo-Su 00:00-24:00", wheelchair="no")),
+        free_to_use=True, opening_hours="Mo-Su 00:00-24:00", wheelchair="no", quiet_space=True)),
     ("Far Away Library", "library", (40_000, 40_000), dict(free_to_use=True)),
 ]
 NEAR_NAMES = [p[0] for p in PLACES[:-1]]  # within the default 3 km, nearest first
@@ -73,6 +75,7 @@ def _free_port() -> int:
 def _seed(db: Path) -> None:
     from kindmap.db import create_schema, make_engine, write_session
     from kindmap.models import Place, Postcode, Region
+    from kindmap.services.auth import add_user
 
     engine = make_engine(f"sqlite:///{db}")
     create_schema(engine)
@@ -88,22 +91,32 @@ def _seed(db: Path) -> None:
             session.add(Place(name=name, category=category, lon=lon, lat=lat, region_id=region.id,
                               opening_hours_valid=valid, imported_at=imported, **extra))
         session.add(Postcode(postcode="TE1 1ST", lon=ORIGIN[0], lat=ORIGIN[1], region_id=region.id))
+        add_user(session, email=MODERATOR[0], password=MODERATOR[1], role="moderator")
     engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real kindmap app (uvicorn in a thread) over the synthetic database."""
-    import uvicorn
-
+def app(tmp_path_factory: pytest.TempPathFactory):
+    """The kindmap app over the synthetic database (tests may swap its rate limiter)."""
     from kindmap.api.app import create_app
     from kindmap.config import Settings
+    from kindmap.services.ratelimit import Limits, RateLimiter
 
     db = tmp_path_factory.mktemp("browser") / "kindmap.sqlite3"
     _seed(db)
-    settings = Settings(database_url=f"sqlite:///{db}", tile_url=TILE_URL)
+    application = create_app(Settings(database_url=f"sqlite:///{db}", tile_url=TILE_URL))
+    # Every test posts from 127.0.0.1: a roomy limit here; the rate-limit test sets a tight one.
+    application.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))
+    return application
+
+
+@pytest.fixture(scope="session")
+def server(app) -> Iterator[str]:
+    """Base URL of a real kindmap app (uvicorn in a thread) over the synthetic database."""
+    import uvicorn
+
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
