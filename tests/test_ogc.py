@@ -218,6 +218,19 @@ def test_queryables_name_the_filters(client, world):
     assert set(doc["properties"]) == set(ogc.COLLECTIONS["places"].filters)
 
 
+def test_schema_types_every_property(client, world):
+    response = client.get("/ogc/collections/places/schema")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/schema+json"
+    props = response.json()["properties"]["properties"]["properties"]
+    assert set(props) == PUBLIC_PROPS
+    assert props["wifi"] == {"type": "boolean"} and props["updated_at"] == {"type": "string", "format": "date-time"}
+    areas = _get(client, "/ogc/collections/areas/schema")
+    assert areas["properties"]["id"] == {"type": "string"}
+    assert areas["properties"]["properties"]["properties"]["households"] == {"type": "integer"}
+    links = {link["rel"]: link["href"] for link in _get(client, "/ogc/collections/places")["links"]}
+    assert links["describedBy"] == links["describedby"] and links["describedby"].endswith("/ogc/collections/places/schema")
+
+
 def test_core_is_callable_without_http(world, client):
     with read_session(world) as s:
         direct = ogc.items(s, "places", root="http://testserver", params=[("category", "park"), ("limit", "3")])

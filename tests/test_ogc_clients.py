@@ -76,6 +76,13 @@ def test_ogrinfo_lists_collections_with_the_api_counts(server, truth):
     assert counts == [_matched(f"{server}/collections/places/items"), _matched(f"{server}/collections/areas/items")]
     assert counts == [len(truth[0]), len(truth[1])]
     assert "Geometry: Point" in summary
+    # Column types come from the collection's JSON Schema (describedBy link), not guessed from the first page,
+    # where wifi and verified_at are null on every feature.
+    places = summary[summary.index("Layer name: places"):summary.index("Layer name: areas")]
+    for column in ("free_to_use: Integer(Boolean)", "wifi: Integer(Boolean)", "verified_at: DateTime",
+                   "updated_at: DateTime", "name: String"):
+        assert column in places
+    assert "deprivation_decile: Integer" in summary[summary.index("Layer name: areas"):]
 
 
 @needs_gdal

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from kindmap.errors import InvalidQuery, KindmapError, NotFound
 from kindmap.models import Area, Place, PlaceStatus, Region
-from kindmap.services.export import as_utc, place_record, region_slugs
+from kindmap.services.export import PlaceRecord, as_utc, place_record, region_slugs
 from kindmap.taxonomy import check_categories
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -34,7 +34,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
-JSON, GEOJSON = "application/json", "application/geo+json"
+JSON, GEOJSON, SCHEMA = "application/json", "application/geo+json", "application/schema+json"
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 MIN_COUNT = 10  # counts below this are suppressed (null), as for every aggregate kindmap publishes
 F_VALUES = {"json", "geojson", JSON, GEOJSON}
@@ -113,6 +113,8 @@ class Collection:
     extent: Callable[[Session], list[float] | None]
     temporal: Any = None  # the datetime column the ``datetime`` parameter filters on
     context: Callable[[Session], dict] = field(default=lambda session: {})
+    properties: tuple[type[BaseModel], frozenset] | None = None  # the property model (and fields not in properties)
+    fid_type: str = "integer"  # JSON type of the feature id
 
 
 COLLECTIONS: dict[str, Collection] = {}
@@ -172,6 +174,7 @@ register(Collection(
              **{name: _eq(getattr(Place, name), _bool, BOOL) for name in _PLACE_BOOLS}},
     feature=_place_feature, fid=_int_fid(Place.id), bbox=_place_bbox, extent=_place_extent,
     temporal=Place.updated_at, context=lambda session: {"regions": region_slugs(session)},
+    properties=(PlaceRecord, frozenset({"id", "lon", "lat"})),
 ))
 
 
@@ -256,6 +259,7 @@ register(Collection(
     filters={"deprivation_decile": _eq(Area.deprivation_decile, _decile, DECILE), "kind": _eq(Area.kind),
              "region": Filter(str, _region_clause(Area.region_id))},
     context=lambda session: {"regions": region_slugs(session)},
+    properties=(AreaProperties, frozenset()), fid_type="string",
 ))
 
 
@@ -384,8 +388,11 @@ def _describe(session: Session, coll: Collection, *, root: str) -> dict:
             "crs": [CRS84], "storageCrs": CRS84, "extent": extent,
             "links": [_link(base, "self", JSON, "This collection"),
                       _link(f"{base}/items", "items", GEOJSON, f"{coll.title} as GeoJSON"),
-                      _link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                            "application/schema+json", "Properties to filter on")]}
+                      # GDAL matches the short rels "queryables" and "describedBy" (camel case) exactly.
+                      *(_link(f"{base}/queryables", rel, SCHEMA, "Properties to filter on")
+                        for rel in ("http://www.opengis.net/def/rel/ogc/1.0/queryables", "queryables")),
+                      *(_link(f"{base}/schema", rel, SCHEMA, "Feature schema (property types)")
+                        for rel in ("describedby", "describedBy") if coll.properties)]}
 
 
 def collections(session: Session, *, root: str, params: Iterable[tuple[str, str]] = ()) -> dict:
@@ -409,6 +416,31 @@ def queryables(collection_id: str, *, root: str, params: Iterable[tuple[str, str
     return {"$schema": "https://json-schema.org/draft/2019-09/schema",
             "$id": f"{root}/ogc/collections/{coll.id}/queryables", "type": "object", "title": coll.title,
             "properties": {name: dict(flt.schema) for name, flt in coll.filters.items()}}
+
+
+def _json_type(annotation) -> dict:
+    args = set(getattr(annotation, "__args__", (annotation,))) - {type(None)}
+    kind = args.pop() if len(args) == 1 else str
+    if kind is datetime:
+        return {"type": "string", "format": "date-time"}
+    return {"type": {bool: "boolean", int: "integer", float: "number"}.get(kind, "string")}
+
+
+def schema(collection_id: str, *, root: str, params: Iterable[tuple[str, str]] = ()) -> dict:
+    """JSON Schema of one feature, so clients (GDAL, QGIS) type columns without guessing from a page."""
+    coll = _collection(collection_id)
+    _params(params, {"f"})
+    if coll.properties is None:
+        raise NotFound(f"collection {coll.id!r} publishes no schema")
+    model, skip = coll.properties
+    # Plain "type" strings (no nullable unions): GDAL's schema reader only understands those; every property may be null.
+    props = {name: _json_type(f.annotation) for name, f in model.model_fields.items() if name not in skip}
+    return {"$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": f"{root}/ogc/collections/{coll.id}/schema", "title": coll.title, "type": "object",
+            "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                           "id": {"type": coll.fid_type},
+                           "geometry": {"type": "object"},
+                           "properties": {"type": "object", "properties": props}}}
 
 
 def items(session: Session, collection_id: str, *, root: str, params: Iterable[tuple[str, str]] = ()) -> dict:

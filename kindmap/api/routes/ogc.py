@@ -117,6 +117,13 @@ def queryables(collection_id: str, request: Request) -> JSONResponse:
                         media_type="application/schema+json")
 
 
+@ogc_router.get("/collections/{collection_id}/schema", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
+def schema(collection_id: str, request: Request) -> JSONResponse:
+    """JSON Schema of a feature: the type of every property."""
+    return JSONResponse(ogc.schema(collection_id, root=_root(request), params=_query(request)),
+                        media_type="application/schema+json")
+
+
 @ogc_router.get("/collections/{collection_id}/items", responses=OGC_ERRORS, response_class=GeoJSONResponse,
                 openapi_extra={"parameters": ITEMS_PARAMETERS})
 def items(collection_id: str, request: Request, session: SessionDep) -> GeoJSONResponse:
