@@ -81,6 +81,17 @@ class Settings(BaseSettings):
     max_radius_m: float = Field(default=100_000.0, gt=0)
     max_limit: int = Field(default=500, gt=0)
     download_timeout_s: float = Field(default=20.0, gt=0)
+    walking_speeds: dict[str, float] = Field(
+        default_factory=dict,
+        description='Override profile speeds in km/h, e.g. {"slow": 2.5}; profiles: walk 4.8, slow 3.0, step_free 3.6.',
+    )
+    circuity: float = Field(
+        default=1.3, ge=1.0, le=3.0,
+        description="Detour factor for straight-line walking estimates where a region has no path network.",
+    )
+    region_margin_m: float = Field(
+        default=2000.0, ge=0, description="How far outside a region's boundary a walking search may start."
+    )
     log_level: str = "INFO"
 
     def resolved_database_url(self, *, demo: bool = False) -> str:

@@ -101,6 +101,9 @@ _ITEM = re.compile(
 )
 
 
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 @dataclass(frozen=True)
 class Window:
     """A weekly time window in local time: ``weekday`` 0 = Monday; ``end`` 24:00 is ``time.max``."""
@@ -118,6 +121,10 @@ class Window:
     def end_minute(self) -> int:
         """Minutes after local midnight when the window closes (1440 for 24:00)."""
         return 1440 if self.end == time.max else self.end.hour * 60 + self.end.minute
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end_minute == 24 * 60 else self.end.strftime("%H:%M")
+        return f"{DAY_NAMES[self.weekday]} {self.start.strftime('%H:%M')}-{end}"
 
 
 def _bad(text: str, why: str) -> InvalidQuery:
@@ -198,6 +205,29 @@ def _week_start(when: datetime) -> datetime:
 
 
 # --------------------------------------------------------------------------- index
+
+
+def window_occurrences(windows: Sequence[Window], *, week_of: datetime | None = None, now: datetime | None = None,
+                       tz: str = "Europe/London") -> list[tuple[datetime, datetime]]:
+    """Naive local (start, end) of each window: in the week of ``week_of``, or else the next
+    occurrence that has not ended by ``now`` (the part still to come, if one is in progress)."""
+    if week_of is not None:
+        monday = _week_start(to_local_naive(week_of, tz=tz))
+        spans = []
+        for w in windows:
+            day = monday + timedelta(days=w.weekday)
+            spans.append((day + timedelta(minutes=w.start_minute), day + timedelta(minutes=w.end_minute)))
+        return spans
+    now = to_local_naive(now, tz=tz) if now is not None else _now_local(tz)
+    monday = _week_start(now)
+    spans = []
+    for w in windows:
+        day = monday + timedelta(days=w.weekday)
+        a, b = day + timedelta(minutes=w.start_minute), day + timedelta(minutes=w.end_minute)
+        if b <= now:
+            a, b = a + timedelta(days=7), b + timedelta(days=7)
+        spans.append((max(a, now), b))
+    return spans
 
 
 class HoursIndex:
@@ -335,31 +365,17 @@ class HoursIndex:
         local = to_local_naive(when, tz=self.tz)
         return (self._distinct_states(local) == 1)[self._inverse]
 
-    def _occurrences(self, windows: Sequence[Window], week_of: datetime | None) -> list[tuple[datetime, datetime]]:
-        if week_of is not None:
-            monday = _week_start(to_local_naive(week_of, tz=self.tz))
-            spans = []
-            for w in windows:
-                day = monday + timedelta(days=w.weekday)
-                spans.append((day + timedelta(minutes=w.start_minute), day + timedelta(minutes=w.end_minute)))
-            return spans
-        now = _now_local(self.tz)
-        monday = _week_start(now)
-        spans = []
-        for w in windows:
-            day = monday + timedelta(days=w.weekday)
-            a, b = day + timedelta(minutes=w.start_minute), day + timedelta(minutes=w.end_minute)
-            if b <= now:
-                a, b = a + timedelta(days=7), b + timedelta(days=7)
-            spans.append((max(a, now), b))
-        return spans
+    def _occurrences(self, windows: Sequence[Window], week_of: datetime | None,
+                     now: datetime | None = None) -> list[tuple[datetime, datetime]]:
+        return window_occurrences(windows, week_of=week_of, now=now, tz=self.tz)
 
     def _open_between(self, j: int, a: datetime, b: datetime) -> bool:
         return any(
             state == opening_hours.State.OPEN for _s, _e, state, _c in self._parsed[j].intervals(a, b)
         )
 
-    def open_during(self, windows: Sequence[Window], *, week_of: datetime | None = None) -> np.ndarray:
+    def open_during(self, windows: Sequence[Window], *, week_of: datetime | None = None,
+                    now: datetime | None = None) -> np.ndarray:
         """Bool per item: open for at least part of any window.
 
         With ``week_of``, windows are taken in the Monday-to-Sunday week containing
@@ -368,7 +384,7 @@ class HoursIndex:
         """
         n = len(self._parsed)
         hit = np.zeros(n + 1, dtype=bool)
-        for a, b in self._occurrences(windows, week_of):
+        for a, b in self._occurrences(windows, week_of, now):
             if b <= a:
                 continue
             first, last = self._slot(a), self._slot(b - timedelta(microseconds=1))

@@ -26,6 +26,10 @@ class PlaceSummary(BaseModel):
     wheelchair: str | None
     step_free: bool | None
     opening_hours: str | None
+    walk_minutes: float | None = Field(
+        default=None, description="Minutes on foot from the search point (with max_walk_minutes); see search.travel.")
+    next_open: datetime | None = Field(
+        default=None, description="Next local time it opens (within the free windows when given), when known.")
 
 
 class PlaceDetails(PlaceSummary):
@@ -33,7 +37,6 @@ class PlaceDetails(PlaceSummary):
     address: str | None
     postcode: str | None
     opening_hours_valid: bool | None
-    next_open: datetime | None = Field(description="Next local time it opens, when known.")
     no_purchase_needed: bool | None
     warm_hospitality: bool | None
     toilets: bool | None
@@ -73,6 +76,13 @@ class SearchInfo(BaseModel):
     radius_m: float | None
     open_at: datetime | None
     matched: int = Field(description="Places matching before the limit was applied.")
+    travel: Literal["network", "estimated"] | None = Field(
+        default=None,
+        description="How walk_minutes were measured: on the path network, or estimated from straight-line "
+        "distance × a circuity factor where the region has no network.")
+    profile: str | None = Field(default=None, description="Walking profile: walk, slow or step_free.")
+    max_walk_minutes: float | None = None
+    windows: list[str] = Field(default_factory=list, description="The free windows searched, e.g. 'Mon 10:00-12:00'.")
 
 
 class PlaceCollection(BaseModel):
@@ -112,7 +122,8 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def _summary_fields(place, *, distance_m: float | None, open_state: bool | None) -> dict:
+def _summary_fields(place, *, distance_m: float | None, open_state: bool | None,
+                    walk_minutes: float | None = None, next_open: datetime | None = None) -> dict:
     from kindmap.taxonomy import label
 
     return {
@@ -127,30 +138,50 @@ def _summary_fields(place, *, distance_m: float | None, open_state: bool | None)
         "wheelchair": getattr(place.wheelchair, "value", place.wheelchair),
         "step_free": place.step_free,
         "opening_hours": place.opening_hours,
+        "walk_minutes": walk_minutes,
+        "next_open": next_open,
     }
 
 
-def place_feature(place, *, distance_m: float | None, open_state: bool | None) -> PlaceFeature:
+def place_feature(place, *, distance_m: float | None, open_state: bool | None,
+                  walk_minutes: float | None = None, next_open: datetime | None = None) -> PlaceFeature:
     """A search hit as a GeoJSON Feature (the same shape the map draws)."""
     return PlaceFeature(
         id=place.id,
         geometry=PointGeometry(coordinates=(place.lon, place.lat)),
-        properties=PlaceSummary(**_summary_fields(place, distance_m=distance_m, open_state=open_state)),
+        properties=PlaceSummary(**_summary_fields(place, distance_m=distance_m, open_state=open_state,
+                                                  walk_minutes=walk_minutes, next_open=next_open)),
     )
 
 
 def place_detail_feature(place, *, open_state: bool | None, next_open: datetime | None) -> PlaceDetailFeature:
     """One place with everything the public may see."""
-    extra = {name: getattr(place, name) for name in PlaceDetails.model_fields if name not in PlaceSummary.model_fields and name != "next_open"}
-    props = PlaceDetails(**_summary_fields(place, distance_m=None, open_state=open_state), next_open=next_open, **extra)
+    extra = {name: getattr(place, name) for name in PlaceDetails.model_fields if name not in PlaceSummary.model_fields}
+    props = PlaceDetails(**_summary_fields(place, distance_m=None, open_state=open_state, next_open=next_open), **extra)
     return PlaceDetailFeature(id=place.id, geometry=PointGeometry(coordinates=(place.lon, place.lat)), properties=props)
 
 
 def place_collection(result, *, attribution: str) -> PlaceCollection:
     """A search result as a GeoJSON FeatureCollection."""
     return PlaceCollection(
-        features=[place_feature(h.place, distance_m=h.distance_m, open_state=h.open) for h in result.hits],
+        features=[place_feature(h.place, distance_m=h.distance_m, open_state=h.open, walk_minutes=h.walk_minutes,
+                                next_open=h.next_open) for h in result.hits],
         search=SearchInfo(lon=result.lon, lat=result.lat, postcode=result.postcode, radius_m=result.radius_m,
-                          open_at=result.open_at, matched=result.total),
+                          open_at=result.open_at, matched=result.total, travel=result.travel, profile=result.profile,
+                          max_walk_minutes=result.max_walk_minutes, windows=[str(w) for w in result.windows]),
         attribution=attribution,
     )
+
+
+class IsochroneProperties(BaseModel):
+    minutes: float
+    profile: str
+    travel: Literal["network", "estimated"]
+    region: str
+    method: str = Field(description="How the area was drawn.")
+
+
+class IsochroneFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: dict = Field(description="GeoJSON Polygon or MultiPolygon, EPSG:4326")
+    properties: IsochroneProperties

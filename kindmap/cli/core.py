@@ -13,6 +13,7 @@ from rich.table import Table
 from kindmap.cli.common import app, err, fail, import_app, open_engine, osm_progress, out, region_app
 from kindmap.config import ATTRIBUTION, Settings, get_settings
 from kindmap.errors import InvalidQuery, KindmapError
+from kindmap.hours import parse_windows
 
 
 def _print_reports(reports) -> None:
@@ -86,11 +87,14 @@ def near(
     free: Annotated[bool, typer.Option("--free", help="Only places known to be free.")] = False,
     wheelchair: Annotated[bool, typer.Option("--wheelchair", help="Only wheelchair-accessible places.")] = False,
     open_at: Annotated[Optional[datetime], typer.Option(help="Only places open then (local time).")] = None,
+    minutes: Annotated[Optional[float], typer.Option(help="Only places within this many minutes' walk.")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="Walking profile: walk, slow or step_free.")] = None,
+    window: Annotated[Optional[list[str]], typer.Option(help="Free time, e.g. 'Mon 10:00-12:00,Thu 14:00-16:00'; repeatable.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the GeoJSON the API returns.")] = False,
     demo_db: Annotated[bool, typer.Option("--demo", help="Search the demo database.")] = False,
 ) -> None:
-    """Welcoming places near a postcode or point, nearest first."""
+    """Welcoming places near a postcode or point, nearest first (by walking time with --minutes)."""
     from kindmap.db import read_session
     from kindmap.schemas import place_collection
     from kindmap.services.search import SearchQuery, search_places
@@ -100,27 +104,75 @@ def near(
         engine = open_engine(settings, demo=demo_db)
         if query is None and lon is None:
             raise InvalidQuery("give a postcode, or --lon and --lat")
-        q = SearchQuery(lon=lon, lat=lat, postcode=query, radius_m=radius, categories=category or [],
-                        free=True if free else None, wheelchair=True if wheelchair else None, open_at=open_at, limit=limit)
         if radius is not None and radius <= 0:
             raise InvalidQuery("--radius must be more than 0 metres")
+        windows = [w for text in window or [] for w in parse_windows(text)]
+        q = SearchQuery(lon=lon, lat=lat, postcode=query, radius_m=radius, categories=category or [],
+                        free=True if free else None, wheelchair=True if wheelchair else None, open_at=open_at,
+                        windows=windows, max_walk_minutes=minutes, profile=profile, limit=limit)
+        if minutes is not None:
+            ensure_network_for_cli(settings)
         with read_session(engine) as session:
-            result = search_places(session, q, max_radius_m=settings.max_radius_m, default_radius_m=settings.default_radius_m,
-                                   max_limit=settings.max_limit, tz=settings.timezone)
+            result = search_places(session, q, settings=settings)
     except KindmapError as exc:
         fail(exc)
     if as_json:
         sys.stdout.write(place_collection(result, attribution=ATTRIBUTION).model_dump_json(indent=1) + "\n")
         return
-    table = Table(title=f"{result.total} place(s) within {result.radius_m:g} m" if result.radius_m else f"{result.total} place(s)")
-    for col in ("distance", "name", "category", "open", "free"):
+    if result.max_walk_minutes is not None:
+        how = "on paths" if result.travel == "network" else "estimated from straight-line distance"
+        title = f"{result.total} place(s) within {result.max_walk_minutes:g} min walk ({result.profile}, {how})"
+    elif result.radius_m:
+        title = f"{result.total} place(s) within {result.radius_m:g} m"
+    else:
+        title = f"{result.total} place(s)"
+    table = Table(title=title)
+    columns = ["walk", "distance", "name", "category", "open", "free"] + (["next open"] if windows else [])
+    for col in columns:
         table.add_column(col)
     for hit in result.hits:
-        table.add_row(
+        row = [
+            "" if hit.walk_minutes is None else f"{hit.walk_minutes:.0f} min",
             "" if hit.distance_m is None else f"{hit.distance_m:,.0f} m", hit.place.name, hit.place.category,
             {True: "open", False: "closed", None: "?"}[hit.open], {True: "free", False: "paid", None: "?"}[hit.place.free_to_use],
-        )
+        ]
+        if windows:
+            row.append(hit.next_open.strftime("%a %H:%M") if hit.next_open else "")
+        table.add_row(*row)
     out.print(table)
+
+
+def ensure_network_for_cli(settings: Settings) -> None:
+    """Build missing walking networks for regions that have an OSM extract (quietly; ~0.3 s each)."""
+    from kindmap.ingest.manifest import known_regions
+    from kindmap.services.demo import ensure_network
+
+    for slug in known_regions():
+        try:
+            ensure_network(settings, region=slug)
+        except KindmapError:
+            continue  # a region whose files are absent simply has no network yet
+
+
+@app.command("network")
+def network_build(
+    region: Annotated[str, typer.Option(help="Region slug, e.g. rutland.")],
+    pbf: Annotated[Optional[Path], typer.Argument(help="OSM extract; defaults to the region manifest's.")] = None,
+) -> None:
+    """Build (or rebuild) a region's walking network from OpenStreetMap."""
+    from kindmap.ingest.manifest import ensure_file, load_manifest
+    from kindmap.services.walking import build_region_network, network_path
+
+    settings = get_settings()
+    try:
+        if pbf is None:
+            entry = load_manifest(region).file("osm")
+            pbf = ensure_file(entry, data_dir=settings.data_dir, timeout_s=settings.download_timeout_s)
+        network = build_region_network(settings, region=region, pbf=pbf)
+    except KindmapError as exc:
+        fail(exc)
+    out.print(f"{region}: {network.n_nodes:,} nodes, {network.n_edges:,} edges, {network.total_km:,.0f} km of walkable "
+              f"paths → {network_path(settings, region)}", highlight=False)
 
 
 @import_app.command("osm")

@@ -12,6 +12,7 @@ from kindmap.db import read_session
 from kindmap.ingest.areas import AreaColumns
 from kindmap.models import ImportRun
 from kindmap.services.imports import ImportReport, import_areas, import_osm, import_postcodes
+from kindmap.services.walking import build_region_network, network_path
 
 DEMO_REGION = "rutland"
 # The roles imported, in order: areas first so postcodes and places land in a known region.
@@ -49,6 +50,7 @@ def import_region(engine: Engine, *, settings: Settings, region: str, force: boo
             on_step(f"checking {entry.path}")
         paths.append(ensure_file(entry, data_dir=settings.data_dir, timeout_s=settings.download_timeout_s))
     if not force and _already_imported(engine, {e.sha256 for e in entries}):
+        ensure_network(settings, region=region)
         return []
     reports = []
     for entry, path in zip(entries, paths):
@@ -60,4 +62,24 @@ def import_region(engine: Engine, *, settings: Settings, region: str, force: boo
             reports.append(import_postcodes(engine, path=path, region=region, columns=entry.columns or None, data_dir=settings.data_dir))
         elif entry.role == "osm":
             reports.append(import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=osm_progress))
+            if on_step:
+                on_step(f"building the walking network from {path.name}")
+            build_region_network(settings, region=region, pbf=path)
     return reports
+
+
+def ensure_network(settings: Settings, *, region: str) -> bool:
+    """Build the region's walking network from its manifest's OSM extract if it is missing.
+
+    Returns False when the region has no OSM extract (walk times are then estimated).
+    """
+    from kindmap.ingest.manifest import ensure_file, load_manifest
+
+    if network_path(settings, region).is_file():
+        return True
+    entry = next((f for f in load_manifest(region).files if f.role == "osm"), None)
+    if entry is None:
+        return False
+    build_region_network(settings, region=region, pbf=ensure_file(entry, data_dir=settings.data_dir,
+                                                                timeout_s=settings.download_timeout_s))
+    return True

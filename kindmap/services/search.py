@@ -1,4 +1,4 @@
-"""Near-me search over the published catalogue (straight-line distance for now)."""
+"""Near-me search over the published catalogue: by straight-line distance or by walking time."""
 
 from __future__ import annotations
 
@@ -9,17 +9,33 @@ from datetime import datetime
 import numpy as np
 from sqlmodel import Session, select
 
+from kindmap.config import Settings, get_settings
 from kindmap.errors import InvalidQuery, NotFound
-from kindmap.hours import to_local_naive
+from kindmap.geo.graph import estimate_walk_minutes
+from kindmap.hours import Window, to_local_naive, window_occurrences
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.models import Place, Postcode, Region
 from kindmap.services.catalog import DEFAULT_CACHE, CatalogCache, CatalogIndex
+from kindmap.services.walking import (
+    DEFAULT_WALKING,
+    ESTIMATED,
+    NETWORK,
+    WalkingCache,
+    network_path,
+    profile_for,
+    region_for_point,
+)
 from kindmap.taxonomy import check_categories
 
 
 @dataclass
 class SearchQuery:
-    """A search; coordinates are EPSG:4326 degrees, radius in metres, ``open_at`` local time."""
+    """A search; coordinates are EPSG:4326 degrees, radius in metres, times local.
+
+    With ``max_walk_minutes`` the search is by walking time on the region's path network
+    (``profile`` walk/slow/step_free), nearest first by minutes. ``windows`` keeps places
+    open for at least part of one of the times the person is free.
+    """
 
     lon: float | None = None
     lat: float | None = None
@@ -32,7 +48,10 @@ class SearchQuery:
     step_free: bool | None = None
     quiet: bool | None = None
     open_at: datetime | None = None
+    windows: list[Window] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
+    max_walk_minutes: float | None = None
+    profile: str | None = None
     limit: int = 50
 
 
@@ -41,6 +60,8 @@ class Hit:
     place: Place
     distance_m: float | None
     open: bool | None
+    walk_minutes: float | None = None
+    next_open: datetime | None = None
 
 
 @dataclass
@@ -52,6 +73,13 @@ class SearchResult:
     radius_m: float | None
     open_at: datetime | None
     total: int
+    travel: str | None = None
+    profile: str | None = None
+    max_walk_minutes: float | None = None
+    windows: list[Window] = field(default_factory=list)
+
+
+MAX_WALK_MINUTES = 180
 
 
 def check_point(lon: float, lat: float) -> None:
@@ -90,12 +118,53 @@ def _mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
     return keep
 
 
-def search_places(session: Session, q: SearchQuery, *, max_radius_m: float = 100_000, default_radius_m: float = 3000,
-                  max_limit: int = 500, tz: str = "Europe/London", cache: CatalogCache = DEFAULT_CACHE,
+def _walk(session: Session, index: CatalogIndex, q: SearchQuery, *, lon: float, lat: float, keep: np.ndarray,
+          settings: Settings, walking: WalkingCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """Positions, metres and minutes of places within the walk, nearest first, and how it was measured."""
+    minutes_cap = q.max_walk_minutes
+    if not (math.isfinite(minutes_cap) and 0 < minutes_cap <= MAX_WALK_MINUTES):
+        raise InvalidQuery(f"max_walk_minutes must be more than 0 and at most {MAX_WALK_MINUTES}")
+    profile = profile_for(settings, q.profile)
+    region = region_for_point(session, lon, lat, margin_m=settings.region_margin_m, cache=walking)
+    router = walking.router(settings, region.slug)
+    # A walk is never shorter than the straight line, so the line bounds the candidates.
+    reach_m = minutes_cap * profile.metres_per_minute * 1.01
+    idx, dist = index.points.within(lon, lat, radius_m=reach_m)
+    sel = keep[idx]
+    idx, dist = idx[sel], dist[sel]
+    if router is None:
+        minutes = estimate_walk_minutes(dist, profile=profile, circuity=settings.circuity)
+        travel = ESTIMATED
+    else:
+        origin = router.snap(lon, lat, profile=profile)
+        snaps = walking.place_snaps(router, path_key=network_path(settings, region.slug), signature=index.signature,
+                                    profile=profile, lon=index.lon, lat=index.lat)
+        minutes = router.walk_minutes_to_snapped(origin, snaps.take(idx), profile=profile, max_minutes=minutes_cap)
+        travel = NETWORK
+    within = np.isfinite(minutes) & (minutes <= minutes_cap)
+    idx, dist, minutes = idx[within], dist[within], minutes[within]
+    order = np.lexsort((index.ids[idx], dist, minutes))
+    return idx[order], dist[order], minutes[order], travel, profile.name
+
+
+def _next_open_in_windows(index: CatalogIndex, pos: int, windows: list[Window], now: datetime) -> datetime | None:
+    """The first time a place opens inside the next occurrence of any window."""
+    best = None
+    for start, end in window_occurrences(windows, now=now):
+        at = index.hours.next_open(pos, max(start, now))
+        if at is not None and at < end and (best is None or at < best):
+            best = at
+    return best
+
+
+def search_places(session: Session, q: SearchQuery, *, settings: Settings | None = None,
+                  cache: CatalogCache = DEFAULT_CACHE, walking: WalkingCache = DEFAULT_WALKING,
                   now: datetime | None = None) -> SearchResult:
-    """Published places near a point or postcode (nearest first), or all of them by name."""
-    if not 1 <= q.limit <= max_limit:
-        raise InvalidQuery(f"limit must be between 1 and {max_limit}")
+    """Published places near a point or postcode (nearest first, by distance or walking time), or all by name."""
+    settings = settings or get_settings()
+    tz = settings.timezone
+    if not 1 <= q.limit <= settings.max_limit:
+        raise InvalidQuery(f"limit must be between 1 and {settings.max_limit}")
     if q.postcode and (q.lon is not None or q.lat is not None):
         raise InvalidQuery("give either a postcode or lon and lat, not both")
     if (q.lon is None) != (q.lat is None):
@@ -112,23 +181,37 @@ def search_places(session: Session, q: SearchQuery, *, max_radius_m: float = 100
     elif lon is not None:
         check_point(lon, lat)
     radius = q.radius_m
-    if radius is not None and not (math.isfinite(radius) and 0 < radius <= max_radius_m):
-        raise InvalidQuery(f"radius_m must be more than 0 and at most {max_radius_m:g} metres")
+    if radius is not None and not (math.isfinite(radius) and 0 < radius <= settings.max_radius_m):
+        raise InvalidQuery(f"radius_m must be more than 0 and at most {settings.max_radius_m:g} metres")
+    if q.max_walk_minutes is not None and lon is None:
+        raise InvalidQuery("max_walk_minutes needs a starting point: a postcode, or lon and lat")
+    if q.profile is not None and q.max_walk_minutes is None:
+        profile_for(settings, q.profile)  # an unknown profile is an error even when unused
 
     index = cache.get(session, tz=tz)
     keep = _mask(index, q)
-    when = to_local_naive(q.open_at, tz=tz) if q.open_at else to_local_naive(now or datetime.now().astimezone(), tz=tz)
+    local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
+    when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
     states = index.hours.state_at(when)
     if q.open_at is not None:
         keep &= states == 1
+    if q.windows:
+        keep &= index.hours.open_during(q.windows, now=local_now)
 
+    minutes = None
+    travel = profile = None
     if lon is None:
         radius = None
         order = np.flatnonzero(keep)
         order = order[np.argsort(np.asarray(index.names, dtype=object)[order], kind="stable")] if order.size else order
         distances = [None] * order.size
+    elif q.max_walk_minutes is not None:
+        radius = None
+        order, dist, minutes, travel, profile = _walk(session, index, q, lon=lon, lat=lat, keep=keep,
+                                                      settings=settings, walking=walking)
+        distances = dist.tolist()
     else:
-        radius = radius or default_radius_m
+        radius = radius or settings.default_radius_m
         idx, dist = index.points.within(lon, lat, radius_m=radius)
         sel = keep[idx]
         order, distances = idx[sel], dist[sel].tolist()
@@ -137,12 +220,17 @@ def search_places(session: Session, q: SearchQuery, *, max_radius_m: float = 100
     ids = [int(i) for i in index.ids[order]]
     places = {p.id: p for p in session.exec(select(Place).where(Place.id.in_(ids))).all()} if ids else {}
     hits = []
-    for pos, d in zip(order, distances):
+    for k, (pos, d) in enumerate(zip(order, distances)):
         state = int(states[pos])
         place = places.get(int(index.ids[pos]))
-        if place is not None:
-            hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state)))
-    return SearchResult(hits, lon, lat, postcode, radius, when if q.open_at else None, total)
+        if place is None:
+            continue
+        next_open = (_next_open_in_windows(index, int(pos), q.windows, local_now) if q.windows
+                     else index.hours.next_open(int(pos), local_now) if state == 0 else None)
+        hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state),
+                        None if minutes is None else round(float(minutes[k]), 1), next_open))
+    return SearchResult(hits, lon, lat, postcode, radius, when if q.open_at else None, total,
+                        travel=travel, profile=profile, max_walk_minutes=q.max_walk_minutes, windows=q.windows)
 
 
 def get_place(session: Session, place_id: int, *, include_unpublished: bool = False) -> Place:

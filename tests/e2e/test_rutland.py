@@ -182,3 +182,19 @@ def test_reimport_is_idempotent(cli_env, data_dir):
     assert result.exit_code == 0, result.output
     assert "0 new, 0 updated" in result.output
     assert db_fingerprint(engine) == before
+
+
+def test_walking_search_on_the_real_network(api, rutland):
+    body = api.get("/api/places", params={"postcode": "LE15 6HP", "max_walk_minutes": 15, "limit": 500}).json()
+    assert body["search"]["travel"] == "network" and body["features"]
+    minutes = [f["properties"]["walk_minutes"] for f in body["features"]]
+    assert minutes == sorted(minutes) and max(minutes) <= 15
+    # Walking is never shorter than the straight line (at 80 m a minute).
+    assert all(f["properties"]["walk_minutes"] * 80 >= f["properties"]["distance_m"] - 1 for f in body["features"])
+    slow = api.get("/api/places", params={"postcode": "LE15 6HP", "max_walk_minutes": 15, "profile": "slow", "limit": 500}).json()
+    assert {f["id"] for f in slow["features"]} < {f["id"] for f in body["features"]}
+    library = next(f for f in body["features"] if f["properties"]["name"] == "Rutland County Library")
+    area = api.get("/api/isochrone", params={"postcode": "LE15 6HP", "minutes": 15}).json()
+    from shapely.geometry import Point, shape
+
+    assert shape(area["geometry"]).contains(Point(*library["geometry"]["coordinates"]))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.config import ATTRIBUTION
 from kindmap.errors import InvalidQuery
-from kindmap.hours import to_local_naive
+from kindmap.hours import parse_windows, to_local_naive
 from kindmap.schemas import ErrorOut, PlaceCollection, PlaceDetailFeature, place_collection, place_detail_feature
 from kindmap.services.catalog import DEFAULT_CACHE
 from kindmap.services.search import SearchQuery, get_place, search_places
@@ -49,19 +49,25 @@ def list_places(
     quiet: bool | None = None,
     open_at: Annotated[datetime | None, Query(description="Only places open then (ISO 8601, local time)")] = None,
     open_now: Annotated[bool, Query(description="Only places open now")] = False,
+    window: Annotated[list[str], Query(
+        description="Times the person is free (repeatable, or comma-separated), e.g. 'Mon 10:00-12:00,Thu 14:00-16:00'; "
+        "only places open for at least part of one are returned, each with its next opening in them")] = [],  # noqa: B006
+    max_walk_minutes: Annotated[float | None, Query(gt=0, le=180, allow_inf_nan=False,
+                                                    description="Only places within this many minutes' walk; sorted by walk time")] = None,
+    profile: Annotated[str | None, Query(description="Walking profile: walk (4.8 km/h), slow (3 km/h) or step_free (avoids steps)")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, description="At most this many features")] = 50,
 ) -> PlaceCollection:
-    """Welcoming places near a point or postcode, nearest first (or all, by name)."""
+    """Welcoming places near a point or postcode, nearest first by distance or walking time (or all, by name)."""
     if open_now and open_at is None:
         open_at = to_local_naive(datetime.now().astimezone(), tz=settings.timezone)
     query = SearchQuery(
         lon=lon, lat=lat, postcode=postcode, radius_m=radius_m, categories=category, free=free, drop_in=drop_in,
         wheelchair=wheelchair or None, step_free=step_free, quiet=quiet, open_at=open_at, bbox=parse_bbox(bbox),
-        limit=limit,
+        windows=[w for text in window for w in parse_windows(text)], max_walk_minutes=max_walk_minutes,
+        profile=profile, limit=limit,
     )
-    result = search_places(session, query, max_radius_m=settings.max_radius_m, default_radius_m=settings.default_radius_m,
-                           max_limit=settings.max_limit, tz=settings.timezone)
+    result = search_places(session, query, settings=settings)
     return place_collection(result, attribution=ATTRIBUTION)
 
 

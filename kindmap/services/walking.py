@@ -1,0 +1,166 @@
+"""Walking networks per region: build once beside the database, load lazily, reuse.
+
+A search point is matched to the region whose boundary holds it (or lies within
+``region_margin_m``); with a network the walk is routed on paths, without one it is
+estimated from straight-line distance × a circuity factor and labelled as such.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import Point, shape
+from sqlmodel import Session, select
+
+from kindmap.config import Settings
+from kindmap.errors import InvalidQuery
+from kindmap.geo.distance import haversine_m
+from kindmap.geo.graph import Router, SnapSet
+from kindmap.geo.isochrone import isochrone
+from kindmap.geo.projection import LocalProjection
+from kindmap.geo.network import WalkNetwork, build_network
+from kindmap.geo.profiles import Profile, get_profile
+from kindmap.models import Region
+
+NETWORK = "network"
+ESTIMATED = "estimated"
+
+
+def network_path(settings: Settings, region: str) -> Path:
+    """Where a region's walking network is stored (an .npz beside the database)."""
+    return Path(settings.state_dir) / "networks" / f"{region}.npz"
+
+
+def build_region_network(settings: Settings, *, region: str, pbf: Path) -> WalkNetwork:
+    """Build a region's walking network from its OSM extract and save it atomically."""
+    network = build_network(pbf)
+    target = network_path(settings, region)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.stem + ".partial.npz")
+    network.save(partial)
+    partial.replace(target)
+    return network
+
+
+def profile_for(settings: Settings, name: str | None) -> Profile:
+    """A walking profile by name, with any speeds overridden in settings."""
+    return get_profile(name or "walk", speeds=settings.walking_speeds or None)
+
+
+@dataclass
+class RegionArea:
+    slug: str
+    name: str
+    boundary: shapely.Geometry | None
+
+
+class WalkingCache:
+    """Routers per region (reloaded when the network file changes) and region boundaries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routers: dict[Path, tuple[float, Router]] = {}
+        self._regions: dict[str, tuple[tuple, list[RegionArea]]] = {}
+        self._snaps: dict[tuple, SnapSet] = {}
+
+    def router(self, settings: Settings, region: str) -> Router | None:
+        """The region's router, or None when it has no network."""
+        path = network_path(settings, region)
+        if not path.is_file():
+            return None
+        mtime = path.stat().st_mtime
+        cached = self._routers.get(path)
+        if cached and cached[0] == mtime:
+            return cached[1]
+        with self._lock:
+            router = Router(WalkNetwork.load(path))
+            self._routers[path] = (mtime, router)
+            self._snaps = {k: v for k, v in self._snaps.items() if k[0] != path}
+        return router
+
+    def regions(self, session: Session) -> list[RegionArea]:
+        """Regions with their boundaries, cached until the region table changes."""
+        rows = session.exec(select(Region.id, Region.slug, Region.name, Region.boundary_geojson).order_by(Region.id)).all()
+        key = str(session.get_bind().url)
+        signature = tuple((r[0], r[1], len(r[3] or "")) for r in rows)
+        cached = self._regions.get(key)
+        if cached and cached[0] == signature:
+            return cached[1]
+        areas = []
+        for _, slug, name, boundary in rows:
+            geom = shape(json.loads(boundary)) if boundary else None
+            if geom is not None:
+                shapely.prepare(geom)
+            areas.append(RegionArea(slug, name, geom))
+        self._regions[key] = (signature, areas)
+        return areas
+
+    def place_snaps(self, router: Router, *, path_key: Path, signature: tuple, profile: Profile,
+                    lon: np.ndarray, lat: np.ndarray) -> SnapSet:
+        """Every catalogue place snapped to the network once per (catalogue, profile)."""
+        key = (path_key, signature, profile.name, profile.speed_kmh)
+        snaps = self._snaps.get(key)
+        if snaps is None:
+            snaps = router.snap_many(lon, lat, profile=profile)
+            self._snaps[key] = snaps
+        return snaps
+
+
+DEFAULT_WALKING = WalkingCache()
+
+
+def region_for_point(session: Session, lon: float, lat: float, *, margin_m: float,
+                     cache: WalkingCache = DEFAULT_WALKING) -> RegionArea:
+    """The region holding a point (or within ``margin_m`` of its boundary), else ``InvalidQuery``."""
+    regions = cache.regions(session)
+    point = Point(lon, lat)
+    best, best_m = None, float("inf")
+    for region in regions:
+        if region.boundary is None:
+            continue
+        if region.boundary.contains(point):
+            return region
+        nearest = shapely.ops.nearest_points(region.boundary, point)[0]
+        metres = float(haversine_m(lon, lat, nearest.x, nearest.y))
+        if metres < best_m:
+            best, best_m = region, metres
+    if best is not None and best_m <= margin_m:
+        return best
+    names = ", ".join(r.name for r in regions) or "none yet"
+    where = f"{best_m / 1000:.1f} km from the nearest region ({best.name})" if best else "outside every region"
+    raise InvalidQuery(
+        f"this point is {where}; walking times are only available in the regions kindmap holds ({names}). "
+        "Search by distance (radius_m) instead, or choose a point inside a region."
+    )
+
+
+def reachable_area(session: Session, settings: Settings, *, lon: float, lat: float, minutes: float,
+                   profile_name: str | None, cache: WalkingCache = DEFAULT_WALKING) -> tuple[shapely.Geometry, str, str, str]:
+    """The area reachable on foot (EPSG:4326), how it was measured, the profile and the region slug.
+
+    With a network: reached path edges buffered by 50 m and unioned (see ``kindmap.geo.isochrone``).
+    Without: a circle of the estimated reach (straight-line speed ÷ circuity), labelled estimated.
+    """
+    if not (math.isfinite(minutes) and 0 < minutes <= 180):
+        raise InvalidQuery("minutes must be more than 0 and at most 180")
+    profile = profile_for(settings, profile_name)
+    region = region_for_point(session, lon, lat, margin_m=settings.region_margin_m, cache=cache)
+    router = cache.router(settings, region.slug)
+    if router is not None:
+        return isochrone(router, lon, lat, minutes=minutes, profile=profile), NETWORK, profile.name, region.slug
+    reach_m = minutes * profile.metres_per_minute / settings.circuity
+    projection = LocalProjection.centred_on(lon, lat)
+    x, y = projection.forward(lon, lat)
+    circle = Point(float(x), float(y)).buffer(reach_m, quad_segs=32)
+    xs, ys = np.asarray(circle.exterior.coords).T
+    plon, plat = projection.inverse(xs, ys)
+    return shapely.Polygon(np.column_stack((plon, plat))), ESTIMATED, profile.name, region.slug
+
+
+import shapely.ops  # noqa: E402  (nearest_points lives in shapely.ops)

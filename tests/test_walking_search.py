@@ -1,0 +1,120 @@
+"""Search by walking time, free windows, and isochrones, on a tiny synthetic region.
+
+The region has a river with one bridge: the place across the river is 67 m away in a
+straight line but a 1.44 km walk round by the bridge.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import opening_hours
+import pytest
+from shapely.geometry import Point, shape
+
+from kindmap.db import write_session
+from kindmap.geo.distance import haversine_m
+from kindmap.geo.network import network_from_arrays
+from kindmap.models import Place, Postcode, Region
+from kindmap.services.walking import network_path
+
+# South bank along lat 52.0000, north bank along 52.0006, bridge at lon 0.010.
+NODES_LON = np.array([0.000, 0.005, 0.010, 0.000, 0.005, 0.010])
+NODES_LAT = np.array([52.0000, 52.0000, 52.0000, 52.0006, 52.0006, 52.0006])
+EDGES = np.array([[0, 1], [1, 2], [2, 5], [5, 4], [4, 3]])
+BOUNDARY = {"type": "Polygon", "coordinates": [[[-0.01, 51.99], [0.02, 51.99], [0.02, 52.01], [-0.01, 52.01], [-0.01, 51.99]]]}
+FAR = {"type": "Polygon", "coordinates": [[[1.0, 53.0], [1.1, 53.0], [1.1, 53.1], [1.0, 53.1], [1.0, 53.0]]]}
+
+
+@pytest.fixture
+def river(settings, engine):
+    net = network_from_arrays(node_lon=NODES_LON, node_lat=NODES_LAT, edge_u=EDGES[:, 0], edge_v=EDGES[:, 1])
+    path = network_path(settings, "riverside")
+    path.parent.mkdir(parents=True)
+    net.save(path)
+    with write_session(engine) as s:
+        riverside = Region(slug="riverside", name="Riverside", boundary_geojson=json.dumps(BOUNDARY))
+        nonet = Region(slug="nonet", name="No Network", boundary_geojson=json.dumps(FAR))
+        s.add_all([riverside, nonet])
+        s.flush()
+        s.add(Place(name="Across the river", category="library", lon=0.000, lat=52.0006, region_id=riverside.id,
+                    opening_hours="Mo-Fr 09:00-17:00"))
+        s.add(Place(name="Along the bank", category="park", lon=0.005, lat=52.0000, region_id=riverside.id,
+                    opening_hours="Sa 10:00-12:00"))
+        s.add(Place(name="Hall far away", category="community_centre", lon=1.05, lat=53.05, region_id=nonet.id))
+        s.add(Place(name="Hall a bit further", category="community_centre", lon=1.06, lat=53.05, region_id=nonet.id))
+        s.add(Postcode(postcode="RV1 1AA", lon=0.0, lat=52.0, region_id=riverside.id))
+    return settings
+
+
+def _names(body):
+    return [f["properties"]["name"] for f in body["features"]]
+
+
+def test_walking_time_orders_differently_from_distance(client, river):
+    by_distance = client.get("/api/places", params={"postcode": "RV1 1AA", "radius_m": 1000}).json()
+    assert _names(by_distance) == ["Across the river", "Along the bank"]
+    by_walk = client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 30}).json()
+    assert _names(by_walk) == ["Along the bank", "Across the river"]
+    assert by_walk["search"]["travel"] == "network" and by_walk["search"]["profile"] == "walk"
+    bank = haversine_m(0.0, 52.0, 0.005, 52.0)
+    round_by_bridge = 2 * haversine_m(0.0, 52.0, 0.010, 52.0) + haversine_m(0.010, 52.0, 0.010, 52.0006)
+    minutes = [f["properties"]["walk_minutes"] for f in by_walk["features"]]
+    assert minutes[0] == pytest.approx(bank / 80, abs=0.1)  # 4.8 km/h is 80 m a minute
+    assert minutes[1] == pytest.approx(round_by_bridge / 80, abs=0.1)
+    # The slow profile (3 km/h = 50 m a minute) keeps only what it reaches in time.
+    slow = client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 20, "profile": "slow"}).json()
+    assert _names(slow) == ["Along the bank"]
+    assert slow["features"][0]["properties"]["walk_minutes"] == pytest.approx(bank / 50, abs=0.1)
+
+
+def test_estimated_where_there_is_no_network(client, river):
+    body = client.get("/api/places", params={"lon": 1.05, "lat": 53.05, "max_walk_minutes": 20}).json()
+    assert body["search"]["travel"] == "estimated"
+    far = body["features"][1]["properties"]
+    assert far["walk_minutes"] == pytest.approx(far["distance_m"] * 1.3 / 80, abs=0.1)
+
+
+def test_walk_search_refuses_points_outside_regions(client, river):
+    response = client.get("/api/places", params={"lon": 0.5, "lat": 52.5, "max_walk_minutes": 15})
+    assert response.status_code == 422
+    assert "km from the nearest region" in response.json()["detail"]
+    for params, words in [({"postcode": "RV1 1AA", "max_walk_minutes": -1}, "greater than 0"),
+                          ({"postcode": "RV1 1AA", "max_walk_minutes": 181}, "less than or equal to 180"),
+                          ({"postcode": "RV1 1AA", "max_walk_minutes": 10, "profile": "jog"}, "unknown walking profile"),
+                          ({"max_walk_minutes": 10}, "needs a starting point"),
+                          ({"postcode": "RV1 1AA", "window": "Mon 12:00-10:00"}, "split overnight")]:
+        r = client.get("/api/places", params=params)
+        assert r.status_code == 422 and words in r.json()["detail"], (params, r.json())
+
+
+def test_free_windows_and_next_opening_agree_with_opening_hours_py(client, river):
+    body = client.get("/api/places", params={"postcode": "RV1 1AA", "radius_m": 2000,
+                                              "window": ["Sat 11:00-13:00", "Sun 10:00-11:00"]}).json()
+    assert _names(body) == ["Along the bank"]
+    assert body["search"]["windows"] == ["Sat 11:00-13:00", "Sun 10:00-11:00"]
+    next_open = datetime.fromisoformat(body["features"][0]["properties"]["next_open"])
+    assert next_open.weekday() == 5 and next_open.hour == 11 and next_open.minute == 0
+    assert opening_hours.OpeningHours("Sa 10:00-12:00").is_open(next_open)
+    assert timedelta(0) <= next_open - datetime.now() <= timedelta(days=7)
+    weekday = client.get("/api/places", params={"postcode": "RV1 1AA", "radius_m": 2000, "window": "Wed 16:30-18:00"}).json()
+    assert _names(weekday) == ["Across the river"]
+    assert datetime.fromisoformat(weekday["features"][0]["properties"]["next_open"]).strftime("%a %H:%M") == "Wed 16:30"
+
+
+def test_isochrone_on_network_and_estimated(client, river):
+    body = client.get("/api/isochrone", params={"postcode": "RV1 1AA", "minutes": 10}).json()
+    area = shape(body["geometry"])
+    assert body["properties"]["travel"] == "network"
+    assert area.contains(Point(0.005, 52.0))          # 343 m along the bank: inside 10 minutes
+    assert not area.contains(Point(0.000, 52.0006 + 0.0003))  # across the river, beyond the 50 m buffer: outside
+    estimated = client.get("/api/isochrone", params={"lon": 1.05, "lat": 53.05, "minutes": 10}).json()
+    assert estimated["properties"]["travel"] == "estimated"
+    circle = shape(estimated["geometry"])
+    radius = 10 * 80 / 1.3
+    assert circle.contains(Point(1.05, 53.05 + (radius - 20) / 111_200))
+    assert not circle.contains(Point(1.05, 53.05 + (radius + 20) / 111_200))
+    assert client.get("/api/isochrone", params={"lon": 0.5, "lat": 52.5}).status_code == 422
+    assert client.get("/api/isochrone", params={"minutes": 10}).status_code == 422
