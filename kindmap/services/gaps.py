@@ -194,23 +194,23 @@ def load_places(session: Session, region_id: int, *, categories_: tuple[str, ...
                   np.array([p.lat for p in rows], float), hours, weekly_hours(hours))
 
 
-def select_supply(session: Session, region_id: int, q: GapQuery) -> tuple[Supply, Supply]:
-    """(places that count as supply for the query, the region's places that do not)."""
+def select_supply(session: Session, region_id: int, q: GapQuery) -> tuple[Supply, np.ndarray, Supply]:
+    """(places meeting the criteria, which of them are open in the slot, the region's places not counted)."""
     cats = tuple(q.categories or DEFAULT_CATEGORIES)
-    stmt = select(Place).where(Place.region_id == region_id, Place.status == PlaceStatus.published,
-                               Place.category.in_(list(cats)))
+    stmt = select(Place.id).where(Place.region_id == region_id, Place.status == PlaceStatus.published,
+                                  Place.category.in_(list(cats)))
     if q.free:
         stmt = stmt.where(Place.free_to_use == True)  # noqa: E712  (SQL comparison)
     if q.drop_in:
         stmt = stmt.where(Place.drop_in == True)  # noqa: E712
     if q.step_free:
         stmt = stmt.where(Place.step_free == True)  # noqa: E712
-    ids = {p.id for p in session.exec(stmt).all()}
-    chosen = load_places(session, region_id, categories_=cats)
-    chosen = chosen.take([i for i, pid in enumerate(chosen.ids) if pid in ids])
-    is_open = open_in_slot(chosen.hours, q.slot, include_unknown=q.include_unknown_hours)
-    others = load_places(session, region_id, exclude_ids=set(np.array(chosen.ids)[is_open].tolist()))
-    return chosen.take(np.flatnonzero(is_open)), others
+    ids = set(session.exec(stmt).all())
+    eligible = load_places(session, region_id, categories_=cats)
+    eligible = eligible.take([i for i, pid in enumerate(eligible.ids) if pid in ids])
+    is_open = open_in_slot(eligible.hours, q.slot, include_unknown=q.include_unknown_hours)
+    others = load_places(session, region_id, exclude_ids=set(np.array(eligible.ids, dtype=np.int64)[is_open].tolist()))
+    return eligible, is_open, others
 
 
 # ----------------------------------------------------------------------------------- walk times
@@ -259,9 +259,10 @@ class EstimatedTimes:
     method = ESTIMATED
     off_network = 0
 
-    def __init__(self, profile: Profile, lon: np.ndarray, lat: np.ndarray, *, circuity: float) -> None:
+    def __init__(self, profile: Profile, lon: np.ndarray, lat: np.ndarray, *, circuity: float,
+                 projection: LocalProjection | None = None) -> None:
         self.profile, self.circuity = profile, circuity
-        self.proj = LocalProjection.centred_on(lon, lat)
+        self.proj = projection or LocalProjection.centred_on(lon, lat)
         self.xy = np.column_stack(self.proj.forward(lon, lat))
         self.tree = cKDTree(self.xy)
 
@@ -385,9 +386,15 @@ class Context:
     query: GapQuery
     profile: Profile
     demand: Demand
-    supply: Supply
+    eligible: Supply
+    is_open: np.ndarray
     others: Supply
     times: object
+
+    @property
+    def supply(self) -> Supply:
+        """The places counted: eligible and open in the slot."""
+        return self.eligible.take(np.flatnonzero(self.is_open))
     boundary: str | None
 
 
@@ -398,12 +405,13 @@ def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
     with read_session(engine) as session:
         region = find_region(session, q.region)
         demand = load_demand(session, region.id, region_name=region.name)
-        supply, others = select_supply(session, region.id, q)
+        eligible, is_open, others = select_supply(session, region.id, q)
         slug, name, rid, boundary = region.slug, region.name, region.id, region.boundary_geojson
-    if len(supply) == 0:
+    if not is_open.any():
         raise DataError(f"{name} has no places matching these criteria (categories {', '.join(q.categories or DEFAULT_CATEGORIES)}"
                         f"{', slot ' + q.slot if q.slot != 'any' else ''}); import places or widen the criteria")
-    return Context(slug, name, rid, q, profile, demand, supply, others, walk_times(settings, slug, profile, demand), boundary)
+    return Context(slug, name, rid, q, profile, demand, eligible, is_open, others,
+                   walk_times(settings, slug, profile, demand), boundary)
 
 
 def result_from(ctx: Context, m: dict, supply: Supply) -> GapResult:
@@ -433,3 +441,244 @@ def region_geojson(ctx_or_result) -> dict:
     feats = [{"type": "Feature", "geometry": json.loads(a["geometry_geojson"]),
               "properties": {k: v for k, v in a.items() if k != "geometry_geojson"}} for a in ctx_or_result.areas]
     return {"type": "FeatureCollection", "features": feats}
+
+
+# ----------------------------------------------------------------------------------- what-if
+
+
+@dataclass
+class Candidate:
+    """A hypothetical new place: EPSG:4326 point and OSM opening_hours (None: unknown)."""
+
+    lon: float
+    lat: float
+    hours: str | None = None
+    name: str = "new place"
+
+
+def _candidates(cands: list[Candidate], q: GapQuery) -> tuple[Supply, np.ndarray]:
+    from kindmap.geo.projection import validate_lonlat
+
+    if not cands:
+        return Supply([], [], np.zeros(0), np.zeros(0), [], np.zeros(0)), np.zeros(0, bool)
+    lon, lat = validate_lonlat([c.lon for c in cands], [c.lat for c in cands])
+    hours = [c.hours for c in cands]
+    for h in hours:
+        if h is not None and not check_hours(h).valid:
+            raise InvalidQuery(f"opening hours {h!r}: {check_hours(h).error}")
+    sup = Supply([None] * len(cands), [c.name for c in cands], np.asarray(lon, float), np.asarray(lat, float),
+                 hours, weekly_hours(hours))
+    return sup, open_in_slot(hours, q.slot, include_unknown=q.include_unknown_hours)
+
+
+def _covered_summary(demand: Demand, m: dict) -> dict:
+    at = m["covered_at"]
+    deprived = np.isin(demand.decile, MOST_DEPRIVED)
+    by_decile = {}
+    for d in np.unique(demand.decile[np.isfinite(demand.decile)]):
+        by_decile[int(d)] = float(at[demand.decile == d].sum())
+    return {"covered_households": float(at.sum()), "most_deprived_covered": float(at[deprived].sum()),
+            "by_decile": by_decile}
+
+
+def what_if(engine: Engine, settings: Settings, q: GapQuery, *, add: list[Candidate] | None = None,
+            hours: dict[int, str | None] | None = None) -> dict:
+    """Households covered before and after adding places and/or changing places' hours (overall, deciles 1–2)."""
+    ctx = prepare(engine, settings, q)
+    before = measure(ctx.demand, ctx.supply, ctx.times, q)
+    eligible, is_open = ctx.eligible, ctx.is_open.copy()
+    if hours:
+        position = {pid: i for i, pid in enumerate(eligible.ids)}
+        unknown = sorted(set(hours) - set(position))
+        if unknown:
+            raise InvalidQuery(f"place(s) {', '.join(map(str, unknown))} are not among the {len(eligible)} places this "
+                               "analysis counts (check the region, categories and criteria)")
+        eligible = eligible.take(np.arange(len(eligible)))
+        for pid, text in hours.items():
+            if text is not None and not check_hours(text).valid:
+                raise InvalidQuery(f"opening hours for place {pid}: {check_hours(text).error}")
+            eligible.hours[position[pid]] = text
+        eligible.weekly_hours = weekly_hours(eligible.hours)
+        is_open = open_in_slot(eligible.hours, q.slot, include_unknown=q.include_unknown_hours)
+    extra, extra_open = _candidates(add or [], q)
+    after_supply = eligible.take(np.flatnonzero(is_open)).plus(extra.take(np.flatnonzero(extra_open)))
+    after = measure(ctx.demand, after_supply, ctx.times, q)
+    b, a = _covered_summary(ctx.demand, before), _covered_summary(ctx.demand, after)
+    return {"region": ctx.region, "method": ctx.times.method, "minutes": q.minutes, "slot": q.slot,
+            "households": float(ctx.demand.households.sum()),
+            "before": b, "after": a,
+            "change_covered_households": a["covered_households"] - b["covered_households"],
+            "change_most_deprived_covered": a["most_deprived_covered"] - b["most_deprived_covered"],
+            "change_by_decile": {d: a["by_decile"][d] - b["by_decile"][d] for d in b["by_decile"]},
+            "added_open_in_slot": int(extra_open.sum()), "places_before": len(ctx.supply), "places_after": len(after_supply)}
+
+
+def grid_candidates(demand: Demand, *, spacing_m: float, near_m: float = 800.0, limit: int = 5000) -> list[Candidate]:
+    """A square grid (``spacing_m`` metres) over the demand points, kept within ``near_m`` of one (EPSG:4326 out)."""
+    if not (100 <= spacing_m <= 10_000):
+        raise InvalidQuery("grid spacing must be between 100 and 10,000 metres")
+    proj = LocalProjection.centred_on(demand.lon, demand.lat)
+    xy = np.column_stack(proj.forward(demand.lon, demand.lat))
+    xs = np.arange(xy[:, 0].min(), xy[:, 0].max() + spacing_m, spacing_m)
+    ys = np.arange(xy[:, 1].min(), xy[:, 1].max() + spacing_m, spacing_m)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    d, _ = cKDTree(xy).query(np.column_stack((gx, gy)), k=1)
+    keep = np.flatnonzero(d <= near_m)
+    if keep.size > limit:
+        raise InvalidQuery(f"a {spacing_m:g} m grid gives {keep.size} candidate sites (limit {limit}); use a wider spacing")
+    lon, lat = proj.inverse(gx[keep], gy[keep])
+    return [Candidate(float(x), float(y), None, f"grid site {i + 1}") for i, (x, y) in enumerate(zip(lon, lat))]
+
+
+def best_sites(engine: Engine, settings: Settings, q: GapQuery, *, k: int = 5, source: str = "places",
+               grid_m: float = 1000.0) -> dict:
+    """Greedy maximal coverage: the ``k`` candidate sites that add the most households within ``q.minutes``.
+
+    ``source="places"``: the region's published places not already counted (halls, places of worship,
+    schools, places closed in the slot); ``"grid"``: a square grid over where people live.
+    """
+    if not (1 <= k <= 50):
+        raise InvalidQuery("k must be between 1 and 50")
+    ctx = prepare(engine, settings, q)
+    base = measure(ctx.demand, ctx.supply, ctx.times, q)
+    if source == "places":
+        pool = ctx.others
+    elif source == "grid":
+        pool, _ = _candidates(grid_candidates(ctx.demand, spacing_m=grid_m), q)
+    else:
+        raise InvalidQuery("candidate source must be 'places' or 'grid'")
+    if len(pool) == 0:
+        raise DataError(f"{ctx.region_name} has no candidate sites of this kind; try the grid")
+    rows, cols, _ = ctx.times.pairs(pool.lon, pool.lat, threshold=q.minutes)
+    from scipy.sparse import csr_matrix
+
+    cover = csr_matrix((np.ones(rows.size), (cols, rows)), shape=(len(pool), ctx.demand.lon.size))
+    done = base["minutes"] <= q.minutes
+    pick = cov.greedy_max_coverage(cover, ctx.demand.weight, k=k, covered=done)
+    deprived_pt = np.isin(ctx.demand.decile[ctx.demand.area], MOST_DEPRIVED)
+    sites, total = [], float(ctx.demand.households.sum())
+    covered = float((ctx.demand.weight * done).sum())
+    for rank, (j, gain) in enumerate(zip(pick.chosen, pick.gains), start=1):
+        new = np.zeros(done.size, bool)
+        new[cover.indices[cover.indptr[j]:cover.indptr[j + 1]]] = True
+        new &= ~done
+        covered += gain
+        sites.append({"rank": rank, "name": pool.names[j], "place_id": pool.ids[j], "lon": float(pool.lon[j]),
+                      "lat": float(pool.lat[j]), "households_added": gain,
+                      "most_deprived_households_added": float((ctx.demand.weight * (new & deprived_pt)).sum()),
+                      "share_covered_after": covered / total if total else None})
+        done |= new
+    return {"region": ctx.region, "method": ctx.times.method, "minutes": q.minutes, "slot": q.slot, "source": source,
+            "candidates": len(pool), "share_covered_before": _share(float(base["covered_at"].sum()), total), "sites": sites}
+
+
+# ----------------------------------------------------------------------------------- partitions
+
+
+def subnetwork(net, edge_mask: np.ndarray):
+    """The network restricted to the masked edges (nodes renumbered; same metric CRS and edge geometry)."""
+    from kindmap.geo.network import WalkNetwork
+
+    keep = np.flatnonzero(edge_mask)
+    nodes = np.unique(np.r_[net.edge_u[keep], net.edge_v[keep]])
+    remap = np.full(net.n_nodes, -1, dtype=np.int64)
+    remap[nodes] = np.arange(nodes.size)
+    u, v = remap[net.edge_u[keep]].astype(np.int32), remap[net.edge_v[keep]].astype(np.int32)
+    counts = np.diff(net.geom_offsets)[keep]
+    starts = net.geom_offsets[keep]
+    vert = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(counts.sum())
+    eid = np.arange(keep.size, dtype=np.int32)
+    loop = u == v
+    src, dst = np.r_[u[~loop], v[~loop]], np.r_[v[~loop], u[~loop]]
+    ids = np.r_[eid[~loop], eid[~loop]]
+    order = np.argsort(src, kind="stable")
+    return WalkNetwork(
+        proj4=net.proj4, node_osm_id=net.node_osm_id[nodes], node_lon=net.node_lon[nodes], node_lat=net.node_lat[nodes],
+        node_x=net.node_x[nodes], node_y=net.node_y[nodes], edge_u=u, edge_v=v, edge_length=net.edge_length[keep],
+        edge_flags=net.edge_flags[keep], edge_way_id=net.edge_way_id[keep],
+        geom_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64), geom_xy=net.geom_xy[vert],
+        indptr=np.r_[0, np.cumsum(np.bincount(src, minlength=nodes.size))].astype(np.int64),
+        indices=dst[order].astype(np.int32), adj_edge=ids[order].astype(np.int32), source=f"{net.source} (tile)")
+
+
+def _tile_job(times_factory, point_idx, place_idx, lon, lat, q: GapQuery):
+    """One tile: nearest minutes for its points and E2SFCA pairs, in global indices."""
+    times = times_factory()
+    minutes = times.nearest(lon[place_idx], lat[place_idx], horizon=HORIZON_MINUTES)
+    r, c, m = times.pairs(lon[place_idx], lat[place_idx], threshold=q.minutes)
+    return point_idx, minutes, point_idx[r], place_idx[c], m
+
+
+def _tiles(xy: np.ndarray, nx: int, ny: int) -> list[np.ndarray]:
+    """Point indices per tile: quantile cuts in x, then in y within each column (balanced tiles)."""
+    out = []
+    cols = np.array_split(np.argsort(xy[:, 0], kind="stable"), nx)
+    for col in cols:
+        out.extend(np.sort(part) for part in np.array_split(col[np.argsort(xy[col, 1], kind="stable")], ny))
+    return [t for t in out if t.size]
+
+
+def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tiles: tuple[int, int] = (2, 2),
+                        scheduler: str = "threads") -> GapResult:
+    """The same analysis split into tiles with a halo of the longest walk, run as Dask tasks; exact.
+
+    A walk of D metres never leaves the disc of radius D around its start, so a tile needs only
+    the places within D of its bounding box and the path edges within D + the snap limit (so
+    every place and household snaps as it would on the whole network). D is the search horizon
+    (``HORIZON_MINUTES`` at the profile's pace). Tiles could equally be councils on other machines
+    (``scheduler`` is any Dask scheduler, e.g. a ``distributed`` client's).
+    """
+    import dask
+
+    from kindmap.geo.graph import DEFAULT_MAX_SNAP_M
+
+    ctx = prepare(engine, settings, q)
+    demand, supply, profile = ctx.demand, ctx.supply, ctx.profile
+    halo = HORIZON_MINUTES * profile.metres_per_minute
+    router = DEFAULT_WALKING.router(settings, ctx.region)
+    proj = router.net.projection if router is not None else ctx.times.proj
+    pxy = np.column_stack(proj.forward(demand.lon, demand.lat))
+    sxy = np.column_stack(proj.forward(supply.lon, supply.lat))
+    lon, lat = supply.lon, supply.lat
+    if router is not None:
+        net = router.net
+        counts = np.diff(net.geom_offsets)
+        ex_min = np.minimum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
+        ex_max = np.maximum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
+        assert (counts > 0).all()
+    jobs = []
+    for idx in _tiles(pxy, *tiles):
+        lo, hi = pxy[idx].min(0), pxy[idx].max(0)
+        gap = np.maximum(np.maximum(lo - sxy, sxy - hi), 0.0)
+        places = np.flatnonzero(np.hypot(gap[:, 0], gap[:, 1]) <= halo)
+        plon, plat = demand.lon[idx], demand.lat[idx]
+        if router is not None:
+            reach = halo + DEFAULT_MAX_SNAP_M
+            mask = ((ex_max >= lo - reach) & (ex_min <= hi + reach)).all(axis=1)
+            sub = subnetwork(net, mask)
+            factory = (lambda sub=sub, plon=plon, plat=plat: NetworkTimes(Router(sub), profile, plon, plat))
+        else:
+            factory = (lambda plon=plon, plat=plat: EstimatedTimes(profile, plon, plat, circuity=settings.circuity,
+                                                                   projection=proj))
+        jobs.append(dask.delayed(_tile_job)(factory, idx, places, lon, lat, q))
+    parts = dask.compute(*jobs, scheduler=scheduler)
+    minutes = np.full(demand.lon.size, np.inf)
+    rows, cols, vals = [], [], []
+    for idx, m, r, c, v in parts:
+        minutes[idx] = m
+        rows.append(r), cols.append(c), vals.append(v)
+    pairs = (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+    m = measure(demand, supply, _Fixed(pairs, ctx.times), q, minutes=minutes)
+    result = result_from(ctx, m, supply)
+    result.notes.append(f"computed in {len(parts)} tiles with a {halo / 1000:.1f} km halo (Dask, {scheduler})")
+    return result
+
+
+class _Fixed:
+    """Walk-time pairs already computed (the reduce step of a partitioned run)."""
+
+    def __init__(self, pairs, times) -> None:
+        self._pairs, self.method, self.off_network = pairs, times.method, times.off_network
+
+    def pairs(self, lon, lat, *, threshold):
+        return self._pairs
