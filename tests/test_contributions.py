@@ -258,7 +258,7 @@ def test_clusters_group_by_screen_cells_and_filter(client, engine):
 
 
 def test_grid_clusters_on_a_synthetic_grid():
-    from kindmap.api.routes.pages import grid_clusters
+    from kindmap.geo.clusters import grid_clusters
 
     # Four points about 7 m apart and one far away: two clusters at zoom 10 (a cell is ~9 km),
     # five at zoom 22 (a cell is ~2 m).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
@@ -28,12 +31,34 @@ right; contains public sector information licensed under the Open Government Lic
 """
 
 
+log = logging.getLogger("kindmap.api")
+
+
+def _warm(app: FastAPI) -> None:
+    """Build the catalogue index before the first visitor asks (a cold 50k-place index costs ~1 s)."""
+    from kindmap.db import read_session
+    from kindmap.services.catalog import DEFAULT_CACHE
+
+    try:
+        with read_session(app.state.engine) as session:
+            DEFAULT_CACHE.get(session, tz=app.state.settings.timezone)
+    except Exception as exc:  # the first request will report the problem properly
+        log.warning("could not warm the catalogue index: %s", type(exc).__name__)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    _warm(app)
+    yield
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None, demo: bool = False) -> FastAPI:
     """Build the app for ``settings`` (read from the environment when omitted)."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings.resolved_database_url(demo=demo), settings=settings)
     create_schema(engine)
-    app = FastAPI(title="kindmap", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(title="kindmap", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)

@@ -102,7 +102,8 @@ def locate_postcode(session: Session, text: str) -> Postcode:
     return row
 
 
-def _mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
+def filter_mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
+    """Bool per catalogue position: matches the query's category, criteria and bbox filters."""
     keep = np.ones(index.size, dtype=bool)
     if q.categories:
         keep &= np.isin(index.category, check_categories(q.categories))
@@ -189,7 +190,7 @@ def search_places(session: Session, q: SearchQuery, *, settings: Settings | None
         profile_for(settings, q.profile)  # an unknown profile is an error even when unused
 
     index = cache.get(session, tz=tz)
-    keep = _mask(index, q)
+    keep = filter_mask(index, q)
     local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
     when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
     states = index.hours.state_at(when)
