@@ -1,29 +1,149 @@
-"""Shared fixtures: settings on a temporary database, and the real Rutland demo built once."""
+"""Shared fixtures: settings on a temporary database, and the real Rutland demo built once.
+
+The suite runs on SQLite by default. With ``KINDMAP_TEST_DATABASE_URL`` set to a PostgreSQL
+URL (``postgresql+psycopg://user@127.0.0.1:PORT/anything``; ``.ci/run`` starts a throwaway
+cluster), every test gets a fresh database cloned from a template that already holds the
+schema and PostGIS, so tests stay as isolated as with a temporary SQLite file.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from kindmap.config import Settings, default_data_dir
 from kindmap.db import create_schema, make_engine
 
+PG_URL = os.environ.get("KINDMAP_TEST_DATABASE_URL", "")
+TEMPLATE = f"kindmap_tpl_{os.getpid()}"
+_serial = itertools.count()
+
+
+def backend() -> str:
+    """The database backend the suite runs on: ``sqlite`` or ``postgresql``."""
+    return make_url(PG_URL).get_backend_name() if PG_URL else "sqlite"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: inherently SQLite (PRAGMA, the sqlite3 backup API)")
+
+
+# Tests whose helpers copy the Rutland database with ``sqlite3`` (test_dedupe.copy_rutland,
+# test_households.copy_database, e2e cli_env). They are not inherently SQLite: switching those
+# helpers to ``copy_database`` below makes them backend-neutral, and then they leave this list.
+PENDING_PG_PORT = {
+    "tests/e2e/test_rutland.py": "test_cli_bad_input_exits_2_and_changes_nothing test_cli_near test_reimport_is_idempotent",
+    "tests/test_activities.py": "test_cli_import_exit_codes test_csv_import_is_transactional_with_row_problems_and_dry_run "
+    "test_samples_are_clearly_marked_at_real_places_and_idempotent test_search_by_point_interest_free_and_windows "
+    "test_writes_need_admin_or_council",
+    "tests/test_csv_import.py": "test_formula_cells_are_plain_text_and_flagged test_missing_columns_name_what_is_there "
+    "test_other_kinds_are_not_available_yet test_row_problems_list_row_and_column_and_import_nothing "
+    "test_semicolon_and_tab_delimiters_are_detected test_uk_schemas_list_for_one_council_geocodes_by_postcode "
+    "test_wrong_encoding_is_refused_with_a_hint",
+    "tests/test_dedupe.py": "test_near_misses_are_queued_for_a_person test_rutland_osm_plus_council_list_is_four_libraries "
+    "test_without_dedupe_the_list_adds_four_more",
+    "tests/test_households.py": "test_admin_must_name_an_existing_scheme test_bad_input_is_422_with_what_to_fix_and_nothing_saved "
+    "test_carer_creates_reads_updates_and_lists_their_household test_delete_household_by_worker_keeps_audit "
+    "test_every_location_and_log_read_is_audited test_links_log_add_list_delete test_nan_coordinates_are_refused "
+    "test_postcode_outside_regions_never_echoed test_roles_without_households_cannot_add_one "
+    "test_scheme_worker_and_admin_see_it_others_do_not_in_lists test_scheme_worker_assigns_carers_of_their_scheme_only",
+    "tests/test_oruk.py": "test_example_with_a_real_location_maps_onto_a_place test_export_then_import_round_trip "
+    "test_official_examples_import test_schema_invalid_oruk_is_refused_with_json_paths",
+    "tests/test_privacy.py": "test_canary_coordinate_is_distinctive_in_the_real_data test_canary_never_reaches_exports "
+    "test_canary_never_reaches_public_or_analyst_responses_or_logs test_every_household_endpoint_is_401_without_sign_in "
+    "test_every_household_endpoint_is_404_for_everyone_else test_owner_does_see_the_canary "
+    "test_the_households_own_people_are_let_in",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if backend() == "sqlite":
+        return
+    inherent = pytest.mark.skip(reason="inherently SQLite; this run is on PostgreSQL")
+    pending = pytest.mark.skip(reason="copies the database with sqlite3; port the helper to conftest.copy_database")
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(inherent)
+        elif item.originalname in PENDING_PG_PORT.get(module, "").split():
+            item.add_marker(pending)
+
+
+class _Postgres:
+    """Creates and drops per-test databases on the throwaway cluster."""
+
+    def __init__(self, url: str) -> None:
+        self.base = make_url(url)
+        self.admin = create_engine(self.base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        self.ready = False
+
+    def _template(self) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{TEMPLATE}"'))
+        engine = make_engine(self.url(TEMPLATE))
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        create_schema(engine)
+        engine.dispose()
+        self.ready = True
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, label: str) -> str:
+        """A new database holding the schema; returns its name."""
+        if not self.ready:
+            self._template()
+        name = f"kmt_{os.getpid()}_{label}_{next(_serial)}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}" STRATEGY FILE_COPY'))
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        if self.ready:
+            self.drop(TEMPLATE)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg():
+    if backend() == "sqlite":
+        yield None
+        return
+    pg = _Postgres(PG_URL)
+    yield pg
+    pg.close()
+
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    """Settings on an empty SQLite file; the real data directory."""
-    return Settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}", state_dir=tmp_path / "state")
+def settings(tmp_path, _pg) -> Settings:
+    """Settings on an empty database (a temporary SQLite file, or a fresh PostgreSQL database)."""
+    if _pg is None:
+        yield Settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}", state_dir=tmp_path / "state")
+        return
+    name = _pg.create("t")
+    yield Settings(database_url=_pg.url(name), state_dir=tmp_path / "state")
+    _pg.drop(name)
 
 
 @pytest.fixture
 def engine(settings) -> Engine:
     engine = make_engine(settings.database_url, settings=settings)
     create_schema(engine)
-    return engine
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -44,16 +164,44 @@ def data_dir():
 
 
 @pytest.fixture(scope="session")
-def rutland(tmp_path_factory, data_dir):
+def rutland(tmp_path_factory, data_dir, _pg):
     """A database holding the Rutland demo (areas, postcodes, OSM places), built once per run."""
     from kindmap.services.demo import import_region
 
     folder = tmp_path_factory.mktemp("rutland")
-    settings = Settings(database_url=f"sqlite:///{folder / 'rutland.sqlite3'}", data_dir=data_dir, state_dir=folder)
+    url = f"sqlite:///{folder / 'rutland.sqlite3'}" if _pg is None else _pg.url(_pg.create("rutland"))
+    settings = Settings(database_url=url, data_dir=data_dir, state_dir=folder)
     engine = make_engine(settings.database_url, settings=settings)
     create_schema(engine)
     reports = import_region(engine, settings=settings, region="rutland")
     return settings, engine, reports
+
+
+def copy_database(source_url: str, *, folder, name: str = "copy") -> str:
+    """An independent copy of a database on the same backend; returns its URL.
+
+    SQLite: the online backup API into ``folder/name.sqlite3``. PostgreSQL: a new database
+    cloned with ``CREATE DATABASE … TEMPLATE`` (other sessions on the source are closed first).
+    """
+    url = make_url(source_url)
+    if url.get_backend_name() == "sqlite":
+        import sqlite3
+
+        target = folder / f"{name}.sqlite3"
+        src, dst = sqlite3.connect(url.database), sqlite3.connect(target)
+        with dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+        return f"sqlite:///{target}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    clone = f"kmt_{os.getpid()}_{name}_{next(_serial)}"
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                     {"d": url.database})
+        conn.execute(text(f'CREATE DATABASE "{clone}" TEMPLATE "{url.database}" STRATEGY FILE_COPY'))
+    admin.dispose()
+    return url.set(database=clone).render_as_string(hide_password=False)
 
 
 def db_fingerprint(engine: Engine) -> dict[str, str]:

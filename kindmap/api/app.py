@@ -18,6 +18,7 @@ from kindmap.api.routes import activities, auth, households
 from kindmap.api.routes import freshness, review
 from kindmap.api.routes import contributions, pages
 from kindmap.api.routes import walking
+from kindmap.api.limits import install_limits
 from kindmap.api.security import SecurityHeaders, content_security_policy
 from kindmap.config import Settings, get_settings, web_dir
 from kindmap.db import create_schema, make_engine
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
+    install_limits(app)  # body cap, sign-in rate limits, limits in the docs
     # Compress text (the page, Leaflet, GeoJSON) for phones on slow connections.
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     app.add_middleware(SecurityHeaders, csp=content_security_policy(settings.tile_url))

@@ -1,0 +1,135 @@
+"""Limits: body-size cap (declared and chunked), sign-in rate limits, bounded queries, published docs."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kindmap.api.app import create_app
+from kindmap.api.limits import LimitSettings, LoginRateLimit
+from kindmap.db import write_session
+from kindmap.errors import RateLimited
+from kindmap.services.auth import add_user
+
+PASSWORD = "correct horse battery staple"
+
+
+def _chunks(total: int, size: int = 8192):
+    for start in range(0, total, size):
+        yield b"a" * min(size, total - start)
+
+
+def test_declared_body_over_the_cap_is_413_with_what_to_fix(client):
+    response = client.post("/api/contributions/suggestions", content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["detail"].startswith("request body is over 1024 KB")
+    assert "content-security-policy" in response.headers  # still inside the security headers
+
+
+def test_chunked_body_without_length_is_counted_and_capped(client):
+    response = client.post("/api/contributions/suggestions", content=_chunks(1024 * 1024 + 1),
+                           headers={"content-type": "application/json"})
+    assert "content-length" not in response.request.headers  # really chunked
+    assert response.status_code == 413
+    assert "1024 KB" in response.json()["detail"]
+
+
+def test_chunked_body_under_the_cap_reaches_the_route(client):
+    body = b'{"name": "Oakham Library", "category": "library", "lon": -0.73, "lat": 52.67}'
+    response = client.post("/api/contributions/suggestions", content=iter([body[:20], body[20:]]),
+                           headers={"content-type": "application/json"})
+    # The route read the replayed body: a real answer (accepted or a field-level 422), not 413/400.
+    assert response.status_code in (202, 422), response.text
+    if response.status_code == 422:
+        assert "JSON" not in response.json()["detail"]
+
+
+def test_cap_is_a_setting(settings, engine, monkeypatch):
+    monkeypatch.setenv("KINDMAP_MAX_BODY_KB", "1")
+    with TestClient(create_app(settings, engine=engine)) as small:
+        assert small.post("/api/auth/token", data={"username": "x" * 2000, "password": "p"}).status_code == 413
+        assert small.post("/api/auth/token", data={"username": "x@y.org", "password": "p"}).status_code == 401
+
+
+def test_gets_are_not_buffered_or_capped(client):
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.fixture
+def signin(settings, engine, monkeypatch):
+    monkeypatch.setenv("KINDMAP_LOGIN_ATTEMPTS_PER_ACCOUNT", "3")
+    monkeypatch.setenv("KINDMAP_LOGIN_ATTEMPTS_PER_CLIENT", "5")
+    with write_session(engine) as session:
+        add_user(session, email="carer@example.org", password=PASSWORD, role="admin")
+    with TestClient(create_app(settings, engine=engine)) as c:
+        yield c
+
+
+def test_login_attempts_are_limited_per_account_with_retry_after(signin):
+    for _ in range(3):
+        assert signin.post("/api/auth/token", data={"username": "carer@example.org", "password": "wrong"}).status_code == 401
+    # Even the right password is refused once the account's attempts are used up.
+    blocked = signin.post("/api/auth/token", data={"username": " CARER@example.org ", "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert "for this account" in blocked.json()["detail"]
+    assert 800 <= int(blocked.headers["retry-after"]) <= 900
+    assert PASSWORD not in blocked.text and "carer@" not in blocked.text
+
+
+def test_login_attempts_are_limited_per_client(signin):
+    for n in range(5):
+        r = signin.post("/api/auth/session", data={"username": f"guess{n}@example.org", "password": "x"})
+        assert r.status_code == 401
+    r = signin.post("/api/auth/token", data={"username": "carer@example.org", "password": PASSWORD})
+    assert r.status_code == 429 and "from this device" in r.json()["detail"]
+
+
+def test_login_limit_window_expires():
+    now = [0.0]
+    limit = LoginRateLimit(None, limits=LimitSettings(login_attempts_per_account=2, login_window_s=60))
+    for limiter in (limit.by_account, limit.by_client):
+        limiter._clock = lambda: now[0]
+    limit.check(account="a", client="1.2.3.4")
+    limit.check(account="a", client="1.2.3.4")
+    with pytest.raises(RateLimited) as caught:
+        limit.check(account="a", client="1.2.3.4")
+    assert caught.value.retry_after == 60
+    now[0] = 61.0
+    limit.check(account="a", client="1.2.3.4")  # a new window
+
+
+def test_anonymous_writes_are_rate_limited_with_retry_after(client):
+    body = {"place_id": 1, "note": "Lovely welcome, thank you"}
+    codes = [client.post("/api/contributions/kindness-notes", json=body).status_code for _ in range(6)]
+    assert codes[-1] == 429 and 429 not in codes[:5]
+    last = client.post("/api/contributions/kindness-notes", json=body)
+    assert int(last.headers["retry-after"]) > 0
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("lon=181&lat=52", "lon"),
+    ("lon=-0.7&lat=95", "lat"),
+    ("lon=nan&lat=52", "lon"),
+    ("lon=-0.7&lat=inf", "lat"),
+    ("lon=-0.7&lat=52.6&limit=100000", "limit"),
+    ("lon=-0.7&lat=52.6&radius_m=-5", "radius_m"),
+    ("bbox=1,2,3", "bbox"),
+    ("bbox=5,5,1,1", "bbox"),
+])
+def test_search_bounds_are_422_with_what_to_fix(client, query, fragment):
+    response = client.get(f"/api/places?{query}")
+    assert response.status_code == 422, response.text
+    assert fragment in response.json()["detail"]
+
+
+def test_limits_are_published_in_the_openapi_document(client):
+    doc = client.get("/openapi.json").json()
+    assert "## Limits" in doc["info"]["description"] and "1024 KiB" in doc["info"]["description"]
+    token = doc["paths"]["/api/auth/token"]["post"]["responses"]
+    assert "429" in token and "Retry-After" in token["429"]["headers"]
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method in ("post", "put", "patch"):
+                assert "413" in op["responses"], (method, path)
+
