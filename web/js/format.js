@@ -1,0 +1,76 @@
+/* Words and numbers for people: distances, walking times, opening times. */
+
+const DAYS = { Mo: "Mon", Tu: "Tue", We: "Wed", Th: "Thu", Fr: "Fri", Sa: "Sat", Su: "Sun", PH: "Bank holidays" };
+
+export function plural(n, one, many) {
+  return n === 1 ? one : many;
+}
+
+export function formatDistance(metres) {
+  if (typeof metres !== "number" || !isFinite(metres)) return null;
+  if (metres < 995) return (Math.round(metres / 10) * 10) + " m away";
+  return (metres / 1000).toFixed(metres < 10000 ? 1 : 0) + " km away";
+}
+
+// "12 min walk"; an estimate (no path map in that region) says so in words.
+export function formatWalk(minutes, estimated) {
+  if (typeof minutes !== "number" || !isFinite(minutes)) return null;
+  const n = Math.max(1, Math.round(minutes));
+  return estimated ? "about " + n + " min walk (estimated)" : n + " min walk";
+}
+
+export function openWords(open) {
+  if (open === true) return "Open now";
+  if (open === false) return "Closed now";
+  return "Hours not known";
+}
+
+export function formatDate(iso) {
+  if (!iso) return null;
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) return null;
+  return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" }).format(d);
+}
+
+// next_open and open_at are local wall-clock times without a zone; read them as such.
+function localDate(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+  return m ? new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) : null;
+}
+
+export function formatWhen(iso) {
+  const d = localDate(iso);
+  if (!d) return null;
+  return new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit" }).format(d);
+}
+
+// "Open Thursday from 14:00" for a next opening inside the times someone is free.
+export function formatOpenFrom(iso) {
+  const d = localDate(iso);
+  if (!d) return null;
+  const day = new Intl.DateTimeFormat("en-GB", { weekday: "long" }).format(d);
+  const time = String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  return "Open " + day + " from " + time;
+}
+
+export function friendlyHours(text) {
+  // Light touch: one rule per line and day names spelt out; the rest is shown as given.
+  return String(text).split(/\s*;\s*/).filter(Boolean).map(function (rule) {
+    return rule.replace(/\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)\b/g, function (d) { return DAYS[d]; })
+      .replace(/\boff\b/g, "closed");
+  });
+}
+
+// "a 15-minute walk", "a 15-minute walk at a slower pace", "a 15-minute step-free walk".
+export function walkPhrase(minutes, pace) {
+  if (pace === "step_free") return "a " + minutes + "-minute step-free walk";
+  if (pace === "slow") return "a " + minutes + "-minute walk at a slower pace";
+  return "a " + minutes + "-minute walk";
+}
+
+// How the reach was measured, in words: along real paths, or estimated from straight lines.
+export function travelWords(travel) {
+  return travel === "estimated"
+    ? "estimated from straight-line distance (there is no footpath map for this area yet)"
+    : "on footpaths and streets";
+}
