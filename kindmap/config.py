@@ -89,6 +89,7 @@ class Settings(BaseSettings):
         default=1.3, ge=1.0, le=3.0,
         description="Detour factor for straight-line walking estimates where a region has no path network.",
     )
+    stale_after_days: int = Field(default=365, gt=0, description="Facts older than this are marked 'may be out of date'.")
     region_margin_m: float = Field(
         default=2000.0, ge=0, description="How far outside a region's boundary a walking search may start."
     )

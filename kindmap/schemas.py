@@ -53,6 +53,8 @@ class PlaceDetails(PlaceSummary):
     source_licence: str | None
     imported_at: datetime | None
     verified_at: datetime | None
+    possibly_closed_since: datetime | None = Field(
+        default=None, description="Set when the place vanished from its source; shown with a warning until a moderator decides.")
 
 
 class PlaceFeature(BaseModel):

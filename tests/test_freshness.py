@@ -78,7 +78,7 @@ def test_provenance_groups_and_stale_after_days_setting(client, engine, monkeypa
     assert groups["contact"]["edited_on_source"] is None  # the source said nothing about contact details
     assert prov["sources"] == [{**prov["sources"][0], "source": "osm", "licence": "ODbL-1.0", "primary": True}]
     assert prov["stale_after_days"] == 365
-    monkeypatch.setenv("KINDMAP_STALE_AFTER_DAYS", "100000")
+    client.app.state.settings = client.app.state.settings.model_copy(update={"stale_after_days": 100000})
     prov = client.get(f"/api/places/{ids['old park']}/provenance").json()
     assert prov["stale_after_days"] == 100000
     assert not any(g["may_be_out_of_date"] for g in prov["groups"] if g["last_confirmed"])

@@ -175,27 +175,6 @@ def network_build(
               f"paths → {network_path(settings, region)}", highlight=False)
 
 
-@import_app.command("osm")
-def import_osm_cmd(
-    path: Annotated[Path, typer.Argument(help="An OSM PBF extract.")],
-    region: Annotated[str, typer.Option(help="Region slug, e.g. rutland.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
-    demo_db: Annotated[bool, typer.Option("--demo", help="Write to the demo database.")] = False,
-) -> None:
-    """Import welcoming places from an OpenStreetMap PBF (upserts by OSM type and id)."""
-    from kindmap.services.imports import import_osm
-
-    settings = get_settings()
-    try:
-        engine = open_engine(settings, demo=demo_db)
-        progress, tick = osm_progress()
-        with progress:
-            report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=dry_run, progress=tick)
-    except KindmapError as exc:
-        fail(exc)
-    _print_reports([report])
-
-
 @import_app.command("areas")
 def import_areas_cmd(
     path: Annotated[Path, typer.Argument(help="GeoJSON/GeoPackage of small areas.")],

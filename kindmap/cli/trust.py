@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from kindmap.cli.common import app, err, fail, import_app, open_engine, osm_progress, out
+from kindmap.cli.common import app, fail, import_app, open_engine, osm_progress, out
 from kindmap.config import get_settings
 from kindmap.errors import InvalidQuery, KindmapError
 
@@ -173,9 +173,9 @@ def freshness(
 ) -> None:
     """How fresh a region's places are: by category and small area, and the oldest records to check next."""
     from kindmap.db import read_session
-    from kindmap.services.freshness import TrustSettings, region_freshness
+    from kindmap.services.freshness import region_freshness
 
-    days = stale_after_days or TrustSettings().stale_after_days
+    days = stale_after_days or get_settings().stale_after_days
     try:
         with read_session(open_engine(get_settings(), demo=demo_db)) as session:
             summary = region_freshness(session, region, stale_after_days=days)

@@ -61,7 +61,8 @@ def import_region(engine: Engine, *, settings: Settings, region: str, force: boo
         elif entry.role == "postcodes":
             reports.append(import_postcodes(engine, path=path, region=region, columns=entry.columns or None, data_dir=settings.data_dir))
         elif entry.role == "osm":
-            reports.append(import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=osm_progress))
+            reports.append(import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=osm_progress,
+                                      reports_dir=settings.state_dir / "reports"))
             if on_step:
                 on_step(f"building the walking network from {path.name}")
             build_region_network(settings, region=region, pbf=path)

@@ -19,8 +19,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 
 from kindmap.errors import NotFound
@@ -29,14 +27,6 @@ from kindmap.models.common import utcnow
 from kindmap.models.provenance import FIELD_GROUPS, GROUP_OF, FieldGroup
 from kindmap.services.regions import find_region
 from kindmap.taxonomy import label
-
-
-class TrustSettings(BaseSettings):
-    """Freshness settings (env prefix ``KINDMAP_``); to move into ``Settings`` later."""
-
-    model_config = SettingsConfigDict(env_prefix="KINDMAP_", extra="ignore")
-
-    stale_after_days: int = Field(default=365, gt=0, description="Facts older than this may be out of date.")
 
 
 def _utc(ts: datetime | None) -> datetime | None:

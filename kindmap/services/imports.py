@@ -22,7 +22,7 @@ from kindmap.errors import DataError
 from kindmap.ingest.areas import AreaColumns, read_areas
 from kindmap.ingest.postcodes import read_postcodes
 from kindmap.ingest.problems import RowProblem, summarise
-from kindmap.models import Area, ImportRun, Place, PlaceCreate, Postcode
+from kindmap.models import Area, ImportRun, PlaceCreate, Postcode
 from kindmap.models.common import utcnow
 from kindmap.services.regions import ensure_region
 

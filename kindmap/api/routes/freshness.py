@@ -9,17 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from kindmap.api.auth import require_roles
-from kindmap.api.deps import SessionDep
+from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.schemas import ErrorOut
-from kindmap.services.freshness import TrustSettings, place_provenance, region_freshness
+from kindmap.services.freshness import place_provenance, region_freshness
 
 router = APIRouter(prefix="/api", tags=["freshness"])
 COUNCIL = ("admin", "council_analyst", "moderator")
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-
-
-def _stale_days() -> int:
-    return TrustSettings().stale_after_days
 
 
 class SourceOut(BaseModel):
@@ -98,17 +94,17 @@ def _share(s) -> ShareOut:
 
 
 @router.get("/places/{place_id}/provenance", response_model=ProvenanceOut, responses=ERRORS)
-def provenance(place_id: int, session: SessionDep) -> ProvenanceOut:
+def provenance(place_id: int, session: SessionDep, settings: SettingsDep) -> ProvenanceOut:
     """Where a place's facts came from and when each group was last checked (no personal data)."""
-    return ProvenanceOut.model_validate(place_provenance(session, place_id, stale_after_days=_stale_days()))
+    return ProvenanceOut.model_validate(place_provenance(session, place_id, stale_after_days=settings.stale_after_days))
 
 
 @router.get("/freshness", response_model=FreshnessOut, responses=ERRORS,
             dependencies=[Depends(require_roles(*COUNCIL))])
-def freshness(session: SessionDep, region: Annotated[str, Query(max_length=64, description="Region slug")],
+def freshness(session: SessionDep, settings: SettingsDep, region: Annotated[str, Query(max_length=64, description="Region slug")],
               oldest: Annotated[int, Query(ge=1, le=200)] = 15) -> FreshnessOut:
     """Share of a region's places confirmed recently, by category and small area, and where to check next."""
-    s = region_freshness(session, region, stale_after_days=_stale_days(), oldest=oldest)
+    s = region_freshness(session, region, stale_after_days=settings.stale_after_days, oldest=oldest)
     return FreshnessOut(region=s.region, stale_after_days=s.stale_after_days, as_of=s.as_of, total=_share(s.total),
                         by_category=[_share(x) for x in s.by_category], by_area=[_share(x) for x in s.by_area],
                         oldest=[OldestOut(**r) for r in s.oldest], possibly_closed=s.possibly_closed)
