@@ -2,7 +2,7 @@
 
 Everything is written into a temporary folder beside the target and renamed into place only
 when every file is complete, so an error never leaves partial outputs. ``report.html`` holds
-its charts as data URIs and escapes every text with ``html.escape``; ``map.html`` inlines
+its charts as data URIs and escapes every text with :func:`kindmap.maps.safe_text`; ``map.html`` inlines
 Leaflet (see :mod:`kindmap.maps`).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import json
 import os
@@ -22,7 +21,7 @@ import numpy as np
 
 from kindmap.config import ATTRIBUTION, Settings
 from kindmap.errors import InvalidQuery
-from kindmap.maps import gaps_map, map_html
+from kindmap.maps import gaps_map, map_html, safe_text
 from kindmap.services.export import neutralise
 from kindmap.services.gaps import HORIZON_MINUTES, SLOTS, GapResult, region_geojson
 
@@ -117,12 +116,12 @@ def _mins(v) -> str:
 
 
 def _num(v) -> str:
-    return "–" if v is None else (f"{v:,.0f}" if isinstance(v, (int, float)) else html.escape(str(v)))
+    return "–" if v is None else (f"{v:,.0f}" if isinstance(v, (int, float)) else safe_text(v))
 
 
 def report_html(result: GapResult, images: dict[str, tuple[bytes, bytes]]) -> str:
     """A self-contained HTML report (charts as data URIs, every text escaped, no scripts)."""
-    e = html.escape
+    e = safe_text  # the one escaper (kindmap.maps): HTML specials, backtick, $ and backslash
     q, t = result.query, result.totals
     est = result.method == "estimated"
     label = "estimated (straight-line distance × circuity; no path network)" if est else "walked on the path network"

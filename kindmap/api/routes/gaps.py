@@ -1,0 +1,171 @@
+"""Council gap analysis over the API: council analysts and admins only (401 signed out, 403 other roles)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from kindmap.api.auth import ANALYSTS, require_roles
+from kindmap.api.deps import EngineDep, SettingsDep
+from kindmap.schemas import ErrorOut
+from kindmap.services.gaps import (Candidate, GapQuery, analyse_gaps, best_sites, what_if)
+
+router = APIRouter(prefix="/api/gaps", tags=["gaps"], dependencies=[Depends(require_roles(*ANALYSTS))])
+ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+Slot = Literal["any", "weekday_daytime", "weekday_evening", "weekend"]
+
+
+class AreaOut(BaseModel):
+    code: str
+    name: str
+    households: int
+    share_covered: float | None = Field(description="Share of households within the threshold.")
+    share_within_5: float | None
+    share_within_10: float | None
+    share_within_15: float | None
+    share_within_20: float | None
+    median_walk_minutes: float | None = Field(description="None: more than 60 minutes or unreachable.")
+    uncovered_households: float
+    e2sfca_score: float = Field(description="Weekly open hours per 1,000 households within reach (E2SFCA).")
+    deprivation_rank: int | None
+    deprivation_decile: int | None = Field(description="1 = most deprived.")
+    priority: float = Field(description="0–100: uncovered households × (11 − decile)/10, scaled to the region's largest.")
+
+
+class DecileOut(BaseModel):
+    decile: int | None
+    areas: int
+    households: float
+    covered_households: float
+    uncovered_households: float
+    share_covered: float | None
+
+
+class TotalsOut(BaseModel):
+    households: float
+    covered_households: float
+    uncovered_households: float
+    share_covered: float | None
+    share_within_5: float | None
+    share_within_10: float | None
+    share_within_15: float | None
+    share_within_20: float | None
+    most_deprived_households: float = Field(description="Households in deciles 1–2.")
+    most_deprived_covered: float
+    most_deprived_share_covered: float | None
+
+
+class GapsOut(BaseModel):
+    region: str
+    region_name: str
+    minutes: float
+    profile: str
+    slot: str
+    method: str = Field(description="network (walked on paths) or estimated (straight line × circuity).")
+    places: int
+    totals: TotalsOut
+    by_decile: list[DecileOut]
+    areas: list[AreaOut]
+    notes: list[str]
+
+
+class SiteOut(BaseModel):
+    rank: int
+    name: str
+    place_id: int | None
+    lon: float
+    lat: float
+    households_added: float
+    most_deprived_households_added: float
+    share_covered_after: float | None
+
+
+class BestSitesOut(BaseModel):
+    region: str
+    method: str
+    minutes: float
+    slot: str
+    source: str
+    candidates: int
+    share_covered_before: float | None
+    sites: list[SiteOut]
+
+
+class NewPlaceIn(BaseModel):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    opening_hours: str | None = Field(default=None, max_length=255)
+    name: str = Field(default="new place", max_length=200)
+
+
+class WhatIfIn(BaseModel):
+    region: str = Field(max_length=64)
+    minutes: float = 15.0
+    profile: str | None = Field(default=None, max_length=32)
+    slot: Slot = "any"
+    add: list[NewPlaceIn] = Field(default_factory=list, max_length=50)
+    hours: dict[int, str | None] = Field(default_factory=dict, max_length=200,
+                                         description="Place id → new opening_hours (null: unknown).")
+
+
+class CoveredOut(BaseModel):
+    covered_households: float
+    most_deprived_covered: float
+    by_decile: dict[int, float]
+
+
+class WhatIfOut(BaseModel):
+    region: str
+    method: str
+    minutes: float
+    slot: str
+    households: float
+    before: CoveredOut
+    after: CoveredOut
+    change_covered_households: float
+    change_most_deprived_covered: float
+    change_by_decile: dict[int, float]
+    added_open_in_slot: int
+    places_before: int
+    places_after: int
+
+
+def _query(region: str, minutes: float, profile: str | None, slot: str) -> GapQuery:
+    return GapQuery(region=region, minutes=minutes, profile=profile, slot=slot)
+
+
+RegionQ = Annotated[str, Query(max_length=64, description="Region slug")]
+MinutesQ = Annotated[float, Query(description="Walking threshold, 1–60 minutes")]
+ProfileQ = Annotated[str | None, Query(max_length=32, description="walk, slow or step_free")]
+
+
+@router.get("", response_model=GapsOut, responses=ERRORS)
+def gaps(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: MinutesQ = 15.0,
+         profile: ProfileQ = None, slot: Slot = "any") -> GapsOut:
+    """Households within a walk of a welcoming place, per small area and deprivation decile (fixed geographies only)."""
+    r = analyse_gaps(engine, settings, _query(region, minutes, profile, slot))
+    return GapsOut(region=r.region, region_name=r.region_name, minutes=r.query.minutes, profile=r.profile,
+                   slot=r.query.slot, method=r.method, places=len(r.places), totals=TotalsOut(**r.totals),
+                   by_decile=[DecileOut(**d) for d in r.by_decile],
+                   areas=[AreaOut(**{k: v for k, v in a.items() if k in AreaOut.model_fields}) for a in r.areas],
+                   notes=r.notes)
+
+
+@router.get("/best-sites", response_model=BestSitesOut, responses=ERRORS)
+def sites(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: MinutesQ = 15.0,
+          profile: ProfileQ = None, slot: Slot = "any", k: Annotated[int, Query(ge=1, le=50)] = 5,
+          source: Literal["places", "grid"] = "places",
+          grid_m: Annotated[float, Query(ge=100, le=10_000)] = 1000.0) -> BestSitesOut:
+    """The K candidate sites that would bring the most households within reach (greedy maximal coverage)."""
+    return BestSitesOut(**best_sites(engine, settings, _query(region, minutes, profile, slot), k=k, source=source,
+                                     grid_m=grid_m))
+
+
+@router.post("/what-if", response_model=WhatIfOut, responses=ERRORS)
+def scenario(engine: EngineDep, settings: SettingsDep, body: WhatIfIn) -> WhatIfOut:
+    """Change in households covered (overall, deciles 1–2, each decile) from new places or changed hours."""
+    add = [Candidate(p.lon, p.lat, p.opening_hours, p.name) for p in body.add]
+    return WhatIfOut(**what_if(engine, settings, _query(body.region, body.minutes, body.profile, body.slot),
+                               add=add, hours=body.hours))
