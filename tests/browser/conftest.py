@@ -65,6 +65,43 @@ PLACES = [
 ]
 NEAR_NAMES = [p[0] for p in PLACES[:-1]]  # within the default 3 km, nearest first
 
+# Testshire's path network: a street grid every 100 m, 1.5 km each way, with a river between
+# 200 m and 300 m north crossed only by one bridge 900 m east. So the community centre 400 m
+# north is a long walk round by the bridge. Farshire (round the far library) has no network,
+# so its walking times are estimates.
+GRID_M = 100
+GRID_HALF = 15
+RIVER_SOUTH_M, BRIDGE_EAST_M = 200, 900
+FAR_POSTCODE = "FA1 1AA"
+FAR_ORIGIN_M = (39_700, 40_000)
+
+
+def _box(east_m: float, north_m: float, half_m: float) -> dict:
+    (w, s), (e, n) = _offset(east_m - half_m, north_m - half_m), _offset(east_m + half_m, north_m + half_m)
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def _grid_network():
+    """Testshire's street grid (see GRID_M) as a kindmap walking network."""
+    import numpy as np
+
+    from kindmap.geo.network import network_from_arrays
+
+    steps = np.arange(-GRID_HALF, GRID_HALF + 1) * GRID_M
+    east, north = np.meshgrid(steps, steps, indexing="ij")
+    lon, lat = _offset(east.ravel(), north.ravel())
+    side = steps.size
+    index = np.arange(side * side).reshape(side, side)  # [east, north]
+    u = [index[:-1, :].ravel(), index[:, :-1].ravel()]
+    v = [index[1:, :].ravel(), index[:, 1:].ravel()]
+    # Northward edges that would cross the river, except at the bridge.
+    crossing = (north[:, :-1] == RIVER_SOUTH_M) & (east[:, :-1] != BRIDGE_EAST_M)
+    keep_east = np.ones(u[0].size, bool)
+    keep_north = ~crossing.ravel()
+    edge_u = np.concatenate([u[0][keep_east], u[1][keep_north]])
+    edge_v = np.concatenate([v[0][keep_east], v[1][keep_north]])
+    return network_from_arrays(node_lon=np.asarray(lon), node_lat=np.asarray(lat), edge_u=edge_u, edge_v=edge_v)
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -72,25 +109,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _seed(db: Path) -> None:
+def _seed(db: Path, settings) -> None:
+    import json
+
     from kindmap.db import create_schema, make_engine, write_session
     from kindmap.models import Place, Postcode, Region
     from kindmap.services.auth import add_user
+    from kindmap.services.walking import network_path
+
+    path = network_path(settings, "testshire")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _grid_network().save(path)
 
     engine = make_engine(f"sqlite:///{db}")
     create_schema(engine)
     imported = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
     with write_session(engine) as session:
-        region = Region(slug="testshire", name="Testshire")
-        session.add(region)
+        region = Region(slug="testshire", name="Testshire", boundary_geojson=json.dumps(_box(0, 0, 2000)))
+        far = Region(slug="farshire", name="Farshire", boundary_geojson=json.dumps(_box(*FAR_ORIGIN_M, 2000)))
+        session.add_all([region, far])
         session.flush()
         for name, category, (east, north), extra in PLACES:
             lon, lat = _offset(east, north)
             hours = extra.get("opening_hours")
             valid = None if hours is None else hours != "whenever the gate is open"
-            session.add(Place(name=name, category=category, lon=lon, lat=lat, region_id=region.id,
+            home = far if east > 10_000 else region
+            session.add(Place(name=name, category=category, lon=lon, lat=lat, region_id=home.id,
                               opening_hours_valid=valid, imported_at=imported, **extra))
         session.add(Postcode(postcode="TE1 1ST", lon=ORIGIN[0], lat=ORIGIN[1], region_id=region.id))
+        session.add(Postcode(postcode=FAR_POSTCODE, lon=_offset(*FAR_ORIGIN_M)[0], lat=_offset(*FAR_ORIGIN_M)[1], region_id=far.id))
         add_user(session, email=MODERATOR[0], password=MODERATOR[1], role="moderator")
     engine.dispose()
 
@@ -102,9 +149,11 @@ def app(tmp_path_factory: pytest.TempPathFactory):
     from kindmap.config import Settings
     from kindmap.services.ratelimit import Limits, RateLimiter
 
-    db = tmp_path_factory.mktemp("browser") / "kindmap.sqlite3"
-    _seed(db)
-    application = create_app(Settings(database_url=f"sqlite:///{db}", tile_url=TILE_URL))
+    state = tmp_path_factory.mktemp("browser")
+    db = state / "kindmap.sqlite3"
+    settings = Settings(database_url=f"sqlite:///{db}", tile_url=TILE_URL, state_dir=state)
+    _seed(db, settings)
+    application = create_app(settings)
     # Every test posts from 127.0.0.1: a roomy limit here; the rate-limit test sets a tight one.
     application.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))
     return application

@@ -47,6 +47,7 @@ export function stateToForm(opts) {
   el.quiet.checked = s.quiet;
   el.openAt.value = s.open_at;
   el.days.forEach(function (box) { box.checked = s.days.indexOf(box.value) >= 0; });
+  if (s.days.length) el.whenBox.open = true; // a shared link shows the times it filters by
   if (s.from) { ensureOption(el.freeFrom, s.from, s.from); el.freeFrom.value = s.from; }
   if (s.to) { ensureOption(el.freeTo, s.to, s.to); el.freeTo.value = s.to; }
   syncMeasure();

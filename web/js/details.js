@@ -118,8 +118,7 @@ function walkingAreaBox(feature, p) {
     }
     drawPlaceArea(area);
     button.setAttribute("aria-pressed", "true");
-    note.textContent = "The dashed shaded area on the map is within " + walkPhrase(PLACE_AREA_MINUTES, pace) + " of " +
-      p.name + ", " + travelWords(area.properties && area.properties.travel) + ".";
+    note.textContent = "The dashed shaded area on the map is within " + walkPhrase(PLACE_AREA_MINUTES, pace, p.name) + ", " + travelWords(area.properties && area.properties.travel) + ".";
   });
   return box;
 }

@@ -61,11 +61,11 @@ export function friendlyHours(text) {
   });
 }
 
-// "a 15-minute walk", "a 15-minute walk at a slower pace", "a 15-minute step-free walk".
-export function walkPhrase(minutes, pace) {
-  if (pace === "step_free") return "a " + minutes + "-minute step-free walk";
-  if (pace === "slow") return "a " + minutes + "-minute walk at a slower pace";
-  return "a " + minutes + "-minute walk";
+// "a 15-minute walk of TE1 1ST", "… at a slower pace", "a 15-minute step-free walk of …".
+export function walkPhrase(minutes, pace, where) {
+  const of = where ? " of " + where : "";
+  if (pace === "step_free") return "a " + minutes + "-minute step-free walk" + of;
+  return "a " + minutes + "-minute walk" + of + (pace === "slow" ? " at a slower pace" : "");
 }
 
 // How the reach was measured, in words: along real paths, or estimated from straight lines.

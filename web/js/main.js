@@ -34,7 +34,7 @@ async function start() {
     free: byId("free"), openNow: byId("open-now"), wheelchair: byId("wheelchair"), dropIn: byId("drop-in"),
     stepFree: byId("step-free"), quiet: byId("quiet"), openAt: byId("open-at"),
     days: Array.prototype.slice.call(document.querySelectorAll("#free-days input[type=checkbox]")),
-    freeFrom: byId("free-from"), freeTo: byId("free-to"),
+    whenBox: byId("when-box"), freeFrom: byId("free-from"), freeTo: byId("free-to"),
     error: byId("search-error"), status: byId("status"), map: byId("map"), mapNote: byId("map-note"),
     mapAreaNote: byId("map-area-note"), list: byId("place-list"), results: byId("results"),
     resultsHeading: byId("results-heading"), details: byId("details"), attribution: byId("attribution"),
@@ -50,6 +50,7 @@ async function start() {
   el.measureWalk.checked = app.state.walk !== null;
   el.measureDistance.checked = app.state.walk === null;
   syncMeasure();
+  if (app.state.days.length) el.whenBox.open = true;
 
   try {
     const both = await Promise.all([getJson("/api/config"), getJson("/api/categories")]);

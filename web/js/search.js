@@ -64,10 +64,9 @@ function setHeading(search) {
   }
   const where = search.postcode ? search.postcode : s.postcode ? s.postcode.toUpperCase() : "your location";
   const estimated = search.travel === "estimated";
-  const walk = walkPhrase(s.walk, s.pace);
-  el.resultsHeading.textContent = "Places within " + (estimated ? "about " : "") + walk + " of " + where + ", " + travelWords(search.travel);
-  el.mapAreaNote.textContent = "The shaded area is where you can get to in " + walk.replace(/^a /, "") + " from the search point" +
-    (estimated ? " (an estimate)." : ".");
+  const walk = (estimated ? "about " : "") + walkPhrase(s.walk, s.pace, where);
+  el.resultsHeading.textContent = "Places within " + walk + ", " + travelWords(search.travel);
+  el.mapAreaNote.textContent = "The shaded area on the map is within " + walk + (estimated ? " (an estimate)." : ".");
   el.mapAreaNote.hidden = false;
 }
 
