@@ -21,7 +21,12 @@ def _field(loc: tuple) -> str:
 
 def validation_message(exc: RequestValidationError) -> str:
     """One readable sentence per problem: 'lat: Input should be less than or equal to 90'."""
-    return "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors())
+    return "; ".join(f"{_field(tuple(e.get('loc', ())))}: {_clean(e.get('msg', 'invalid'))}" for e in exc.errors())
+
+
+def _clean(message: str) -> str:
+    # pydantic prefixes messages from our own validators with "Value error, ".
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -276,7 +276,7 @@ def import_activities(engine: Engine, *, path: Path, kind: str, columns: dict[st
     """Import opportunities or support services from CSV in one transaction (upsert on source + source_id)."""
     from kindmap.ingest.activities_csv import read_activities
     from kindmap.ingest.problems import RowProblem
-    from kindmap.services.imports import ImportReport, _check_problems, _DryRun
+    from kindmap.services.imports import ImportReport, check_problems, DryRun
 
     started = time.perf_counter()
     read = read_activities(path, kind=kind, columns=columns)
@@ -307,10 +307,10 @@ def import_activities(engine: Engine, *, path: Path, kind: str, columns: dict[st
                     problems.append(RowProblem(item.row, read.columns.get(field, field) if message else None, message or exc.message))
             problems.sort(key=lambda p: p.row)
             report.skipped = len(problems)
-            _check_problems(report, problems, skip_invalid=skip_invalid)
+            check_problems(report, problems, skip_invalid=skip_invalid)
             if dry_run:
-                raise _DryRun
-    except _DryRun:
+                raise DryRun
+    except DryRun:
         pass
     report.seconds = time.perf_counter() - started
     return report

@@ -86,7 +86,7 @@ class ImportReport:
         return out
 
 
-class _DryRun(Exception):
+class DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
@@ -99,7 +99,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_problems(report: ImportReport, problems: list[RowProblem], *, skip_invalid: bool) -> None:
+def check_problems(report: ImportReport, problems: list[RowProblem], *, skip_invalid: bool) -> None:
+    """Abort with every row problem listed, or (with ``skip_invalid``) count them as skipped."""
     report.problems = problems
     if problems and not skip_invalid:
         raise DataError(
@@ -115,8 +116,8 @@ def _run(engine: Engine, report: ImportReport, work: Callable[[Session], None], 
         with write_session(engine) as session:
             work(session)
             if report.dry_run:
-                raise _DryRun
-    except _DryRun:
+                raise DryRun
+    except DryRun:
         pass
     report.seconds = time.perf_counter() - started
     return report
@@ -139,7 +140,7 @@ def import_areas(engine: Engine, *, region: str, path: Path, columns: AreaColumn
     started = time.perf_counter()
     report = ImportReport(kind="areas", region=region, file=path.name, dry_run=dry_run)
     read = read_areas(path, columns=columns)
-    _check_problems(report, read.problems, skip_invalid=skip_invalid)
+    check_problems(report, read.problems, skip_invalid=skip_invalid)
 
     def work(session: Session) -> None:
         reg = ensure_region(session, region, data_dir=data_dir)
@@ -170,7 +171,7 @@ def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, d
     started = time.perf_counter()
     report = ImportReport(kind="postcodes", region=region, file=path.name, dry_run=dry_run)
     read = read_postcodes(path, columns=columns)
-    _check_problems(report, read.problems, skip_invalid=skip_invalid)
+    check_problems(report, read.problems, skip_invalid=skip_invalid)
 
     def work(session: Session) -> None:
         region_id = ensure_region(session, region, data_dir=data_dir).id if region else None

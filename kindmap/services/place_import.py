@@ -26,7 +26,7 @@ from kindmap.ingest.problems import RowProblem, summarise
 from kindmap.models import ImportRun, Place, PlaceCreate, PlaceExtra, PlaceStatus
 from kindmap.models.common import utcnow
 from kindmap.services.dedupe import FILLABLE, Candidate, DedupeReport, Matcher
-from kindmap.services.imports import ImportReport, file_sha256, upsert_places
+from kindmap.services.imports import DryRun, ImportReport, file_sha256, upsert_places
 from kindmap.services.regions import ensure_region
 from kindmap.services.review import add_review_item
 from kindmap.services.search import locate_postcode
@@ -62,10 +62,6 @@ class PlaceImportResult:
     filtered: int = 0
     hours_converted: int = 0
     hours_as_text: int = 0
-
-
-class _DryRun(Exception):
-    pass
 
 
 def _to_create(item: Incoming, *, source: str, licence: str | None, postcode_column: str | None,
@@ -215,12 +211,12 @@ def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: l
                               added=report.added, updated=report.updated, unchanged=report.unchanged,
                               missing=report.missing, skipped=report.skipped))
         if dry_run:
-            raise _DryRun
+            raise DryRun
 
     try:
         with write_session(engine) as session:
             work(session)
-    except _DryRun:
+    except DryRun:
         pass
     report.seconds = time.perf_counter() - started
     return result
