@@ -36,17 +36,19 @@ def demo(force: Annotated[bool, typer.Option(help="Re-import even if the same fi
 
 
 def _build_demo(settings: Settings, *, force: bool = False) -> None:
-    from kindmap.services.demo import DEMO_REGION, import_region
+    from kindmap.services.demo import build_demo
 
     engine = open_engine(settings, demo=True)
     progress, tick = osm_progress()
     with progress:
-        reports = import_region(engine, settings=settings, region=DEMO_REGION, force=force, osm_progress=tick,
-                                on_step=lambda s: err.print(f"[dim]{s}[/]", highlight=False))
+        reports, samples = build_demo(engine, settings=settings, force=force, osm_progress=tick,
+                                      on_step=lambda s: err.print(f"[dim]{s}[/]", highlight=False))
     if reports:
         _print_reports(reports)
     else:
         out.print("demo database is up to date", highlight=False)
+    if samples:
+        out.print(f"added {samples} clearly marked sample activities", highlight=False)
 
 
 @app.command()

@@ -84,3 +84,15 @@ def ensure_network(settings: Settings, *, region: str) -> bool:
     build_region_network(settings, region=region, pbf=ensure_file(entry, data_dir=settings.data_dir,
                                                                 timeout_s=settings.download_timeout_s))
     return True
+
+
+def build_demo(engine: Engine, *, settings: Settings, force: bool = False,
+               osm_progress: Callable[[int], None] | None = None,
+               on_step: Callable[[str], None] | None = None) -> tuple[list[ImportReport], int]:
+    """The Rutland demo: the region's verified open data, its walking network, and a handful of
+    clearly marked sample activities (so the carers' side has something to show)."""
+    from kindmap.services.activities import seed_sample_activities
+
+    reports = import_region(engine, settings=settings, region=DEMO_REGION, force=force,
+                            osm_progress=osm_progress, on_step=on_step)
+    return reports, seed_sample_activities(engine, region=DEMO_REGION)
