@@ -276,3 +276,16 @@ def test_mobile_walking_screenshot(browser, server, artifacts):
             .filter(([, r]) => r.width < 24 || r.height < 24).map(([n]) => n)""")
     assert small == []
     ctx.close()
+
+
+def test_a_form_sent_before_the_scripts_ran_is_read_the_same_way(page, server):
+    """On a slow connection Enter can send the plain HTML form: every field, hidden ones too."""
+    page.goto(f"{server}/?postcode=TE1+1ST&measure=distance&radius_m=3000&walk=15&pace=walk"
+              "&day=Thu&free_from=14%3A00&free_to=16%3A00")
+    expect(page.locator("#measure-distance")).to_be_checked()
+    expect(page.locator("#results-heading")).to_have_text("Places")  # distance, not walking time
+    expect(page.locator("#day-thu")).to_be_checked()
+    expect(page.locator("#status")).to_contain_text("open when you are free (Thu 14:00-16:00)")
+    expect(page.locator(ITEMS)).to_have_count(len(_api(server, postcode="TE1 1ST", window="Thu 14:00-16:00")["features"]))
+    page.goto(f"{server}/?postcode=TE1+1ST&measure=walk&walk=10&pace=slow")
+    expect(page.locator("#results-heading")).to_contain_text("a 10-minute walk of TE1 1ST at a slower pace")

@@ -38,8 +38,10 @@ export function readUrl() {
   }
   const radius = parseInt(q.get("radius_m"), 10);
   if (isFinite(radius) && radius > 0) s.radius_m = radius;
+  // A form sent before the scripts ran (slow connection) carries every field: then the
+  // "measure" radio says whether the walking time applies.
   const walk = parseInt(q.get("walk"), 10);
-  if (isFinite(walk) && walk > 0 && walk <= 180) s.walk = walk;
+  if (isFinite(walk) && walk > 0 && walk <= 180 && q.get("measure") !== "distance") s.walk = walk;
   s.pace = q.get("pace") in PACES ? q.get("pace") : "walk";
   s.category = q.get("category") || "";
   s.free = q.get("free") === "true";
@@ -57,6 +59,10 @@ export function readUrl() {
     s.days.push(m[1]);
     if (!s.from) { s.from = m[2]; s.to = m[3]; }
   });
+  if (!s.days.length && TIME_RE.test(q.get("free_from") || "") && TIME_RE.test(q.get("free_to") || "")) {
+    s.days = WEEKDAYS.filter(function (d) { return q.getAll("day").indexOf(d) >= 0; });
+    if (s.days.length) { s.from = q.get("free_from"); s.to = q.get("free_to"); }
+  }
   const m = /^#place=(\d+)$/.exec(location.hash);
   s.place = m ? parseInt(m[1], 10) : null;
   return s;
