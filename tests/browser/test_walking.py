@@ -125,6 +125,11 @@ def test_estimated_walking_times_are_labelled_where_there_is_no_path_map(page, s
     expect(page.locator("#status")).to_contain_text("Walking times here are estimates")
     expect(page.locator(AREA)).to_have_count(1)  # the estimated reach is still drawn…
     expect(page.locator("#map-area-note")).to_contain_text("(an estimate)")  # …and called an estimate
+    page.locator(ITEMS).first.click()
+    page.get_by_role("button", name="Show walking area").click()
+    expect(page.locator("#details .details-walk-note")).to_contain_text(
+        "within about a 15-minute walk of Far Away Library, estimated from straight-line distance")
+    expect(page.locator(PLACE_AREA)).to_have_count(1)
 
 
 def test_free_times_show_the_next_opening_and_bad_times_keep_the_input(page, server):

@@ -118,7 +118,9 @@ function walkingAreaBox(feature, p) {
     }
     drawPlaceArea(area);
     button.setAttribute("aria-pressed", "true");
-    note.textContent = "The dashed shaded area on the map is within " + walkPhrase(PLACE_AREA_MINUTES, pace, p.name) + ", " + travelWords(area.properties && area.properties.travel) + ".";
+    const travel = area.properties && area.properties.travel;
+    note.textContent = "The dashed shaded area on the map is within " + (travel === "estimated" ? "about " : "") +
+      walkPhrase(PLACE_AREA_MINUTES, pace, p.name) + ", " + travelWords(travel) + ".";
   });
   return box;
 }
