@@ -1,0 +1,110 @@
+"""Carers' tools: explained recommendations, the community-links plan (and its printable page),
+the links chart, and suppressed council counts of places where links grow.
+
+Household endpoints answer 404 for anyone who may not see the household (as in
+``routes/households.py``); the council counts are for analysts and admins only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from kindmap.api.auth import ANALYSTS, ClockDep, CurrentUser, require_roles
+from kindmap.api.deps import EngineDep, SettingsDep
+from kindmap.config import ATTRIBUTION, web_dir
+from kindmap.db import read_session, write_session
+from kindmap.schemas import ErrorOut
+from kindmap.services import links_chart, plan
+from kindmap.services.link_counts import LinkCounts, link_counts
+from kindmap.services.recommend import Recommendations, recommend
+
+router = APIRouter(tags=["carers"])
+ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+PRIVATE = "Private: only the household's carers, its scheme's workers and admins; every read is audited."
+_env = Environment(loader=FileSystemLoader(str(web_dir() / "templates")), autoescape=select_autoescape(default=True),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+@router.get("/api/households/{household_id}/recommendations", response_model=Recommendations, responses=ERRORS,
+            description=PRIVATE + " Walk times are bands for everyone but the household's own carers.")
+def recommendations(household_id: int, user: CurrentUser, engine: EngineDep, settings: SettingsDep, clock: ClockDep,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Recommendations:
+    """Welcoming places, activities and support within the household's walk, open in its free times, ranked and explained."""
+    with write_session(engine) as session:
+        return recommend(session, settings, user, household_id, limit=limit, now=clock())
+
+
+@router.get("/api/households/{household_id}/plan", response_model=list[plan.PlanItemPublic], responses=ERRORS,
+            description=PRIVATE)
+def list_plan(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> list[plan.PlanItemPublic]:
+    """The household's community-links plan."""
+    with write_session(engine) as session:
+        return plan.list_plan(session, user, household_id, now=clock())
+
+
+@router.post("/api/households/{household_id}/plan", response_model=plan.PlanItemPublic, status_code=201,
+             responses={**ERRORS, 409: {"model": ErrorOut}})
+def add_to_plan(household_id: int, body: plan.PlanItemCreate, user: CurrentUser, engine: EngineDep,
+                clock: ClockDep) -> plan.PlanItemPublic:
+    """Save a place, opportunity or support service (exactly one of their ids) into the plan."""
+    with write_session(engine) as session:
+        return plan.add_to_plan(session, user, household_id, body, now=clock())
+
+
+@router.delete("/api/households/{household_id}/plan", status_code=204, responses=ERRORS)
+def remove_from_plan(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep,
+                     item_id: Annotated[int | None, Query(description="The plan item to remove.")] = None) -> Response:
+    """Remove one item from the plan."""
+    with write_session(engine) as session:
+        plan.remove_from_plan(session, user, household_id, item_id, now=clock())
+    return Response(status_code=204)
+
+
+def _chart(household_id: int, fmt: str, user, engine, clock) -> Response:
+    with write_session(engine) as session:
+        body = links_chart.links_chart(session, user, household_id, fmt=fmt, now=clock())
+    return Response(body, media_type=links_chart.FORMATS[fmt], headers={"Cache-Control": "private, no-store"})
+
+
+CHART = {200: {"content": {"image/png": {}}}, **ERRORS}
+
+
+@router.get("/api/households/{household_id}/links/chart.png", response_class=Response, responses=CHART,
+            description=PRIVATE)
+def chart_png(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
+    """Community links over time, by outcome (PNG)."""
+    return _chart(household_id, "png", user, engine, clock)
+
+
+@router.get("/api/households/{household_id}/links/chart.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS}, description=PRIVATE)
+def chart_svg(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
+    """Community links over time, by outcome (SVG)."""
+    return _chart(household_id, "svg", user, engine, clock)
+
+
+@router.get("/api/link-counts", response_model=LinkCounts, responses={**ERRORS, 403: {"model": ErrorOut}},
+            tags=["councils"])
+def counts(engine: EngineDep, user: Annotated[object, Depends(require_roles(*ANALYSTS))],
+           region: Annotated[str, Query(min_length=1, max_length=64, description="Region slug, e.g. 'rutland'.")]) -> LinkCounts:
+    """Places where links grow, per small area and per category; cells under 10 households suppressed."""
+    with read_session(engine) as session:
+        return link_counts(session, region=region)
+
+
+# Under /api/households/ so it sits in the household authorisation grid, and so logs that scrub
+# household ids there (tests/test_privacy.py) cover it too.
+@router.get("/api/households/{household_id}/plan/print", response_class=HTMLResponse, responses=ERRORS,
+            tags=["pages"], description=PRIVATE + " A web page: the bearer token or the web session cookie.")
+def plan_page(household_id: int, user: CurrentUser, engine: EngineDep, settings: SettingsDep,
+              clock: ClockDep) -> HTMLResponse:
+    """The printable one-page plan (large type, easy-read words, a sketch map without the home)."""
+    with write_session(engine) as session:
+        label, items = plan.printable(session, settings, user, household_id, now=clock())
+    page = _env.get_template("plan.html").render(label=label, items=items, dots=plan.sketch_map(items),
+                                                 attribution=ATTRIBUTION)
+    return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})
