@@ -64,7 +64,7 @@ def render(months: list[date], series: dict[Outcome, list[int]], *, fmt: str = "
                           if len(months) > 6 else "center")
             ax.set_ylabel("Links recorded")
             ax.yaxis.get_major_locator().set_params(integer=True)
-            ax.legend(frameon=False, loc="upper left")
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside, never over, the bars
             ax.spines[["top", "right"]].set_visible(False)
         ax.set_title("Community links over time", fontsize=14)
         fig.tight_layout()

@@ -181,13 +181,16 @@ def printable(session: Session, settings: Settings, user: User, household_id: in
 
 @dataclass
 class MapDot:
-    number: int
-    x: float
-    y: float
+    label: str
+    x: int
+    y: int
 
 
 def sketch_map(items: list[PrintItem], *, width: int = 600, height: int = 300, pad: int = 30) -> list[MapDot]:
-    """Pixel positions of the plan's places relative to each other (north up, equal scale); no home, no coordinates."""
+    """Pixel positions of the plan's places relative to each other (north up, equal scale); no home, no coordinates.
+
+    Items at the same spot (an activity at a saved place) share one dot labelled with both numbers.
+    """
     located = [i for i in items if i.lon is not None and i.lat is not None]
     if not located:
         return []
@@ -198,5 +201,8 @@ def sketch_map(items: list[PrintItem], *, width: int = 600, height: int = 300, p
     scale = min(width - 2 * pad, height - 2 * pad) / span
     cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
     # Rounded to whole pixels: enough for a sketch, and no coordinates can be read back.
-    return [MapDot(i.number, round(width / 2 + (x - cx) * scale), round(height / 2 - (y - cy) * scale))
-            for i, x, y in zip(located, xs, ys)]
+    spots: dict[tuple[int, int], list[str]] = {}
+    for i, x, y in zip(located, xs, ys):
+        spot = (round(width / 2 + (x - cx) * scale), round(height / 2 - (y - cy) * scale))
+        spots.setdefault(spot, []).append(str(i.number))
+    return [MapDot(",".join(numbers), x, y) for (x, y), numbers in spots.items()]
