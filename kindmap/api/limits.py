@@ -179,7 +179,8 @@ async def _json(send: Send, status: int, detail: str, *, headers: list | None = 
 
 
 def _document(app: FastAPI) -> None:
-    """Add the 413 and 429 answers the limits can give to every affected operation's docs."""
+    """Add the 413 and 429 answers the limits can give to every affected operation's docs, and
+    describe validation errors as the app really sends them."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -187,12 +188,24 @@ def _document(app: FastAPI) -> None:
             return app.openapi_schema
         schema = build()
         error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
-        has_error_model = "ErrorOut" in schema.get("components", {}).get("schemas", {})
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        has_error_model = "ErrorOut" in components
+        if "HTTPValidationError" in components:
+            # api/errors.py answers every validation error as {"detail": "what to fix"}, not
+            # FastAPI's default list; say so, or clients (and schemathesis) expect the list.
+            components["HTTPValidationError"] = {
+                "title": "HTTPValidationError", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"type": "string", "title": "Detail", "description": "What to fix."}}}
         for path, item in schema.get("paths", {}).items():
             for method, op in item.items():
                 if method.upper() in BODY_METHODS:
-                    op.setdefault("responses", {}).setdefault(
-                        "413", {"description": "Request body over the size limit", **(error if has_error_model else {})})
+                    responses = op.setdefault("responses", {})
+                    responses.setdefault("413", {"description": "Request body over the size limit",
+                                                 **(error if has_error_model else {})})
+                    if "requestBody" in op:
+                        # FastAPI answers a body it cannot decode (not UTF-8, not the declared type) with 400.
+                        responses.setdefault("400", {"description": "Request body could not be read",
+                                                     **(error if has_error_model else {})})
                 if method == "post" and path in LOGIN_PATHS:
                     op.setdefault("responses", {}).setdefault("429", {
                         "description": "Too many sign-in attempts", **(error if has_error_model else {}),
