@@ -163,7 +163,7 @@ def sites(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: Mi
                                      grid_m=grid_m))
 
 
-@router.post("/what-if", response_model=WhatIfOut, responses=ERRORS)
+@router.post("/what-if", response_model=WhatIfOut, responses={400: {"model": ErrorOut}, **ERRORS})
 def scenario(engine: EngineDep, settings: SettingsDep, body: WhatIfIn) -> WhatIfOut:
     """Change in households covered (overall, deciles 1–2, each decile) from new places or changed hours."""
     add = [Candidate(p.lon, p.lat, p.opening_hours, p.name) for p in body.add]
