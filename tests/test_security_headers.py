@@ -25,3 +25,18 @@ def test_vendored_assets_are_cached_and_docs_are_local(client):
     assert r.status_code == 200 and "immutable" in r.headers["cache-control"]
     docs = client.get("/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+
+
+def test_access_log_names_routes_not_ids_or_queries(client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="kindmap.access")
+    client.get("/api/households/987651")
+    client.get("/households/987651/plan")
+    client.get("/api/places", params={"postcode": "LE15 6HP"})
+    client.get("/nowhere/987651")
+    client.get("/static/vendor/leaflet/leaflet.js")
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "kindmap.access")
+    assert "987651" not in text and "LE15" not in text
+    assert "/api/households/{household_id}" in text and "/api/places " in text
+    assert "/nowhere/… (no route)" in text and "/static/vendor/leaflet/leaflet.js" in text

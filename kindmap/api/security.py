@@ -6,6 +6,7 @@ import logging
 import time
 from urllib.parse import urlsplit
 
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("kindmap.access")
@@ -34,9 +35,23 @@ def content_security_policy(tile_url: str) -> str:
     )
 
 
+def loggable_path(scope: Scope) -> str:
+    """The route template that served a request ('/api/households/{household_id}'), never the concrete
+    path: ids in paths can point at a household. Static files log their path; unmatched requests
+    log only their first segment."""
+    route = scope.get("route")
+    if isinstance(route, Mount) or scope["path"].startswith("/static/"):
+        return scope["path"]
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if template:
+        return template
+    first = scope["path"].strip("/").split("/", 1)[0]
+    return f"/{first}/… (no route)" if first else "/"
+
+
 class SecurityHeaders:
-    """Adds CSP and friends to every response, and logs method, path and status — never the query
-    string, which can hold a postcode or coordinates."""
+    """Adds CSP and friends to every response, and logs method, route template and status — never the
+    concrete path or the query string, which can hold a household id, a postcode or coordinates."""
 
     def __init__(self, app: ASGIApp, *, csp: str) -> None:
         self.app = app
@@ -71,4 +86,4 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, (time.perf_counter() - started) * 1000)
+            log.info("%s %s %s %.1fms", scope["method"], loggable_path(scope), status, (time.perf_counter() - started) * 1000)
