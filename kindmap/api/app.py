@@ -20,6 +20,7 @@ from kindmap.api.routes import contributions, pages
 from kindmap.api.routes import walking
 from kindmap.api.routes import gaps
 from kindmap.api.routes import carers
+from kindmap.api.routes import council
 from kindmap.api.limits import install_limits
 from kindmap.api.security import SecurityHeaders, content_security_policy
 from kindmap.config import Settings, get_settings, web_dir
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
-    for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, web):
+    for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
     install_limits(app)  # body cap, sign-in rate limits, limits in the docs

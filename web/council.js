@@ -1,0 +1,300 @@
+/* kindmap council page: sign in (bearer token kept in memory only, never stored), pick a region,
+ * then freshness at a glance and the gap analysis. Every text goes in with textContent. */
+(function () {
+  "use strict";
+
+  var token = null;
+  var el = {};
+  var SLOW = "Working this out can take a few seconds for a large region…";
+
+  function h(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function pct(share) {
+    return share === null || share === undefined || !isFinite(share) ? "no places" : Math.round(share * 100) + "%";
+  }
+
+  function count(n) { return Math.round(Number(n) || 0).toLocaleString("en-GB"); }
+
+  function ofCount(part, whole) {
+    if (!whole) return "no places";
+    return pct(part / whole) + " (" + count(part) + " of " + count(whole) + ")";
+  }
+
+  function day(iso) {
+    if (!iso) return "never";
+    var d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+  }
+
+  async function detailOf(response) {
+    try { var b = await response.json(); if (typeof b.detail === "string") return b.detail; } catch (e) { /* not JSON */ }
+    return "Something went wrong (" + response.status + ").";
+  }
+
+  async function api(url) {
+    var r = await fetch(url, { headers: { Accept: "application/json", Authorization: "Bearer " + token } });
+    if (r.status === 401) { signOut("Your sign-in has expired. Please sign in again."); throw new Error("signed out"); }
+    if (r.status === 403) throw new Error("Your account cannot see this view. Ask an administrator for council analyst access.");
+    if (!r.ok) throw new Error(await detailOf(r));
+    return r.json();
+  }
+
+  /* A table with a caption, column headers and a row header per row; cells are [text, numeric?]. */
+  function table(id, caption, columns, rows) {
+    var wrap = h("div", "table-wrap");
+    var t = h("table", "council-table");
+    t.id = id;
+    t.appendChild(h("caption", null, caption));
+    var head = h("thead");
+    var hr = h("tr");
+    columns.forEach(function (c, i) {
+      var th = h("th", i ? "num" : null, c);
+      th.scope = "col";
+      hr.appendChild(th);
+    });
+    head.appendChild(hr);
+    t.appendChild(head);
+    var body = h("tbody");
+    rows.forEach(function (cells) {
+      var tr = h("tr");
+      cells.forEach(function (cell, i) {
+        var c = i ? h("td", "num") : h("th");
+        if (!i) c.scope = "row";
+        if (cell instanceof Node) c.appendChild(cell); else c.textContent = cell;
+        tr.appendChild(c);
+      });
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+    wrap.appendChild(t);
+    // Lets keyboard users scroll a table wider than a phone screen.
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", caption);
+    return wrap;
+  }
+
+  function shareRow(s) {
+    return [s.label, count(s.places), ofCount(s.fresh, s.places), ofCount(s.checked_by_person, s.places)];
+  }
+
+  function renderFreshness(f) {
+    var t = f.total;
+    var months = Math.round(f.stale_after_days / 30.4);
+    el.freshSummary.textContent = t.places
+      ? ofCount(t.fresh, t.places) + " of the places in " + el.regionName() + " were confirmed in the last " + months +
+        " months; " + ofCount(t.checked_by_person, t.places) + " were checked by a person."
+      : "There are no places in " + el.regionName() + " yet.";
+    clear(el.freshTables);
+    if (f.possibly_closed) {
+      el.freshTables.appendChild(h("p", "council-note", f.possibly_closed + (f.possibly_closed === 1 ? " place is" : " places are") +
+        " possibly closed and waiting for a moderator to check."));
+    }
+    var cols = ["Type of place", "Places", "Confirmed in the last " + months + " months", "Checked by a person"];
+    el.freshTables.appendChild(table("fresh-by-category", "By type of place", cols, f.by_category.map(shareRow)));
+    var areaCols = cols.slice();
+    areaCols[0] = "Small area";
+    if (f.by_area.length) {
+      el.freshTables.appendChild(table("fresh-by-area", "By small area", areaCols, f.by_area.map(shareRow)));
+    } else {
+      el.freshTables.appendChild(h("p", null, "No small areas are loaded for this region, so there is no breakdown by area."));
+    }
+    el.freshTables.appendChild(h("h3", null, "Oldest records — check these next"));
+    if (!f.oldest.length) { el.freshTables.appendChild(h("p", null, "No records to check.")); return; }
+    var list = h("ol", "council-list");
+    list.id = "oldest";
+    f.oldest.forEach(function (o) {
+      var li = h("li");
+      var a = h("a", null, o.name);
+      a.href = "/places/" + encodeURIComponent(o.place_id);
+      li.appendChild(a);
+      var bits = [o.category.replace(/_/g, " "), "last confirmed " + day(o.last_confirmed)];
+      if (o.possibly_closed) bits.push("possibly closed");
+      li.appendChild(document.createTextNode(" — " + bits.join(", ")));
+      list.appendChild(li);
+    });
+    el.freshTables.appendChild(list);
+  }
+
+  function decileName(d) {
+    if (d === null || d === undefined) return "Not known";
+    return d === 1 ? "1 (most deprived)" : d === 10 ? "10 (least deprived)" : String(d);
+  }
+
+  function minutesText(m) { return m === null || m === undefined ? "over 60" : (Math.round(m * 10) / 10).toString(); }
+
+  function renderGaps(g) {
+    clear(el.gaps);
+    var t = g.totals;
+    var pace = el.pace.options[el.pace.selectedIndex].text.toLowerCase();
+    var head = h("h3", null, "Results for " + g.region_name + ": " + g.minutes + " minutes, " + pace + ", " +
+      el.slot.options[el.slot.selectedIndex].text.toLowerCase());
+    head.id = "gaps-results-heading";
+    head.tabIndex = -1;
+    el.gaps.appendChild(head);
+    if (g.method === "estimated") {
+      var est = h("p", "council-note", "Estimated: " + g.region_name + " has no path network loaded, so walking times are " +
+        "estimated from straight-line distances.");
+      est.id = "gaps-estimated";
+      el.gaps.appendChild(est);
+    }
+    var summary = h("p", "council-summary", (t.households ? pct(t.covered_households / t.households) : "None") + " of households (" +
+      count(t.covered_households) + " of " + count(t.households) + ") live within a " + g.minutes + "-minute walk of a welcoming, free place (" +
+      g.places + (g.places === 1 ? " place" : " places") + " counted).");
+    summary.id = "gaps-summary";
+    el.gaps.appendChild(summary);
+    if (t.most_deprived_households) {
+      el.gaps.appendChild(h("p", null, "In the most deprived areas (deciles 1 and 2): " +
+        ofCount(t.most_deprived_covered, t.most_deprived_households) + " of households."));
+    }
+    el.gaps.appendChild(table("gaps-by-decile", "By deprivation decile (1 = most deprived)",
+      ["Deprivation decile", "Small areas", "Households", "Within the walk", "Households beyond it"],
+      g.by_decile.map(function (d) {
+        return [decileName(d.decile), count(d.areas), count(d.households), pct(d.share_covered), count(d.uncovered_households)];
+      })));
+    var top = g.areas.slice().sort(function (a, b) { return b.priority - a.priority; }).slice(0, 10);
+    el.gaps.appendChild(table("gaps-priority", "The " + top.length + " highest-priority areas (most households beyond the walk, weighted by deprivation)",
+      ["Small area", "Households", "Within the walk", "Median walk (minutes)", "Deprivation decile", "Priority (0–100)"],
+      top.map(function (a) {
+        return [a.name + " (" + a.code + ")", count(a.households), pct(a.share_covered), minutesText(a.median_walk_minutes),
+          decileName(a.deprivation_decile), String(Math.round(a.priority))];
+      })));
+    if (g.notes && g.notes.length) {
+      var notes = h("ul");
+      g.notes.forEach(function (n) { notes.appendChild(h("li", null, n)); });
+      el.gaps.appendChild(h("h4", null, "Notes"));
+      el.gaps.appendChild(notes);
+    }
+  }
+
+  async function loadFreshness() {
+    var region = el.region.value;
+    if (!region) return;
+    el.error.textContent = "";
+    el.status.textContent = "Loading freshness for " + el.regionName() + "…";
+    clear(el.freshTables);
+    el.freshSummary.textContent = "";
+    clear(el.gaps);
+    try {
+      renderFreshness(await api("/api/freshness?region=" + encodeURIComponent(region)));
+      el.status.textContent = "Freshness for " + el.regionName() + " loaded.";
+    } catch (e) {
+      if (e.message !== "signed out") { el.error.textContent = e.message; el.status.textContent = ""; }
+    }
+  }
+
+  async function runGaps(event) {
+    event.preventDefault();
+    var q = new URLSearchParams({ region: el.region.value, minutes: el.minutes.value, profile: el.pace.value, slot: el.slot.value });
+    el.error.textContent = "";
+    el.status.textContent = "Working out the gaps… " + SLOW;
+    el.run.disabled = true;
+    clear(el.gaps);
+    try {
+      renderGaps(await api("/api/gaps?" + q.toString()));
+      el.status.textContent = "Gap analysis for " + el.regionName() + " ready.";
+      document.getElementById("gaps-results-heading").focus();
+    } catch (e) {
+      if (e.message !== "signed out") { el.error.textContent = e.message; el.status.textContent = ""; }
+    } finally {
+      el.run.disabled = false;
+    }
+  }
+
+  async function loadRegions() {
+    clear(el.region);
+    el.status.textContent = "Loading regions…";
+    var r = await fetch("/api/config", { headers: { Accept: "application/json" } });
+    if (!r.ok) throw new Error(await detailOf(r));
+    var regions = (await r.json()).regions || [];
+    regions.forEach(function (reg) {
+      var o = h("option", null, reg.name);
+      o.value = reg.slug;
+      el.region.appendChild(o);
+    });
+    if (!regions.length) throw new Error("No regions are loaded yet. Import a region first.");
+  }
+
+  function signOut(message) {
+    token = null;
+    clear(el.freshTables);
+    clear(el.gaps);
+    el.freshSummary.textContent = "";
+    el.status.textContent = "";
+    el.error.textContent = "";
+    el.council.hidden = true;
+    el.login.hidden = false;
+    el.loginError.textContent = message || "";
+    document.getElementById("c-email").focus();
+  }
+
+  async function onLogin(event) {
+    event.preventDefault();
+    el.loginError.textContent = "";
+    var email = document.getElementById("c-email");
+    var password = document.getElementById("c-password");
+    if (!email.value.trim() || !password.value) {
+      el.loginError.textContent = "Enter your email and password.";
+      el.loginError.focus();
+      return;
+    }
+    var body = new URLSearchParams();
+    body.set("username", email.value.trim());
+    body.set("password", password.value);
+    var r;
+    try {
+      r = await fetch("/api/auth/token", { method: "POST", body: body, headers: { Accept: "application/json" } });
+    } catch (e) {
+      el.loginError.textContent = "Could not reach kindmap. Check your connection.";
+      el.loginError.focus();
+      return;
+    }
+    password.value = "";  // never kept, whatever the outcome
+    if (!r.ok) { el.loginError.textContent = await detailOf(r); el.loginError.focus(); return; }
+    token = (await r.json()).access_token;
+    el.login.hidden = true;
+    el.council.hidden = false;
+    el.heading.focus();
+    try {
+      await loadRegions();
+      await loadFreshness();
+    } catch (e) {
+      el.error.textContent = e.message;
+      el.status.textContent = "";
+    }
+  }
+
+  function start() {
+    el = {
+      login: document.getElementById("login"), loginError: document.getElementById("login-error"),
+      council: document.getElementById("council"), heading: document.getElementById("council-heading"),
+      region: document.getElementById("region"), status: document.getElementById("status"),
+      error: document.getElementById("council-error"), freshSummary: document.getElementById("freshness-summary"),
+      freshTables: document.getElementById("freshness-tables"), gaps: document.getElementById("gaps-results"),
+      minutes: document.getElementById("minutes"), pace: document.getElementById("pace"),
+      slot: document.getElementById("slot"), run: document.querySelector("#gaps-form button[type=submit]"),
+    };
+    el.regionName = function () {
+      var o = el.region.options[el.region.selectedIndex];
+      return o ? o.text : "this region";
+    };
+    el.login.addEventListener("submit", onLogin);
+    el.region.addEventListener("change", loadFreshness);
+    document.getElementById("region-form").addEventListener("submit", function (e) { e.preventDefault(); });
+    document.getElementById("gaps-form").addEventListener("submit", runGaps);
+    document.getElementById("sign-out").addEventListener("click", function () {
+      if (token) fetch("/api/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + token } });
+      signOut("You have signed out.");
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
