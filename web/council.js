@@ -5,6 +5,7 @@
 
   var token = null;
   var el = {};
+  var freshSeq = 0;  // a slower answer for a region no longer selected is dropped
   var SLOW = "Working this out can take a few seconds for a large region…";
 
   function h(tag, className, text) {
@@ -182,11 +183,14 @@
     clear(el.freshTables);
     el.freshSummary.textContent = "";
     clear(el.gaps);
+    var seq = ++freshSeq;
     try {
-      renderFreshness(await api("/api/freshness?region=" + encodeURIComponent(region)));
+      var data = await api("/api/freshness?region=" + encodeURIComponent(region));
+      if (seq !== freshSeq) return;
+      renderFreshness(data);
       el.status.textContent = "Freshness for " + el.regionName() + " loaded.";
     } catch (e) {
-      if (e.message !== "signed out") { el.error.textContent = e.message; el.status.textContent = ""; }
+      if (seq === freshSeq && e.message !== "signed out") { el.error.textContent = e.message; el.status.textContent = ""; }
     }
   }
 
