@@ -1,6 +1,7 @@
 """Engine and sessions. SQLite (default) runs in WAL mode with foreign keys on, and
 write sessions open with ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock
-instead of failing with "database is locked" half-way through a transaction.
+instead of failing with "database is locked" half-way through a transaction. On
+PostgreSQL the same queueing comes from a transaction-scoped advisory lock.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from kindmap.config import Settings
 def make_engine(url: str, *, settings: Settings | None = None) -> Engine:
     """Create an engine; for SQLite, make the parent folder and set the pragmas."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database or ""
@@ -44,6 +47,24 @@ def make_engine(url: str, *, settings: Settings | None = None) -> Engine:
     def _begin(conn) -> None:  # pragma: no cover - trivial
         immediate = conn.get_execution_options().get("kindmap_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+# Any constant works; it names kindmap's one write lock among the cluster's advisory locks.
+WRITE_LOCK_KEY = 0x6B696E646D6170  # "kindmap"
+
+
+def _postgres_engine(url: str) -> Engine:
+    """PostgreSQL: write sessions take one transaction-scoped advisory lock first, so writers
+    queue exactly as SQLite's ``BEGIN IMMEDIATE`` makes them (no lost read-modify-write updates,
+    imports never interleave); readers never wait for it."""
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # pragma: no cover - trivial
+        if conn.get_execution_options().get("kindmap_write", False):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
     return engine
 
