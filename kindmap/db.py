@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -69,9 +70,64 @@ def _postgres_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def migration_config(connection=None):
+    """Alembic's configuration for kindmap's migrations (on ``connection`` when given)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, *, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` in one write transaction (writers queue meanwhile)."""
+    from alembic import command
+
+    with engine.execution_options(kindmap_write=True).begin() as conn:
+        command.upgrade(migration_config(conn), revision)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration's revision id (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(migration_config()).get_current_head()
+
+
 def create_schema(engine: Engine) -> None:
-    """Create any missing tables."""
-    SQLModel.metadata.create_all(engine)
+    """Bring the schema to the newest migration.
+
+    A database made before migrations existed (tables but no revision) is completed with
+    ``create_all`` and stamped. Tables whose models are newer than the last migration are
+    created too, so work in progress keeps running until its migration is generated.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    head = head_revision()
+    with engine.execution_options(kindmap_write=True).begin() as conn:
+        config = migration_config(conn)
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            if current is None and head is not None and inspect(conn).has_table("place"):
+                SQLModel.metadata.create_all(conn)
+                command.stamp(config, "head")
+            elif head is not None:
+                command.upgrade(config, "head")
+        SQLModel.metadata.create_all(conn)  # checkfirst: only tables no migration has made yet
 
 
 @contextmanager

@@ -12,6 +12,8 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -138,8 +140,25 @@ def settings(tmp_path, _pg) -> Settings:
     _pg.drop(name)
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory, _pg):
+    """An SQLite file built through the migrations once; tests start from copies of it."""
+    if _pg is not None:
+        return None
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def engine(settings) -> Engine:
+def engine(settings, _sqlite_template) -> Engine:
+    url = make_url(settings.database_url)
+    if _sqlite_template is not None and url.get_backend_name() == "sqlite" and not Path(url.database).exists():
+        shutil.copyfile(_sqlite_template, url.database)  # a file copy is ~100× faster than migrating
     engine = make_engine(settings.database_url, settings=settings)
     create_schema(engine)
     yield engine

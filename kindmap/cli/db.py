@@ -1,4 +1,4 @@
-"""``kindmap db``: backup, restore, integrity check and schema upgrade of the configured database."""
+"""``kindmap db``: backup, restore, integrity check, schema upgrade and new migrations."""
 
 from __future__ import annotations
 
@@ -60,3 +60,45 @@ def check_cmd(demo: DemoOpt = False) -> None:
     if result != "ok":
         fail(DataError(f"integrity check failed: {result}"))
     out.print("ok", highlight=False)
+
+
+@db_app.command("upgrade")
+def upgrade_cmd(
+    revision: Annotated[str, typer.Option(help="Target migration (default: the newest).")] = "head",
+    demo: DemoOpt = False,
+) -> None:
+    """Apply schema migrations (Alembic) to the configured database."""
+    from kindmap.config import get_settings as settings_now
+    from kindmap.db import make_engine, schema_revision, upgrade
+
+    settings = settings_now()
+    engine = make_engine(settings.resolved_database_url(demo=demo), settings=settings)
+    try:
+        upgrade(engine, revision=revision)
+    except Exception as exc:  # alembic's errors (unknown revision) are user errors here
+        if type(exc).__module__.startswith("alembic"):
+            fail(DataError(f"cannot upgrade to {revision!r}: {exc}"))
+        raise
+    out.print(f"database schema at {schema_revision(engine)}", highlight=False)
+
+
+@db_app.command("revision")
+def revision_cmd(
+    message: Annotated[str, typer.Argument(help="What changed, e.g. 'households: add notes'.")],
+) -> None:
+    """Write a new migration from the difference between the models and the newest migration
+    (for developers; review the generated file before committing it)."""
+    import tempfile
+    from pathlib import Path
+
+    from alembic import command
+
+    from kindmap.db import make_engine, migration_config, upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'head.sqlite3'}")
+        upgrade(engine)
+        with engine.begin() as conn:
+            script = command.revision(migration_config(conn), message=message, autogenerate=True)
+        engine.dispose()
+    out.print(f"wrote {script.path}", highlight=False)
