@@ -30,14 +30,15 @@ from kindmap.services.recommend import walk_band, walk_minutes_to, when_words
 from kindmap.taxonomy import categories
 
 MAX_PLAN_ITEMS = 30
+MAX_ID = 2**63 - 1  # 64-bit database ids
 
 
 class PlanItemCreate(SQLModel):
     """One of place_id, opportunity_id or support_id (checked after the household is found, so a hidden one is 404)."""
 
-    place_id: int | None = None
-    opportunity_id: int | None = None
-    support_id: int | None = None
+    place_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    opportunity_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    support_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -25,13 +25,15 @@ from kindmap.services.recommend import Recommendations, recommend
 router = APIRouter(tags=["carers"])
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 PRIVATE = "Private: only the household's carers, its scheme's workers and admins; every read is audited."
+# Database ids are 64-bit: a larger number is refused with 422 instead of overflowing the driver (500).
+HouseholdId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The household's id.")]
 _env = Environment(loader=FileSystemLoader(str(web_dir() / "templates")), autoescape=select_autoescape(default=True),
                    trim_blocks=True, lstrip_blocks=True)
 
 
 @router.get("/api/households/{household_id}/recommendations", response_model=Recommendations, responses=ERRORS,
             description=PRIVATE + " Walk times are bands for everyone but the household's own carers.")
-def recommendations(household_id: int, user: CurrentUser, engine: EngineDep, settings: SettingsDep, clock: ClockDep,
+def recommendations(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, settings: SettingsDep, clock: ClockDep,
                     limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Recommendations:
     """Welcoming places, activities and support within the household's walk, open in its free times, ranked and explained."""
     with write_session(engine) as session:
@@ -40,7 +42,7 @@ def recommendations(household_id: int, user: CurrentUser, engine: EngineDep, set
 
 @router.get("/api/households/{household_id}/plan", response_model=list[plan.PlanItemPublic], responses=ERRORS,
             description=PRIVATE)
-def list_plan(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> list[plan.PlanItemPublic]:
+def list_plan(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> list[plan.PlanItemPublic]:
     """The household's community-links plan."""
     with write_session(engine) as session:
         return plan.list_plan(session, user, household_id, now=clock())
@@ -48,7 +50,7 @@ def list_plan(household_id: int, user: CurrentUser, engine: EngineDep, clock: Cl
 
 @router.post("/api/households/{household_id}/plan", response_model=plan.PlanItemPublic, status_code=201,
              responses={**ERRORS, 409: {"model": ErrorOut}})
-def add_to_plan(household_id: int, body: plan.PlanItemCreate, user: CurrentUser, engine: EngineDep,
+def add_to_plan(household_id: HouseholdId, body: plan.PlanItemCreate, user: CurrentUser, engine: EngineDep,
                 clock: ClockDep) -> plan.PlanItemPublic:
     """Save a place, opportunity or support service (exactly one of their ids) into the plan."""
     with write_session(engine) as session:
@@ -56,15 +58,15 @@ def add_to_plan(household_id: int, body: plan.PlanItemCreate, user: CurrentUser,
 
 
 @router.delete("/api/households/{household_id}/plan", status_code=204, responses=ERRORS)
-def remove_from_plan(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep,
-                     item_id: Annotated[int | None, Query(description="The plan item to remove.")] = None) -> Response:
+def remove_from_plan(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, clock: ClockDep,
+                     item_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="The plan item to remove.")] = None) -> Response:
     """Remove one item from the plan."""
     with write_session(engine) as session:
         plan.remove_from_plan(session, user, household_id, item_id, now=clock())
     return Response(status_code=204)
 
 
-def _chart(household_id: int, fmt: str, user, engine, clock) -> Response:
+def _chart(household_id: HouseholdId, fmt: str, user, engine, clock) -> Response:
     with write_session(engine) as session:
         body = links_chart.links_chart(session, user, household_id, fmt=fmt, now=clock())
     return Response(body, media_type=links_chart.FORMATS[fmt], headers={"Cache-Control": "private, no-store"})
@@ -75,14 +77,14 @@ CHART = {200: {"content": {"image/png": {}}}, **ERRORS}
 
 @router.get("/api/households/{household_id}/links/chart.png", response_class=Response, responses=CHART,
             description=PRIVATE)
-def chart_png(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
+def chart_png(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
     """Community links over time, by outcome (PNG)."""
     return _chart(household_id, "png", user, engine, clock)
 
 
 @router.get("/api/households/{household_id}/links/chart.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS}, description=PRIVATE)
-def chart_svg(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
+def chart_svg(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
     """Community links over time, by outcome (SVG)."""
     return _chart(household_id, "svg", user, engine, clock)
 
@@ -100,7 +102,7 @@ def counts(engine: EngineDep, user: Annotated[object, Depends(require_roles(*ANA
 # household ids there (tests/test_privacy.py) cover it too.
 @router.get("/api/households/{household_id}/plan/print", response_class=HTMLResponse, responses=ERRORS,
             tags=["pages"], description=PRIVATE + " A web page: the bearer token or the web session cookie.")
-def plan_page(household_id: int, user: CurrentUser, engine: EngineDep, settings: SettingsDep,
+def plan_page(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, settings: SettingsDep,
               clock: ClockDep) -> HTMLResponse:
     """The printable one-page plan (large type, easy-read words, a sketch map without the home)."""
     with write_session(engine) as session:
