@@ -19,7 +19,9 @@ Access needs are hard filters on what is recorded: wheelchair → wheelchair=yes
 step_free=yes or wheelchair=yes; quiet → quiet_space=yes; hearing loop → hearing_loop=yes.
 A wheelchair or step-free need also routes with the ``step_free`` profile (no steps, no
 wheelchair=no paths). Dementia- and learning-disability-friendly are not recorded for places;
-they are named in the reason when an opportunity's own words say so.
+they are named in the reason when an opportunity's own words say so. A support service at a
+place is open when the place is, unless it records its own hours; one with no location and no
+hours is listed as "contact them" (reached by phone, so no walk and no door to check).
 
 Walk times: metres on the region's path network (EPSG:4326 in, metric CRS inside the router),
 minutes at the profile's pace; estimated from straight-line metres × circuity without a network.
@@ -330,17 +332,17 @@ def _score(c: _Candidate, *, interests: list[str], cap: int, local_now: datetime
     return round(sum(WEIGHTS[k] * v for k, v in parts.items()), 3), parts, matched
 
 
-def _reason(c: _Candidate, *, walk: str | None, access: list[str], matched: list[str]) -> str:
+def _reason(c: _Candidate, *, walk: str | None, access: list[str], matched: list[str], local_now: datetime) -> str:
     labels = vocabulary()
     first = f"{walk} walk" if walk else "contact them"
     access_words = [labels["access_needs"][a].lower() for a in access]
     friendly = [labels["access_needs"][f].lower() for f in c.friendly]
     parts = [", ".join([first] + access_words + friendly)]
-    when = when_words(c.next_on, c.next_end)
+    when = "now" if c.next_on is not None and c.next_on <= local_now else when_words(c.next_on, c.next_end)
     if c.kind == "place":
         parts.append(f"open {when}" if when else "opening times not recorded")
     elif when:
-        parts.append(f"{c.name} {when}")
+        parts.append(f"{c.name} {'on now' if when == 'now' else when}")
     else:
         parts.append(c.name)
     if matched:
@@ -394,7 +396,7 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
             place_id=c.place.id if c.place else None, lon=c.lon, lat=c.lat, walk_band=band,
             walk_minutes=exact_minutes, next_on=c.next_on,
             matched_interests=matched, access_met=access, welcome_met=c.welcome, score=score, score_parts=parts,
-            reason=_reason(c, walk=shown, access=access, matched=matched), sample=c.sample))
+            reason=_reason(c, walk=shown, access=access, matched=matched, local_now=local_now), sample=c.sample))
     band_rank = {words: k for k, (_u, words) in enumerate(BANDS)}
     items.sort(key=lambda r: (-r.score, band_rank.get(r.walk_band, len(BANDS)), r.name.lower(), r.kind, r.id))
     return Recommendations(household_id=household.id, profile=profile_name, comfortable_walk_minutes=cap,
