@@ -37,45 +37,13 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "sqlite_only: inherently SQLite (PRAGMA, the sqlite3 backup API)")
 
 
-# Tests whose helpers copy the Rutland database with ``sqlite3`` (test_dedupe.copy_rutland,
-# test_households.copy_database, e2e cli_env). They are not inherently SQLite: switching those
-# helpers to ``copy_database`` below makes them backend-neutral, and then they leave this list.
-PENDING_PG_PORT = {
-    "tests/e2e/test_rutland.py": "test_cli_bad_input_exits_2_and_changes_nothing test_cli_near test_reimport_is_idempotent",
-    "tests/test_activities.py": "test_cli_import_exit_codes test_csv_import_is_transactional_with_row_problems_and_dry_run "
-    "test_samples_are_clearly_marked_at_real_places_and_idempotent test_search_by_point_interest_free_and_windows "
-    "test_writes_need_admin_or_council",
-    "tests/test_csv_import.py": "test_formula_cells_are_plain_text_and_flagged test_missing_columns_name_what_is_there "
-    "test_other_kinds_are_not_available_yet test_row_problems_list_row_and_column_and_import_nothing "
-    "test_semicolon_and_tab_delimiters_are_detected test_uk_schemas_list_for_one_council_geocodes_by_postcode "
-    "test_wrong_encoding_is_refused_with_a_hint",
-    "tests/test_dedupe.py": "test_near_misses_are_queued_for_a_person test_rutland_osm_plus_council_list_is_four_libraries "
-    "test_without_dedupe_the_list_adds_four_more",
-    "tests/test_households.py": "test_admin_must_name_an_existing_scheme test_bad_input_is_422_with_what_to_fix_and_nothing_saved "
-    "test_carer_creates_reads_updates_and_lists_their_household test_delete_household_by_worker_keeps_audit "
-    "test_every_location_and_log_read_is_audited test_links_log_add_list_delete test_nan_coordinates_are_refused "
-    "test_postcode_outside_regions_never_echoed test_roles_without_households_cannot_add_one "
-    "test_scheme_worker_and_admin_see_it_others_do_not_in_lists test_scheme_worker_assigns_carers_of_their_scheme_only",
-    "tests/test_oruk.py": "test_example_with_a_real_location_maps_onto_a_place test_export_then_import_round_trip "
-    "test_official_examples_import test_schema_invalid_oruk_is_refused_with_json_paths",
-    "tests/test_privacy.py": "test_canary_coordinate_is_distinctive_in_the_real_data test_canary_never_reaches_exports "
-    "test_canary_never_reaches_public_or_analyst_responses_or_logs test_every_household_endpoint_is_401_without_sign_in "
-    "test_every_household_endpoint_is_404_for_everyone_else test_owner_does_see_the_canary "
-    "test_the_households_own_people_are_let_in",
-}
-
-
 def pytest_collection_modifyitems(config, items) -> None:
     if backend() == "sqlite":
         return
     inherent = pytest.mark.skip(reason="inherently SQLite; this run is on PostgreSQL")
-    pending = pytest.mark.skip(reason="copies the database with sqlite3; port the helper to conftest.copy_database")
     for item in items:
-        module = item.nodeid.split("::")[0]
         if item.get_closest_marker("sqlite_only"):
             item.add_marker(inherent)
-        elif item.originalname in PENDING_PG_PORT.get(module, "").split():
-            item.add_marker(pending)
 
 
 class _Postgres:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
-import pytest
 from sqlmodel import select
 
 from kindmap.config import Settings
@@ -17,15 +15,14 @@ from kindmap.services.place_import import import_csv
 
 RUTLAND_LIBRARIES = "rutland/libraries_rutland.csv"
 
+from tests.conftest import copy_database
+
 
 def copy_rutland(rutland, tmp_path):
     """(settings, engine) on a private copy of the session's Rutland database, so a test can write to it."""
     settings, _engine, _ = rutland
-    src = settings.database_url.removeprefix("sqlite:///")
-    dst = tmp_path / "rutland-copy.sqlite3"
-    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
-        a.backup(b)
-    copy = Settings(database_url=f"sqlite:///{dst}", data_dir=settings.data_dir, state_dir=tmp_path / "state")
+    url = copy_database(settings.database_url, folder=tmp_path, name="rutland-copy")
+    copy = Settings(database_url=url, data_dir=settings.data_dir, state_dir=tmp_path / "state")
     engine = make_engine(copy.database_url, settings=copy)
     create_schema(engine)
     return copy, engine

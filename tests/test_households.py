@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,20 +14,10 @@ from kindmap.db import create_schema, make_engine, read_session, write_session
 from kindmap.models.audit import AuditEntry
 from kindmap.models.households import Household, HouseholdCarer
 from kindmap.services.auth import add_scheme, add_user
-from tests.conftest import db_fingerprint
+from tests.conftest import copy_database, db_fingerprint
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("admin", "council_analyst", "moderator", "worker_a", "worker_b", "carer_a1", "carer_a2", "carer_b")
-
-
-def copy_database(source_url: str, target) -> None:
-    """An independent copy of an SQLite database (the online backup API copies a WAL database safely)."""
-    src = sqlite3.connect(source_url.removeprefix("sqlite:///"))
-    dst = sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
 
 
 @dataclass
@@ -53,8 +42,8 @@ class World:
 def build_world(rutland, tmp_path) -> World:
     """Two schemes, a user per role, on a private copy of the Rutland database."""
     base, _engine, _reports = rutland
-    copy_database(base.database_url, tmp_path / "world.sqlite3")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'world.sqlite3'}", data_dir=base.data_dir, state_dir=tmp_path)
+    url = copy_database(base.database_url, folder=tmp_path, name="world")
+    settings = Settings(database_url=url, data_dir=base.data_dir, state_dir=tmp_path)
     engine = make_engine(settings.database_url, settings=settings)
     create_schema(engine)
     world = World(settings, engine, None, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 import opening_hours
@@ -17,7 +16,7 @@ from kindmap.config import get_settings
 from kindmap.db import read_session
 from kindmap.geo.distance import haversine_m
 from kindmap.models import Area, Place, Postcode
-from tests.conftest import db_fingerprint
+from tests.conftest import copy_database, db_fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +124,8 @@ def test_unknown_place_is_404(api):
 def cli_env(rutland, monkeypatch, tmp_path):
     """The CLI pointed at a copy of the Rutland database."""
     settings, engine, _ = rutland
-    copy = tmp_path / "copy.sqlite3"
-    source = sqlite3.connect(engine.url.database)
-    with sqlite3.connect(copy) as target:
-        source.backup(target)
-    source.close()
-    monkeypatch.setenv("KINDMAP_DATABASE_URL", f"sqlite:///{copy}")
+    copy = copy_database(settings.database_url, folder=tmp_path, name="cli")
+    monkeypatch.setenv("KINDMAP_DATABASE_URL", copy)
     monkeypatch.setenv("KINDMAP_DATA_DIR", str(settings.data_dir))
     get_settings.cache_clear()
     yield copy
@@ -143,10 +138,10 @@ def test_cli_near(cli_env):
     assert '"Rutland County Library"' in result.output
 
 
-def _copy_engine(path):
+def _copy_engine(url):
     from kindmap.db import make_engine
 
-    return make_engine(f"sqlite:///{path}")
+    return make_engine(url)
 
 
 @pytest.mark.parametrize("args, words", [
