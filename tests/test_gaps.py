@@ -14,7 +14,9 @@ from kindmap.db import write_session
 from kindmap.errors import DataError, InvalidQuery, NotFound
 from kindmap.geo.projection import LocalProjection
 from kindmap.models import Area, Place, Postcode, Region
-from kindmap.services.gaps import (Candidate, GapQuery, analyse_gaps, analyse_partitioned, best_sites, what_if)
+from kindmap.services.gaps import GapQuery, analyse_gaps
+from kindmap.services.gaps_partition import analyse_partitioned
+from kindmap.services.gaps_scenarios import Candidate, best_sites, what_if
 from kindmap.services.gaps_report import write_outputs
 
 PAYLOAD = "<script>alert(1)</script>${alert(1)}\\`"

@@ -30,7 +30,9 @@ def gaps(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the outputs (replaced atomically).")] = Path("gaps"),
 ) -> None:
     """Where welcoming free places are out of walking reach, by small area and deprivation decile."""
-    from kindmap.services.gaps import GapQuery, analyse_gaps, analyse_partitioned, best_sites
+    from kindmap.services.gaps import GapQuery, analyse_gaps
+    from kindmap.services.gaps_partition import analyse_partitioned
+    from kindmap.services.gaps_scenarios import best_sites
     from kindmap.services.gaps_report import write_outputs
 
     settings = get_settings()
