@@ -71,6 +71,12 @@ def _postgres_engine(url: str) -> Engine:
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+FOREIGN_TABLES = frozenset({"spatial_ref_sys"})  # PostGIS's own table: never kindmap's to migrate
+
+
+def include_name(name, type_, _parent_names) -> bool:
+    """Alembic filter: leave tables that belong to extensions (PostGIS) alone."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def migration_config(connection=None):

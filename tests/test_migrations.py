@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from kindmap.cli import app as cli_app
 from kindmap.config import get_settings
-from kindmap.db import create_schema, head_revision, make_engine, migration_config, schema_revision, upgrade
+from kindmap.db import create_schema, head_revision, include_name, make_engine, migration_config, schema_revision, upgrade
 from tests.conftest import copy_database, db_fingerprint
 
 REGENERATE = 'models changed without a migration; run: kindmap db revision "what changed" (then review the file)'
@@ -26,7 +26,7 @@ def first_revision() -> str:
 def test_models_match_the_newest_migration(engine):
     assert schema_revision(engine) == head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False, "include_name": include_name}), SQLModel.metadata)
     assert not diff, f"{REGENERATE}: {diff[:5]}"
 
 

@@ -7,6 +7,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import kindmap.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from kindmap.db import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,6 +20,7 @@ def _configure(connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
 
 
