@@ -133,3 +133,12 @@ def test_limits_are_published_in_the_openapi_document(client):
             if method in ("post", "put", "patch"):
                 assert "413" in op["responses"], (method, path)
 
+
+
+def test_ids_past_the_database_integer_range_are_422_not_500(signin):
+    token = signin.post("/api/auth/token", data={"username": "carer@example.org", "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    for item_id in (2**31 + 5, 2**64 + 5):  # past PostgreSQL's integer, past SQLite's
+        response = signin.post(f"/api/contributions/{item_id}/approve", json={}, headers=headers)
+        assert response.status_code in (404, 422), response.text
+        assert "out of the range" in response.json()["detail"] or response.status_code == 404
