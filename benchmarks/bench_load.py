@@ -61,11 +61,14 @@ def lua_script(kind: str, folder: Path, rng: random.Random) -> Path:
 
 def parse_wrk(text: str) -> dict:
     def ms(value: str) -> float:
-        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
-        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        found = re.match(r"([\d.]+)(us|ms|s|m)$", value)
+        if found is None:
+            raise SystemExit(f"cannot read wrk's latency {value!r}:\n{text}")
+        number, unit = found.groups()
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
-    p50 = re.search(r"50%\s+(\S+)", text).group(1)
-    p99 = re.search(r"99%\s+(\S+)", text).group(1)
+    p50 = re.search(r"^\s*50%\s+(\S+)", text, re.M).group(1)
+    p99 = re.search(r"^\s*99%\s+(\S+)", text, re.M).group(1)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return {"p50": ms(p50), "p99": ms(p99), "rps": rps, "non2xx": int(errors.group(1)) if errors else 0}
