@@ -78,7 +78,7 @@ def test_landing_page_links_and_openapi(client, world):
 
 def test_collections_extent_from_public_data_only(client, world):
     doc = _get(client, "/ogc/collections")
-    assert [c["id"] for c in doc["collections"]] == ["places", "areas"]
+    assert [c["id"] for c in doc["collections"]] == ["places", "areas", "opportunities"]
     places = _get(client, "/ogc/collections/places")
     # The closed place at (5, 60) is not part of the extent.
     assert places["extent"]["spatial"]["bbox"] == [[-1.0, 52.0, pytest.approx(-0.76), pytest.approx(52.24)]]

@@ -500,3 +500,7 @@ def item(session: Session, collection_id: str, feature_id: str, *, root: str,
     feature["links"] = [_link(f"{base}/items/{quote(feature_id, safe='')}", "self", GEOJSON, "This feature"),
                         _link(base, "collection", JSON, coll.title)]
     return feature
+
+
+# Collections defined in their own modules register themselves on import (after everything above exists).
+from kindmap.services import ogc_opportunities  # noqa: E402,F401

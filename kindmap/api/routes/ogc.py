@@ -63,7 +63,7 @@ ITEMS_PARAMETERS = [
      "description": "minlon,minlat,maxlon,maxlat in CRS84 degrees.",
      "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}},
     {"name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
-     "description": "RFC 3339 instant or interval (e.g. 2022-01-01T00:00:00Z/..) on updated_at; places only.",
+     "description": "RFC 3339 instant or interval (e.g. 2022-01-01T00:00:00Z/..) on updated_at; places and opportunities.",
      "schema": {"type": "string"}},
     {"name": "f", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json"]}},
     {"name": "crs", "in": "query", "required": False, "description": "Only CRS84 is offered.",
@@ -100,7 +100,7 @@ def conformance(request: Request) -> JSONResponse:
 
 @ogc_router.get("/collections", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
 def collections(request: Request, session: SessionDep) -> JSONResponse:
-    """The feature collections: places, areas."""
+    """The feature collections: places, areas, opportunities."""
     return JSONResponse(ogc.collections(session, root=_root(request), params=_query(request)))
 
 
