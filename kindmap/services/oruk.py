@@ -219,8 +219,8 @@ def service_at_location(place: Place, *, full: bool = True) -> dict:
             "location_id": location["id"], "location": location, "service": service}
 
 
-# kind → exporter; opportunities and support services register here when their models exist.
-EXPORTERS: dict[str, Callable[[Place], dict]] = {"place": place_service}
+# kind → exporter of one row; opportunity and support exporters (kindmap.services.oruk_activities) take the session too.
+EXPORTERS: dict[str, Callable[..., dict]] = {"place": place_service}
 
 
 @dataclass
@@ -252,11 +252,17 @@ def _published():
 
 
 def list_services(session: Session, *, page: int = 1, per_page: int = 50) -> Page:
-    """A page of published places as ORUK service list items, by id."""
+    """A page of ORUK service list items: published places by id, then opportunities, then support services."""
+    from kindmap.services import oruk_activities  # it builds on this module
+
     _check_paging(page, per_page)
-    total = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published)).one()
-    rows = session.exec(_published().order_by(Place.id).offset((page - 1) * per_page).limit(per_page)).all()
-    return Page(total, page, per_page, [service_list_item(p) for p in rows])
+    places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published)).one()
+    start = (page - 1) * per_page
+    rows = session.exec(_published().order_by(Place.id).offset(start).limit(per_page)).all()
+    contents = [service_list_item(p) for p in rows]
+    if len(contents) < per_page:
+        contents += oruk_activities.list_items(session, offset=max(start - places, 0), limit=per_page - len(contents))
+    return Page(places + oruk_activities.count(session), page, per_page, contents)
 
 
 def _place_by_uuid(session: Session, value: str, *, suffix: tuple[str, ...]) -> Place:
@@ -272,8 +278,16 @@ def _place_by_uuid(session: Session, value: str, *, suffix: tuple[str, ...]) -> 
 
 
 def get_service(session: Session, service_id: str) -> dict:
-    """The full ORUK service for an id, or ``NotFound``."""
-    return place_service(_place_by_uuid(session, service_id, suffix=()))
+    """The full ORUK service for an id (place, opportunity or support service), or ``NotFound``."""
+    from kindmap.services import oruk_activities  # it builds on this module
+
+    try:
+        return place_service(_place_by_uuid(session, service_id, suffix=()))
+    except NotFound:
+        found = oruk_activities.find_service(session, str(uuid.UUID(service_id)))
+        if found is None:
+            raise
+        return found
 
 
 def get_service_at_location(session: Session, sal_id: str) -> dict:

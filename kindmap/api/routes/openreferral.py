@@ -25,7 +25,7 @@ def api_info(request: Request) -> dict[str, str]:
 
 @router.get("/services", responses=ERRORS)
 def services(session: SessionDep, page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
-    """Published places as ORUK services (one-to-one fields), paged."""
+    """Published places, then opportunities and support services, as ORUK services (one-to-one fields), paged."""
     return oruk.list_services(session, page=page, per_page=per_page).as_dict()
 
 
