@@ -96,7 +96,7 @@ def test_every_export_validates_and_maps_schedules_costs_areas_terms(world, vali
     carers = by["Carers advice"]
     assert [a["name"] for a in carers["service_areas"]] == ["eastshire", "E01000001", "E01000002"]
     assert carers["schedules"][0]["byday"] == "TU" and "Unpaid carers" in carers["description"]
-    assert carers["attributes"][0]["taxonomy_term"]["term"] == "carers_support"
+    assert carers["attributes"][0]["taxonomy_term"]["term"] == "support_carers_support"
     assert by["Befriending line"]["service_at_locations"] == []
 
 

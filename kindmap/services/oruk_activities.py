@@ -142,10 +142,15 @@ def support_service(session: Session, row: SupportService, *, with_locations: bo
         areas.append({"id": stable_id(service_id, "area", code), "service_id": service_id, "name": code,
                       "service_area": f"Small area {code}", "extent_type": "area_code"})
     doc.update(schedules=_hours_schedules(row.opening_hours, service_id), service_areas=areas, cost_options=[],
-               attributes=[_attribute(service_id, kind, label, taxonomy=SUPPORT_TAXONOMY)])
+               attributes=[_attribute(service_id, support_term(kind), label, taxonomy=SUPPORT_TAXONOMY)])
     if with_locations:
         doc["service_at_locations"] = _locations(session, "support", row, service_id, row.name)
     return doc
+
+
+def support_term(kind: str) -> str:
+    """The taxonomy term slug of a support kind (prefixed: "other" is also a place category)."""
+    return f"support_{kind}"
 
 
 def _public_opportunities():

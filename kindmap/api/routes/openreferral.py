@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from kindmap.api.deps import SessionDep
 from kindmap.schemas import ErrorOut
-from kindmap.services import oruk
+from kindmap.services import oruk, oruk_taxonomy
 
 router = APIRouter(prefix="/openreferral", tags=["open referral uk"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -52,3 +52,27 @@ def service_at_locations(
 def service_at_location(sal_id: str, session: SessionDep) -> dict[str, Any]:
     """One fully nested ORUK service_at_location."""
     return oruk.get_service_at_location(session, sal_id)
+
+
+@router.get("/taxonomies", responses=ERRORS)
+def taxonomies(page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """kindmap's taxonomies (categories, attributes, interests, support kinds), paged."""
+    return oruk_taxonomy.list_taxonomies(page=page, per_page=per_page).as_dict()
+
+
+@router.get("/taxonomies/{taxonomy_id}", responses=ERRORS)
+def taxonomy(taxonomy_id: str) -> dict[str, Any]:
+    """One taxonomy with its terms."""
+    return oruk_taxonomy.get_taxonomy(taxonomy_id)
+
+
+@router.get("/taxonomy_terms", responses=ERRORS)
+def taxonomy_terms(page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
+    """Every taxonomy term that exported services' attributes refer to, paged."""
+    return oruk_taxonomy.list_taxonomy_terms(page=page, per_page=per_page).as_dict()
+
+
+@router.get("/taxonomy_terms/{term_id}", responses=ERRORS)
+def taxonomy_term(term_id: str) -> dict[str, Any]:
+    """One taxonomy term."""
+    return oruk_taxonomy.get_taxonomy_term(term_id)
