@@ -46,3 +46,18 @@ def export_geojson(out: OutOption, region: RegionOption = None, category: Catego
 def export_gpkg(out: OutOption, region: RegionOption = None, category: CategoryOption = None, demo: DemoOption = False) -> None:
     """Published places as a GeoPackage layer 'places' (EPSG:4326); attribution in the layer description."""
     _export("gpkg", out, region, category, demo)
+
+
+@export_app.command("oruk")
+def export_oruk(out: OutOption, demo: DemoOption = False) -> None:
+    """Published places, opportunities and support services as a JSON list of full Open Referral UK services."""
+    from kindmap.db import read_session
+    from kindmap.services.oruk_activities import export_services
+
+    try:
+        engine = open_engine(get_settings(), demo=demo)
+        with read_session(engine) as session:
+            count = export_services(session, out=out)
+    except KindmapError as exc:
+        fail(exc)
+    err.print(f"wrote {count} Open Referral UK service(s) to {out}", highlight=False, soft_wrap=True)

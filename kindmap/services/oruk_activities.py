@@ -205,3 +205,24 @@ def find_service(session: Session, wanted: str) -> dict | None:
 
 
 EXPORTERS.update(opportunity=opportunity_service, support=support_service)
+
+
+def export_services(session: Session, *, out) -> int:
+    """Write every published place, opportunity and support service as full ORUK services (a JSON list) to ``out``, atomically."""
+    import json
+    from pathlib import Path
+
+    from kindmap.errors import InvalidQuery
+    from kindmap.models import Place as _Place
+    from kindmap.services.export import _check_target, atomic_path
+    from kindmap.services.oruk import place_service
+
+    target = _check_target(Path(out))
+    places = session.exec(select(_Place).where(_Place.status == PlaceStatus.published).order_by(_Place.id)).all()
+    docs = [place_service(p) for p in places] + all_services(session)
+    try:
+        with atomic_path(target, suffix=".json") as tmp:
+            tmp.write_text(json.dumps(docs, ensure_ascii=False, indent=1), encoding="utf-8")
+    except OSError as exc:
+        raise InvalidQuery(f"--out {target}: could not write the file ({exc.strerror or exc})") from exc
+    return len(docs)
