@@ -239,3 +239,24 @@ def page(context):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the current page: the violations, readable."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
+        return r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(' | '));
+    }""")
+
+
+def tab_to(page, predicate_js: str, limit: int = 80) -> None:
+    """Press Tab until ``predicate_js`` is true in the page (keyboard-only tests)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(predicate_js):
+            return
+    raise AssertionError(f"Tab never reached: {predicate_js}")

@@ -7,16 +7,14 @@ import json
 import re
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FAR_ORIGIN_M, _box, _offset
+from tests.browser.conftest import FAR_ORIGIN_M, _box, _offset, axe_violations
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 ANALYST = ("analyst@example.org", "council pass phrase 77")
 # code, name, region, centre (east m, north m), half-width m, households, decile. Testshire's two
 # halves meet at the library's street; Farshire has no path network, so its walks are estimated.
@@ -204,12 +202,12 @@ def test_axe_finds_no_violations_and_the_page_fits_375_px(browser, server, counc
     page.set_default_timeout(10_000)
     try:
         page.goto(server + "/council")
-        assert _axe(page) == []
+        assert axe_violations(page) == []
         _sign_in(page, server)
         _show_testshire(page)
         page.click("#gaps-form button[type=submit]")
         expect(page.locator("#gaps-priority")).to_be_visible()
-        assert _axe(page) == []
+        assert axe_violations(page) == []
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         box = page.locator("#gaps-form button[type=submit]").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
@@ -217,13 +215,7 @@ def test_axe_finds_no_violations_and_the_page_fits_375_px(browser, server, counc
         ctx.close()
 
 
-def _axe(page) -> list[str]:
-    """axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the current page: the violations, readable."""
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
-        return r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(' | '));
-    }""")
+
 
 
 def test_password_never_reaches_the_url(page, server, council_data):

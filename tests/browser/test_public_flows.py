@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MODERATOR, XSS_IMG, XSS_SCRIPT, XSS_TEMPLATE
+from tests.browser.conftest import (
+    MODERATOR,
+    XSS_IMG,
+    XSS_SCRIPT,
+    XSS_TEMPLATE,
+    axe_violations,
+    tab_to,
+)
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 ITEMS = "#place-list button.place-button"
 PINS = ".leaflet-marker-pane .pin"
 PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${alert(1)}", "back\\`tick",
@@ -33,22 +38,10 @@ def _place_id(server: str, name: str) -> int:
     return next(f["id"] for f in data["features"] if f["properties"]["name"] == name)
 
 
-def _axe(page) -> list[str]:
-    """axe-core on the current page (WCAG 2.0/2.1/2.2 A and AA rules): the violations, readable."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
-        return r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(' | '));
-    }""")
-    return result
 
 
-def _tab_to(page, predicate_js: str, limit: int = 60) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(predicate_js):
-            return
-    raise AssertionError(f"Tab never reached: {predicate_js}")
+
+
 
 
 def test_search_by_place_name_ignores_case_and_accents(page, server):
@@ -120,17 +113,17 @@ def test_place_page_is_a_real_url_with_everything_known(page, server):
 def test_keyboard_only_search_open_place_and_send_a_kindness_note(page, server, app):
     page.goto(server + "/")
     expect(page.locator("#category option")).not_to_have_count(1)
-    _tab_to(page, "document.activeElement.id === 'postcode'")
+    tab_to(page, "document.activeElement.id === 'postcode'")
     page.keyboard.type("TE1 1ST")
     page.keyboard.press("Enter")
     expect(page.locator(ITEMS)).to_have_count(6)
-    _tab_to(page, "document.activeElement.classList.contains('place-button')")
+    tab_to(page, "document.activeElement.classList.contains('place-button')")
     page.keyboard.press("Enter")
     expect(page.locator("#details-name")).to_be_focused()
-    _tab_to(page, "document.activeElement.textContent.startsWith('Say thank you')")
+    tab_to(page, "document.activeElement.textContent.startsWith('Say thank you')")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Testshire Library")
-    _tab_to(page, "document.activeElement.id === 'kindness-text'")
+    tab_to(page, "document.activeElement.id === 'kindness-text'")
     page.keyboard.type("Thank you for the warm welcome every Tuesday.")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Send thank-you note"
@@ -272,21 +265,21 @@ def test_axe_finds_no_violations_on_map_place_and_form_pages(axe_page, server):
     page.goto(f"{server}/?postcode=TE1+1ST#place={library}")
     expect(page.locator("#details-name")).to_have_text("Testshire Library")
     expect(page.locator("#details .details-links")).to_be_visible()
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     page.goto(f"{server}/")  # browsing, no search
     expect(page.locator(PINS)).not_to_have_count(0)
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     page.goto(f"{server}/places/{_place_id(server, XSS_SCRIPT)}")
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     page.click("text=Send report")  # the error state of a form
     expect(page.locator("#problem-form [data-error]")).to_be_visible()
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     page.goto(f"{server}/suggest")
     page.click("text=Send suggestion")
     expect(page.locator("#suggest-form [data-error]")).to_be_visible()
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     page.goto(f"{server}/moderate")
-    assert _axe(page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("path", ["/?postcode=TE1+1ST", "/places/{library}"])

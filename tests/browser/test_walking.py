@@ -14,8 +14,14 @@ from urllib.parse import quote, urlencode
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, FAR_POSTCODE, XSS_IMG
-from tests.browser.test_public_flows import _axe, axe_page  # noqa: F401  (fixture)
+from tests.browser.conftest import (
+    ARTIFACTS,
+    FAR_POSTCODE,
+    XSS_IMG,
+    axe_violations,
+    tab_to,
+)
+from tests.browser.test_public_flows import axe_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +44,7 @@ def _api_names(body: dict) -> list[str]:
     return [f["properties"]["name"] for f in body["features"]]
 
 
-def _tab_to(page, predicate_js: str, limit: int = 80) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(predicate_js):
-            return
-    raise AssertionError(f"Tab never reached: {predicate_js}")
+
 
 
 def test_walking_time_orders_by_minutes_and_shades_the_reachable_area(page, server):
@@ -212,12 +213,12 @@ def test_show_walking_area_from_a_place(page, server):
 def test_keyboard_only_walking_time_free_days_and_place_area(page, server):
     page.goto(server + "/")
     expect(page.locator("#category option")).not_to_have_count(1)
-    _tab_to(page, "document.activeElement.id === 'postcode'")
+    tab_to(page, "document.activeElement.id === 'postcode'")
     page.keyboard.type("TE1 1ST")
     page.keyboard.press("Enter")
     expect(page.locator(ITEMS)).to_have_count(6)
     # The radio group: Tab reaches the chosen one, an arrow key picks walking time.
-    _tab_to(page, "document.activeElement.id === 'measure-distance'")
+    tab_to(page, "document.activeElement.id === 'measure-distance'")
     page.keyboard.press("ArrowRight")
     expect(page.locator("#measure-walk")).to_be_checked()
     expect(page.locator("#walk-field")).to_be_visible()
@@ -233,18 +234,18 @@ def test_keyboard_only_walking_time_free_days_and_place_area(page, server):
     page.keyboard.press("ArrowDown")
     expect(page.locator("#pace")).to_have_value("slow")
     expect(page.locator("#results-heading")).to_contain_text("slower pace")
-    _tab_to(page, "document.activeElement.tagName === 'SUMMARY'")
+    tab_to(page, "document.activeElement.tagName === 'SUMMARY'")
     page.keyboard.press("Enter")  # unfold "When can you go?"
     expect(page.locator("#day-sat")).to_be_visible()
-    _tab_to(page, "document.activeElement.id === 'day-sat'")
+    tab_to(page, "document.activeElement.id === 'day-sat'")
     page.keyboard.press("Space")
     expect(page.locator("#day-sat")).to_be_checked()
     expect(page.locator("#status")).to_contain_text("Sat 10:00-12:00")
     expect(page.locator(f"{ITEMS} .place-when").first).to_contain_text(re.compile(r"^Open Saturday from \d\d:\d\d$"))
-    _tab_to(page, "document.activeElement.classList.contains('place-button')")
+    tab_to(page, "document.activeElement.classList.contains('place-button')")
     page.keyboard.press("Enter")
     expect(page.locator("#details-name")).to_be_focused()
-    _tab_to(page, "document.activeElement.textContent === 'Show walking area'", limit=10)
+    tab_to(page, "document.activeElement.textContent === 'Show walking area'", limit=10)
     page.keyboard.press("Enter")
     expect(page.locator(PLACE_AREA)).to_have_count(1)
     expect(page.locator("#details .details-walk-note")).to_contain_text("within a 15-minute walk of Testshire Library at a slower pace")
@@ -259,11 +260,11 @@ def test_axe_finds_no_violations_with_walking_time_and_free_times_on(axe_page, s
     page.locator(ITEMS).first.click()
     page.get_by_role("button", name="Show walking area").click()
     expect(page.locator(PLACE_AREA)).to_have_count(1)
-    assert _axe(page) == []
+    assert axe_violations(page) == []
     page.screenshot(path=str(ARTIFACTS / "desktop-walking.png"))
     page.goto(f"{server}/?postcode={quote(FAR_POSTCODE)}&walk=15")
     expect(page.locator(ITEMS)).to_have_count(1)
-    assert _axe(page) == []
+    assert axe_violations(page) == []
 
 
 def test_mobile_walking_screenshot(browser, server, artifacts):
