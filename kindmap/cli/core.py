@@ -59,24 +59,16 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
 ) -> None:
     """Serve the public map and the API."""
-    import uvicorn
-
     settings = get_settings()
     try:
         if demo:
             _build_demo(settings)
     except KindmapError as exc:
         fail(exc)
-    from kindmap.api.app import create_app
+    from kindmap.api.server import run
 
     out.print(f"kindmap on http://{host}:{port}  (API docs at /docs)", highlight=False)
-    if workers == 1:
-        uvicorn.run(create_app(settings, demo=demo), host=host, port=port, access_log=False, log_level="warning")
-    else:
-        import os
-
-        os.environ["KINDMAP_DEMO"] = "1" if demo else ""
-        uvicorn.run("kindmap.api.asgi:app", host=host, port=port, workers=workers, access_log=False, log_level="warning")
+    run(host=host, port=port, workers=workers, demo=demo, settings=settings)
 
 
 @app.command()

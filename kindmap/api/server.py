@@ -1,0 +1,65 @@
+"""Run the app under uvicorn, with one or several worker processes.
+
+With ``workers > 1`` uvicorn binds the listening socket itself as ``socket.socket(family)``,
+whose protocol number is 0; asyncio only turns on ``TCP_NODELAY`` for sockets whose protocol
+is ``IPPROTO_TCP``, so every accepted connection kept Nagle's algorithm. uvicorn writes the
+headers and the body of a response separately, so each response then waited for the client's
+delayed ACK: a flat ~40–48 ms per request (measured in benchmarks/bench_load.py). The protocol
+classes below set ``TCP_NODELAY`` on every connection, whatever socket it came from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:  # httptools is the faster parser; h11 is the pure-Python fallback
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools is a dependency, but keep serving without it
+    HttpToolsProtocol = None
+
+
+def no_delay(transport: asyncio.BaseTransport) -> None:
+    """Send small writes at once (no Nagle) on a TCP connection."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # the peer may already be gone
+            pass
+
+
+class NoDelayH11Protocol(H11Protocol):
+    def connection_made(self, transport):  # type: ignore[override]
+        no_delay(transport)
+        super().connection_made(transport)
+
+
+if HttpToolsProtocol is not None:
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+        def connection_made(self, transport):  # type: ignore[override]
+            no_delay(transport)
+            super().connection_made(transport)
+
+    HTTP_PROTOCOL: type[asyncio.Protocol] = NoDelayHttpToolsProtocol
+else:  # pragma: no cover
+    HTTP_PROTOCOL = NoDelayH11Protocol
+
+
+def run(*, host: str, port: int, workers: int, demo: bool, settings=None, log_config: dict | None = None) -> None:
+    """Serve until interrupted. One worker serves the app built here; several import
+    ``kindmap.api.asgi:app`` in each worker process (settings come from the environment)."""
+    import uvicorn
+
+    options = dict(host=host, port=port, access_log=False, log_level="warning", http=HTTP_PROTOCOL,
+                   ws="none", log_config=log_config or uvicorn.config.LOGGING_CONFIG)
+    if workers == 1:
+        from kindmap.api.app import create_app
+
+        uvicorn.run(create_app(settings, demo=demo), **options)
+    else:
+        os.environ["KINDMAP_DEMO"] = "1" if demo else ""
+        uvicorn.run("kindmap.api.asgi:app", workers=workers, **options)
