@@ -95,6 +95,25 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
 
+    # Limits (published in the API docs; see kindmap/api/limits.py).
+    max_body_kb: int = Field(default=1024, gt=0, description="Largest request body in KiB (413 past it).")
+    max_bbox_km2: float = Field(default=2500.0, gt=0,
+                                description="Largest bbox a search may ask for, in square kilometres (422 past it).")
+    max_upload_mb: int = Field(default=200, gt=0,
+                               description="Largest file an import reads (CSV, ORUK JSON, OSM extract), in MiB.")
+    max_import_rows: int = Field(default=200_000, gt=0, description="Most rows (records) one import may hold.")
+    login_attempts_per_account: int = Field(default=10, gt=0, description="Sign-in attempts per account per window.")
+    login_attempts_per_client: int = Field(default=30, gt=0, description="Sign-in attempts per client per window.")
+    login_window_s: int = Field(default=900, gt=0, description="Window for the sign-in limits, in seconds.")
+    catalog_recheck_s: float = Field(
+        default=1.0, ge=0,
+        description="How often a server re-checks the database for places changed by other processes, in seconds "
+                    "(changes made through this server are seen at once).")
+    # Logs: never personal data (see kindmap/api/security.py).
+    log_format: str = Field(default="text", pattern="^(text|json)$",
+                            description="'text' for people, 'json' (one object per line) for log collectors.")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
     def resolved_database_url(self, *, demo: bool = False) -> str:
         """The database URL to use; the demo gets its own file so it never mixes with real data."""
         if self.database_url:
