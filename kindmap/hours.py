@@ -5,7 +5,8 @@ grammar); this module adds a slot bitmap so that asking "which of 10⁵ places a
 open at T?" is a numpy gather rather than 10⁵ evaluations.
 
 All evaluation happens in *naive local time* (wall clock in ``tz``, default
-Europe/London); aware datetimes are converted with :func:`to_local_naive`.
+Europe/London); aware datetimes are converted with :func:`to_local_naive`. Times leave
+for the wire through :func:`localize`, which gives them back their UTC offset.
 
 Public holidays: opening-hours-py is built without a country here, so ``PH``
 never matches. ``"Mo-Fr 09:00-17:00; PH off"`` is open on Christmas Day if it is
@@ -192,6 +193,25 @@ def to_local_naive(when: datetime, *, tz: str = "Europe/London") -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         return when
     return when.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def localize(when: datetime | None, tz: str = "Europe/London") -> datetime | None:
+    """A wire-ready aware local time in ``tz`` (wall clock plus its UTC offset); ``None`` stays ``None``.
+
+    Naive values are read as wall-clock time in ``tz`` (as :class:`HoursIndex` returns them);
+    aware ones are converted to ``tz``. Around clock changes the naive wall clock is read with
+    ``fold=0``: an ambiguous time (autumn, 01:30 happens twice) is the first, summer-time one
+    (``+01:00`` in London); a time that does not exist (spring, 01:30 is skipped) is read with the
+    offset before the change and comes out as the real instant after it (02:30+01:00), so the
+    result is always a valid local time in ``tz``.
+    """
+    if when is None:
+        return None
+    zone = ZoneInfo(tz)
+    if when.tzinfo is None or when.utcoffset() is None:
+        when = when.replace(tzinfo=zone, fold=0)
+    # Via UTC: astimezone() to the datetime's own zone would return it unchanged (gap times too).
+    return when.astimezone(UTC).astimezone(zone)
 
 
 def _now_local(tz: str) -> datetime:
