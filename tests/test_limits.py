@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kindmap.api.app import create_app
-from kindmap.api.limits import LimitSettings, LoginRateLimit
+from kindmap.api.limits import LoginRateLimit
 from kindmap.db import write_session
 from kindmap.errors import RateLimited
 from kindmap.services.auth import add_user
@@ -45,9 +45,8 @@ def test_chunked_body_under_the_cap_reaches_the_route(client):
         assert "JSON" not in response.json()["detail"]
 
 
-def test_cap_is_a_setting(settings, engine, monkeypatch):
-    monkeypatch.setenv("KINDMAP_MAX_BODY_KB", "1")
-    with TestClient(create_app(settings, engine=engine)) as small:
+def test_cap_is_a_setting(settings, engine):
+    with TestClient(create_app(settings.model_copy(update={"max_body_kb": 1}), engine=engine)) as small:
         assert small.post("/api/auth/token", data={"username": "x" * 2000, "password": "p"}).status_code == 413
         assert small.post("/api/auth/token", data={"username": "x@y.org", "password": "p"}).status_code == 401
 
@@ -57,12 +56,11 @@ def test_gets_are_not_buffered_or_capped(client):
 
 
 @pytest.fixture
-def signin(settings, engine, monkeypatch):
-    monkeypatch.setenv("KINDMAP_LOGIN_ATTEMPTS_PER_ACCOUNT", "3")
-    monkeypatch.setenv("KINDMAP_LOGIN_ATTEMPTS_PER_CLIENT", "5")
+def signin(settings, engine):
     with write_session(engine) as session:
         add_user(session, email="carer@example.org", password=PASSWORD, role="admin")
-    with TestClient(create_app(settings, engine=engine)) as c:
+    limited = settings.model_copy(update={"login_attempts_per_account": 3, "login_attempts_per_client": 5})
+    with TestClient(create_app(limited, engine=engine)) as c:
         yield c
 
 
@@ -85,9 +83,9 @@ def test_login_attempts_are_limited_per_client(signin):
     assert r.status_code == 429 and "from this device" in r.json()["detail"]
 
 
-def test_login_limit_window_expires():
+def test_login_limit_window_expires(settings):
     now = [0.0]
-    limit = LoginRateLimit(None, limits=LimitSettings(login_attempts_per_account=2, login_window_s=60))
+    limit = LoginRateLimit(None, limits=settings.model_copy(update={"login_attempts_per_account": 2, "login_window_s": 60}))
     for limiter in (limit.by_account, limit.by_client):
         limiter._clock = lambda: now[0]
     limit.check(account="a", client="1.2.3.4")
@@ -121,6 +119,16 @@ def test_search_bounds_are_422_with_what_to_fix(client, query, fragment):
     response = client.get(f"/api/places?{query}")
     assert response.status_code == 422, response.text
     assert fragment in response.json()["detail"]
+
+
+def test_limits_come_from_the_apps_settings_not_the_environment(settings, engine, monkeypatch):
+    # Multi-worker serving builds Settings from KINDMAP_* in each worker; a Settings passed in
+    # (tests, embedding) is what counts, whatever the environment says.
+    monkeypatch.setenv("KINDMAP_MAX_BODY_KB", "4096")
+    app = create_app(settings.model_copy(update={"max_body_kb": 2}), engine=engine)
+    with TestClient(app) as c:
+        assert c.post("/api/auth/token", data={"username": "x" * 3000, "password": "p"}).status_code == 413
+        assert "2 KiB" in c.get("/openapi.json").json()["info"]["description"]
 
 
 def test_limits_are_published_in_the_openapi_document(client):

@@ -16,26 +16,14 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError as SQLDataError
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kindmap.config import Settings
 from kindmap.errors import RateLimited
 from kindmap.services.ratelimit import Limits, RateLimiter
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATHS = ("/api/auth/token", "/api/auth/session")
-
-
-class LimitSettings(BaseSettings):
-    """Limits read from ``KINDMAP_*`` (to be merged into ``kindmap.config.Settings``)."""
-
-    model_config = SettingsConfigDict(env_prefix="KINDMAP_", extra="ignore")
-
-    max_body_kb: int = Field(default=1024, gt=0, description="Largest request body in KiB (413 past it).")
-    login_attempts_per_account: int = Field(default=10, gt=0, description="Sign-in attempts per account per window.")
-    login_attempts_per_client: int = Field(default=30, gt=0, description="Sign-in attempts per client per window.")
-    login_window_s: int = Field(default=900, gt=0, description="Window for the sign-in limits, in seconds.")
 
 
 class BodySizeLimit:
@@ -83,7 +71,7 @@ class BodySizeLimit:
                     headers=[(b"connection", b"close")])
 
 
-def limits_text(limits: LimitSettings) -> str:
+def limits_text(limits: Settings) -> str:
     """The limits as Markdown, appended to the API description."""
     minutes = max(1, round(limits.login_window_s / 60))
     return (
@@ -99,10 +87,10 @@ def limits_text(limits: LimitSettings) -> str:
     )
 
 
-def install_limits(app: FastAPI, *, settings: LimitSettings | None = None) -> None:
-    """Add the body cap and the sign-in rate limit, and publish the limits in the OpenAPI docs."""
-    limits = settings or LimitSettings()
-    app.state.limit_settings = limits
+def install_limits(app: FastAPI) -> None:
+    """Add the body cap and the sign-in rate limit from ``app.state.settings`` (a ``Settings``),
+    and publish the limits in the OpenAPI docs."""
+    limits: Settings = app.state.settings
     app.add_middleware(LoginRateLimit, limits=limits)  # inner: sees only bodies the cap let through
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_kb * 1024)
     app.description = (app.description or "") + limits_text(limits)
@@ -123,7 +111,7 @@ class LoginRateLimit:
     client on ``paths``; past either limit answer 429 with ``Retry-After`` before any password
     is checked. Counts live in memory, keyed by salted hashes (see ``services.ratelimit``)."""
 
-    def __init__(self, app: ASGIApp, *, limits: LimitSettings, paths: tuple[str, ...] = LOGIN_PATHS) -> None:
+    def __init__(self, app: ASGIApp, *, limits: Settings, paths: tuple[str, ...] = LOGIN_PATHS) -> None:
         self.app = app
         self.paths = frozenset(paths)
         window = limits.login_window_s
