@@ -1,6 +1,6 @@
 """The OGC API ``opportunities`` collection: published activities with a point (CRS84), public fields only.
 
-Registered into ``kindmap.services.ogc.COLLECTIONS`` on import (``ogc`` imports this module last).
+Registered into ``kindmap.services.ogc_registry.COLLECTIONS`` on import (``ogc`` imports this module last).
 An opportunity's point is its own lon/lat, which is the place's point when it is at a place; an
 opportunity at a place that is not published (pending suggestion, closed) is not public either.
 """
@@ -17,7 +17,17 @@ from kindmap.models import Place, PlaceStatus
 from kindmap.models.activities import ActivityStatus, Booking, Cost, Opportunity
 from kindmap.models.households import check_terms
 from kindmap.services.export import region_slugs
-from kindmap.services.ogc import BOOL, Collection, Filter, _bool, _eq, _int_fid, _region_clause, _split_bbox, register
+from kindmap.services.ogc_registry import (
+    BOOL,
+    Collection,
+    Filter,
+    eq_filter,
+    int_fid,
+    parse_bool,
+    region_clause,
+    register,
+    split_bbox,
+)
 
 
 class OpportunityProperties(BaseModel):
@@ -75,7 +85,7 @@ def _cost(text: str) -> str:
 
 def _bbox(_session: Session, bbox: tuple):
     return or_(*(and_(Opportunity.lon >= a, Opportunity.lon <= c, Opportunity.lat >= b, Opportunity.lat <= d)
-                 for a, b, c, d in _split_bbox(bbox)))
+                 for a, b, c, d in split_bbox(bbox)))
 
 
 PUBLIC = (
@@ -101,12 +111,12 @@ register(Collection(
                 f"cost ({'/'.join(COST_VALUES)}), drop_in (true/false), region, source; datetime filters on updated_at.",
     table=Opportunity, key=Opportunity.id, public=PUBLIC,
     filters={"interest": Filter(_interest, _interest_clause),
-             "cost": _eq(Opportunity.cost, _cost, {"type": "string", "enum": COST_VALUES}),
-             "drop_in": Filter(_bool, lambda yes: (Opportunity.booking == Booking.drop_in) if yes
+             "cost": eq_filter(Opportunity.cost, _cost, {"type": "string", "enum": COST_VALUES}),
+             "drop_in": Filter(parse_bool, lambda yes: (Opportunity.booking == Booking.drop_in) if yes
                                else (Opportunity.booking != Booking.drop_in), BOOL),
-             "region": Filter(str, _region_clause(Opportunity.region_id)),
-             "source": _eq(Opportunity.source)},
-    feature=_feature, fid=_int_fid(Opportunity.id), bbox=_bbox, extent=_extent,
+             "region": Filter(str, region_clause(Opportunity.region_id)),
+             "source": eq_filter(Opportunity.source)},
+    feature=_feature, fid=int_fid(Opportunity.id), bbox=_bbox, extent=_extent,
     temporal=Opportunity.updated_at, context=lambda session: {"regions": region_slugs(session)},
     properties=(OpportunityProperties, frozenset()),
 ))
