@@ -150,3 +150,30 @@ def test_ids_past_the_database_integer_range_are_422_not_500(signin):
         response = signin.post(f"/api/contributions/{item_id}/approve", json={}, headers=headers)
         assert response.status_code in (404, 422), response.text
         assert "out of the range" in response.json()["detail"] or response.status_code == 404
+
+
+def test_out_of_range_values_are_mapped_by_the_error_handlers_alone():
+    # The mapping lives in api/errors.py: an app with only the error handlers answers 422, and the
+    # driver's message (which may echo the value) is not sent.
+    from fastapi import FastAPI
+    from sqlalchemy.exc import DataError as SQLDataError
+
+    from kindmap.api.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/overflow")
+    def overflow():
+        raise OverflowError("Python int too large to convert to SQLite INTEGER: 18446744073709551621")
+
+    @app.get("/pg")
+    def pg():
+        raise SQLDataError("SELECT … WHERE id = %(id)s", {"id": 2**31 + 5}, Exception("integer out of range 2147483653"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for path in ("/overflow", "/pg"):
+            response = c.get(path)
+            assert response.status_code == 422, response.text
+            assert "out of the range" in response.json()["detail"]
+            assert "214748365" not in response.text and "18446744073709551621" not in response.text

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as SQLDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kindmap.errors import KindmapError, RateLimited
@@ -40,6 +41,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(SQLDataError)  # PostgreSQL: e.g. an id past int4
+    @app.exception_handler(OverflowError)  # SQLite: an id past 64 bits
+    async def _out_of_range(_: Request, _exc: Exception) -> JSONResponse:
+        # A value the database column cannot hold (e.g. an id past PostgreSQL's 32-bit integer):
+        # bad input, not a server fault. The driver's message may echo the value, so it is not sent.
+        return JSONResponse({"detail": "a number or text in the request is out of the range the database accepts"},
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

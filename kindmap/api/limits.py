@@ -14,8 +14,6 @@ import unicodedata
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError as SQLDataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kindmap.config import Settings
@@ -94,16 +92,7 @@ def install_limits(app: FastAPI) -> None:
     app.add_middleware(LoginRateLimit, limits=limits)  # inner: sees only bodies the cap let through
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_kb * 1024)
     app.description = (app.description or "") + limits_text(limits)
-    app.add_exception_handler(SQLDataError, _out_of_range)  # PostgreSQL: e.g. an id past int4
-    app.add_exception_handler(OverflowError, _out_of_range)  # SQLite: an id past 64 bits
     _document(app)
-
-
-async def _out_of_range(_request, _exc: Exception) -> JSONResponse:
-    # A value the database column cannot hold (e.g. an id past PostgreSQL's 32-bit integer):
-    # bad input, not a server fault. The driver's message may echo the value, so it is not sent.
-    return JSONResponse({"detail": "a number or text in the request is out of the range the database accepts"},
-                        status_code=422)
 
 
 class LoginRateLimit:
