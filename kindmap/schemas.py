@@ -3,10 +3,47 @@ column can leak by accident (pydantic only: no web imports)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, WithJsonSchema
+
+from kindmap.hours import localize
+
+LOCAL_TIME = "local time with its UTC offset, e.g. 2026-07-06T10:00:00+01:00"
+
+
+def _default_tz() -> str:
+    from kindmap.config import get_settings
+
+    return get_settings().timezone
+
+
+def _as_local(value: datetime) -> datetime:
+    # Services hand over aware times; a naive one is local wall clock (HoursIndex's own
+    # currency), so it is given the configured zone rather than sent without an offset.
+    return value if value.utcoffset() is not None else localize(value, _default_tz())
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands stored timestamps back naive; they were written in UTC.
+    return value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime) -> str:
+    # isoformat() writes "+00:00" in winter, where pydantic would write "Z": the same instant,
+    # but "+00:00" reads as "local time, offset 0" like the summer "+01:00".
+    return value.isoformat()
+
+
+_DATE_TIME = WithJsonSchema({"type": "string", "format": "date-time"})
+
+# A local wall-clock time (opening, session start…) on the wire: RFC 3339 with the offset in force then.
+LocalDateTime = Annotated[datetime, AfterValidator(_as_local), PlainSerializer(_iso, return_type=str, when_used="json"),
+                          _DATE_TIME]
+# A recorded instant (imported, verified…) on the wire: RFC 3339 in UTC.
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(_iso, return_type=str, when_used="json"),
+                        _DATE_TIME]
 
 
 class PointGeometry(BaseModel):
@@ -28,8 +65,9 @@ class PlaceSummary(BaseModel):
     opening_hours: str | None
     walk_minutes: float | None = Field(
         default=None, description="Minutes on foot from the search point (with max_walk_minutes); see search.travel.")
-    next_open: datetime | None = Field(
-        default=None, description="Next local time it opens (within the free windows when given), when known.")
+    next_open: LocalDateTime | None = Field(
+        default=None,
+        description=f"Next time it opens (within the free windows when given), when known; {LOCAL_TIME}.")
 
 
 class PlaceDetails(PlaceSummary):
@@ -51,9 +89,9 @@ class PlaceDetails(PlaceSummary):
     source: str
     source_id: str | None
     source_licence: str | None
-    imported_at: datetime | None
-    verified_at: datetime | None
-    possibly_closed_since: datetime | None = Field(
+    imported_at: UtcDateTime | None
+    verified_at: UtcDateTime | None
+    possibly_closed_since: UtcDateTime | None = Field(
         default=None, description="Set when the place vanished from its source; shown with a warning until a moderator decides.")
 
 
@@ -76,7 +114,8 @@ class SearchInfo(BaseModel):
     lat: float | None
     postcode: str | None
     radius_m: float | None
-    open_at: datetime | None
+    open_at: LocalDateTime | None = Field(
+        description=f"The time searched for open places (open_at, or now with open_now); {LOCAL_TIME}.")
     matched: int = Field(description="Places matching before the limit was applied.")
     travel: Literal["network", "estimated"] | None = Field(
         default=None,

@@ -7,7 +7,8 @@ straight line but a 1.44 km walk round by the bridge.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import opening_hours
@@ -96,9 +97,11 @@ def test_free_windows_and_next_opening_agree_with_opening_hours_py(client, river
     assert _names(body) == ["Along the bank"]
     assert body["search"]["windows"] == ["Sat 11:00-13:00", "Sun 10:00-11:00"]
     next_open = datetime.fromisoformat(body["features"][0]["properties"]["next_open"])
+    # Local wall clock with the offset in force then (+00:00 in winter, +01:00 in summer).
+    assert next_open.utcoffset() == ZoneInfo("Europe/London").utcoffset(next_open.replace(tzinfo=None))
     assert next_open.weekday() == 5 and next_open.hour == 11 and next_open.minute == 0
-    assert opening_hours.OpeningHours("Sa 10:00-12:00").is_open(next_open)
-    assert timedelta(0) <= next_open - datetime.now() <= timedelta(days=7)
+    assert opening_hours.OpeningHours("Sa 10:00-12:00").is_open(next_open.replace(tzinfo=None))
+    assert -timedelta(minutes=1) <= next_open - datetime.now(UTC) <= timedelta(days=7)
     weekday = client.get("/api/places", params={"postcode": "RV1 1AA", "radius_m": 2000, "window": "Wed 16:30-18:00"}).json()
     assert _names(weekday) == ["Across the river"]
     assert datetime.fromisoformat(weekday["features"][0]["properties"]["next_open"]).strftime("%a %H:%M") == "Wed 16:30"

@@ -42,11 +42,12 @@ from sqlmodel import Session, select
 from kindmap.config import Settings
 from kindmap.geo.distance import haversine_m
 from kindmap.geo.graph import estimate_walk_minutes
-from kindmap.hours import parse_windows, to_local_naive, window_occurrences
+from kindmap.hours import localize, parse_windows, to_local_naive, window_occurrences
 from kindmap.models import Area, Place, Postcode, Region
 from kindmap.models.accounts import User
 from kindmap.models.activities import ActivityStatus, Booking, Cost, Opportunity, SupportService
 from kindmap.models.households import Household, vocabulary
+from kindmap.schemas import LOCAL_TIME, LocalDateTime
 from kindmap.services import activities as acts
 from kindmap.services.audit import record
 from kindmap.services.catalog import DEFAULT_CACHE
@@ -85,7 +86,8 @@ class Recommendation(BaseModel):
     lat: float | None
     walk_band: str | None = Field(description="e.g. 'under 10 min'; None when it has no location (contact them).")
     walk_minutes: float | None = Field(default=None, description="Exact minutes: only for the household's carers.")
-    next_on: datetime | None = Field(description="Next local start inside a free window (or from now without windows).")
+    next_on: LocalDateTime | None = Field(
+        description=f"Next start inside a free window (or from now without windows); {LOCAL_TIME}.")
     matched_interests: list[str]
     access_met: list[str]
     welcome_met: list[str]
@@ -394,7 +396,7 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
         items.append(Recommendation(
             kind=c.kind, id=c.id, name=c.name, category=c.place.category if c.place else None,
             place_id=c.place.id if c.place else None, lon=c.lon, lat=c.lat, walk_band=band,
-            walk_minutes=exact_minutes, next_on=c.next_on,
+            walk_minutes=exact_minutes, next_on=localize(c.next_on, settings.timezone),
             matched_interests=matched, access_met=access, welcome_met=c.welcome, score=score, score_parts=parts,
             reason=_reason(c, walk=shown, access=access, matched=matched, local_now=local_now), sample=c.sample))
     band_rank = {words: k for k, (_u, words) in enumerate(BANDS)}
