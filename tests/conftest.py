@@ -13,6 +13,8 @@ import itertools
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,15 +99,29 @@ def _pg():
     pg.close()
 
 
+@contextmanager
+def scratch_database(pg: _Postgres | None, *, folder: Path, label: str) -> Iterator[str]:
+    """The URL of a new database on the backend under test, removed again when the block ends.
+
+    SQLite: ``folder/label.sqlite3`` (not yet created; the folder goes with the test's temp dir).
+    PostgreSQL (``pg`` is the session's ``_pg``): a fresh database cloned from the schema
+    template, dropped afterwards (its remaining connections are closed by ``WITH (FORCE)``).
+    """
+    if pg is None:
+        yield f"sqlite:///{folder / f'{label}.sqlite3'}"
+        return
+    name = pg.create(label)
+    try:
+        yield pg.url(name)
+    finally:
+        pg.drop(name)
+
+
 @pytest.fixture
 def settings(tmp_path, _pg) -> Settings:
     """Settings on an empty database (a temporary SQLite file, or a fresh PostgreSQL database)."""
-    if _pg is None:
-        yield Settings(database_url=f"sqlite:///{tmp_path / 'test.sqlite3'}", state_dir=tmp_path / "state")
-        return
-    name = _pg.create("t")
-    yield Settings(database_url=_pg.url(name), state_dir=tmp_path / "state")
-    _pg.drop(name)
+    with scratch_database(_pg, folder=tmp_path, label="test") as url:
+        yield Settings(database_url=url, state_dir=tmp_path / "state")
 
 
 @pytest.fixture(scope="session")

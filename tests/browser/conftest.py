@@ -2,6 +2,8 @@
 
 The places sit a few hundred metres around the postcode TE1 1ST (in Rutland's part of
 the world, but fictional); tiles point at a closed port so the page must work without them.
+The database is on the backend under test (tests/conftest.py): a temporary SQLite file, or,
+with ``KINDMAP_TEST_DATABASE_URL`` set, a fresh PostgreSQL database dropped after the session.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _seed(db: Path, settings) -> None:
+def _seed(settings) -> None:
+    """Testshire's walking network, regions, places, postcodes and a moderator, in ``settings``' database."""
     import json
 
     from kindmap.db import create_schema, make_engine, write_session
@@ -121,7 +124,7 @@ def _seed(db: Path, settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _grid_network().save(path)
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(settings.database_url, settings=settings)
     create_schema(engine)
     imported = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
     with write_session(engine) as session:
@@ -143,20 +146,22 @@ def _seed(db: Path, settings) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory):
+def app(tmp_path_factory: pytest.TempPathFactory, _pg):
     """The kindmap app over the synthetic database (tests may swap its rate limiter)."""
     from kindmap.api.app import create_app
     from kindmap.config import Settings
     from kindmap.services.ratelimit import Limits, RateLimiter
+    from tests.conftest import scratch_database
 
     state = tmp_path_factory.mktemp("browser")
-    db = state / "kindmap.sqlite3"
-    settings = Settings(database_url=f"sqlite:///{db}", tile_url=TILE_URL, state_dir=state)
-    _seed(db, settings)
-    application = create_app(settings)
-    # Every test posts from 127.0.0.1: a roomy limit here; the rate-limit test sets a tight one.
-    application.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))
-    return application
+    with scratch_database(_pg, folder=state, label="browser") as url:
+        settings = Settings(database_url=url, tile_url=TILE_URL, state_dir=state)
+        _seed(settings)
+        application = create_app(settings)
+        # Every test posts from 127.0.0.1: a roomy limit here; the rate-limit test sets a tight one.
+        application.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))
+        yield application
+        application.state.engine.dispose()  # the server has stopped (``server`` tears down first)
 
 
 @pytest.fixture(scope="session")
