@@ -21,7 +21,8 @@ from sqlmodel import Session, select
 from kindmap.db import write_session
 from kindmap.errors import InvalidQuery, NotFound
 from kindmap.geo.distance import haversine_m
-from kindmap.hours import Window, parse_windows, to_local_naive
+from kindmap.hours import Window, localize, parse_windows, to_local_naive
+from kindmap.ingest.limits import ImportLimits
 from kindmap.models import Place, Region
 from kindmap.models.activities import (
     Opportunity,
@@ -138,11 +139,13 @@ def delete_opportunity(session: Session, opp_id: int) -> None:
     session.delete(get_opportunity(session, opp_id, include_pending=True))
 
 
-def opportunity_public(session: Session, row: Opportunity, *, now: datetime, distance_m: float | None = None) -> OpportunityPublic:
-    """The public wire format (named fields only)."""
+def opportunity_public(session: Session, row: Opportunity, *, now: datetime, distance_m: float | None = None,
+                       tz: str = "Europe/London") -> OpportunityPublic:
+    """The public wire format (named fields only); ``next_on`` is local time in ``tz`` with its UTC offset."""
     place = session.get(Place, row.place_id) if row.place_id else None
     fields = {name: getattr(row, name) for name in OpportunityPublic.model_fields if hasattr(row, name)}
-    fields.update(place_name=place.name if place else None, next_on=next_on(row, now),
+    start = next_on(row, to_local_naive(now, tz=tz))
+    fields.update(place_name=place.name if place else None, next_on=localize(start, tz),
                   distance_m=None if distance_m is None else round(distance_m, 1), interests=list(row.interests))
     return OpportunityPublic(**fields)
 
@@ -185,7 +188,7 @@ def search_opportunities(session: Session, *, lon: float | None = None, lat: flo
             continue
         hits.append((distance if distance is not None else 0.0, row.title.lower(), row, distance))
     hits.sort(key=lambda h: h[:2])
-    return [opportunity_public(session, row, now=local_now, distance_m=d) for *_k, row, d in hits[:limit]]
+    return [opportunity_public(session, row, now=local_now, distance_m=d, tz=tz) for *_k, row, d in hits[:limit]]
 
 
 # --------------------------------------------------------------------------- support services
@@ -272,14 +275,17 @@ def _resolve_place_name(session: Session, name: str) -> int:
 
 
 def import_activities(engine: Engine, *, path: Path, kind: str, columns: dict[str, str] | None = None,
-                      dry_run: bool = False, skip_invalid: bool = False):
-    """Import opportunities or support services from CSV in one transaction (upsert on source + source_id)."""
+                      dry_run: bool = False, skip_invalid: bool = False, limits: ImportLimits | None = None):
+    """Import opportunities or support services from CSV in one transaction (upsert on source + source_id).
+
+    Refused whole, before anything is written, past ``limits`` (see ``services.imports.import_limits``).
+    """
     from kindmap.ingest.activities_csv import read_activities
     from kindmap.ingest.problems import RowProblem
-    from kindmap.services.imports import ImportReport, check_problems, DryRun
+    from kindmap.services.imports import DryRun, ImportReport, check_problems, import_limits
 
     started = time.perf_counter()
-    read = read_activities(path, kind=kind, columns=columns)
+    read = read_activities(path, kind=kind, columns=columns, limits=import_limits(limits))
     report = ImportReport(kind=f"activities/{kind}", region=None, file=Path(path).name, dry_run=dry_run)
     table, create, replace = ((Opportunity, create_opportunity, replace_opportunity) if kind == "opportunity"
                               else (SupportService, create_support, replace_support))

@@ -51,7 +51,7 @@ def list_opportunities(
 @router.get("/opportunities/{opportunity_id}", response_model=OpportunityPublic, responses=ERRORS)
 def read_opportunity(opportunity_id: int, session: SessionDep, settings: SettingsDep) -> OpportunityPublic:
     """One published opportunity."""
-    return svc.opportunity_public(session, svc.get_opportunity(session, opportunity_id), now=_now(settings))
+    return svc.opportunity_public(session, svc.get_opportunity(session, opportunity_id), now=_now(settings), tz=settings.timezone)
 
 
 @router.post("/opportunities", response_model=OpportunityPublic, status_code=201, responses=WRITE_ERRORS, dependencies=[Editor])
@@ -59,7 +59,7 @@ def create_opportunity(body: OpportunityCreate, engine: EngineDep, settings: Set
     """Add an opportunity (admins and council analysts)."""
     with write_session(engine) as session:
         row = svc.create_opportunity(session, body)
-        return svc.opportunity_public(session, row, now=_now(settings))
+        return svc.opportunity_public(session, row, now=_now(settings), tz=settings.timezone)
 
 
 @router.put("/opportunities/{opportunity_id}", response_model=OpportunityPublic, responses=WRITE_ERRORS, dependencies=[Editor])
@@ -67,7 +67,7 @@ def replace_opportunity(opportunity_id: int, body: OpportunityCreate, engine: En
     """Replace an opportunity (admins and council analysts)."""
     with write_session(engine) as session:
         row = svc.replace_opportunity(session, opportunity_id, body)
-        return svc.opportunity_public(session, row, now=_now(settings))
+        return svc.opportunity_public(session, row, now=_now(settings), tz=settings.timezone)
 
 
 @router.delete("/opportunities/{opportunity_id}", status_code=204, responses=WRITE_ERRORS, dependencies=[Editor])

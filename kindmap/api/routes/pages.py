@@ -137,7 +137,7 @@ def _activities(session, place_id: int, tz: str) -> list:
     now = to_local_naive(datetime.now().astimezone(), tz=tz)
     rows = session.exec(select(Opportunity).where(Opportunity.place_id == place_id, Opportunity.status == "published")
                         .order_by(Opportunity.title)).all()
-    return [opportunity_public(session, r, now=now) for r in rows]
+    return [opportunity_public(session, r, now=now, tz=tz) for r in rows]
 
 
 @router.get("/places/{place_id}", response_class=HTMLResponse, include_in_schema=False)
