@@ -8,16 +8,10 @@ from sqlalchemy import Engine
 
 from kindmap.config import Settings
 from kindmap.geo.graph import Router
-from kindmap.services.gaps import (
-    HORIZON_MINUTES,
-    EstimatedTimes,
-    GapQuery,
-    GapResult,
-    NetworkTimes,
-    measure,
-    prepare,
-    result_from,
-)
+from kindmap.services.gaps import prepare, result_from
+from kindmap.services.gaps_measure import GapResult, measure
+from kindmap.services.gaps_query import HORIZON_MINUTES, GapQuery
+from kindmap.services.gaps_times import EstimatedTimes, NetworkTimes
 from kindmap.services.walking import DEFAULT_WALKING
 
 

@@ -23,7 +23,9 @@ from kindmap.config import ATTRIBUTION, Settings
 from kindmap.errors import InvalidQuery
 from kindmap.maps import gaps_map, map_html, safe_text
 from kindmap.services.export import neutralise
-from kindmap.services.gaps import HORIZON_MINUTES, SLOTS, GapResult, region_geojson
+from kindmap.services.gaps import region_geojson
+from kindmap.services.gaps_measure import GapResult
+from kindmap.services.gaps_query import HORIZON_MINUTES, SLOTS
 
 CSV_COLUMNS = ("code", "name", "households", "share_covered", "median_walk_minutes", "uncovered_households",
                "e2sfca_score", "deprivation_rank", "deprivation_decile", "priority", "method")

@@ -14,17 +14,10 @@ from kindmap.errors import DataError, InvalidQuery
 from kindmap.geo import coverage as cov
 from kindmap.geo.projection import LocalProjection
 from kindmap.hours import check_hours
-from kindmap.services.gaps import (
-    MOST_DEPRIVED,
-    Demand,
-    GapQuery,
-    Supply,
-    _share,
-    measure,
-    open_in_slot,
-    prepare,
-    weekly_hours,
-)
+from kindmap.services.gaps import prepare
+from kindmap.services.gaps_inputs import Demand, Supply, open_in_slot, weekly_hours
+from kindmap.services.gaps_measure import measure, share
+from kindmap.services.gaps_query import MOST_DEPRIVED, GapQuery
 
 
 @dataclass
@@ -150,7 +143,4 @@ def best_sites(engine: Engine, settings: Settings, q: GapQuery, *, k: int = 5, s
                       "share_covered_after": covered / total if total else None})
         done |= new
     return {"region": ctx.region, "method": ctx.times.method, "minutes": q.minutes, "slot": q.slot, "source": source,
-            "candidates": len(pool), "share_covered_before": _share(float(base["covered_at"].sum()), total), "sites": sites}
-
-
-# ----------------------------------------------------------------------------------- partitions
+            "candidates": len(pool), "share_covered_before": share(float(base["covered_at"].sum()), total), "sites": sites}
