@@ -36,6 +36,7 @@ from kindmap.models.households import (
 )
 from kindmap.models.common import utcnow
 from kindmap.services.audit import record
+from kindmap.services.auth import as_utc
 
 HIDDEN = "household not found"
 CREATORS = frozenset({Role.carer, Role.scheme_worker, Role.admin})
@@ -94,7 +95,8 @@ def private(household: Household, carers: list[int]) -> HouseholdPrivate:
     """Everything, for the household's own carers, scheme workers and admins."""
     return HouseholdPrivate(**summary(household, carers).model_dump(), lon=household.lon, lat=household.lat,
                             postcode=household.postcode, location_source=household.location_source,
-                            notes=household.notes, created_at=household.created_at, updated_at=household.updated_at)
+                            notes=household.notes, created_at=as_utc(household.created_at),
+                            updated_at=as_utc(household.updated_at))
 
 
 # --------------------------------------------------------------------------- location
@@ -224,7 +226,7 @@ def delete_household(session: Session, user: User, household_id: int, *, now: da
 
 def _link(row: LinkLog) -> LinkPrivate:
     return LinkPrivate(id=row.id, household_id=row.household_id, on=row.on, place_id=row.place_id,
-                       opportunity_id=row.opportunity_id, outcome=row.outcome, note=row.note, created_at=row.created_at)
+                       opportunity_id=row.opportunity_id, outcome=row.outcome, note=row.note, created_at=as_utc(row.created_at))
 
 
 def list_links(session: Session, user: User, household_id: int, *, now: datetime | None = None) -> list[LinkPrivate]:

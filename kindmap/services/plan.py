@@ -23,6 +23,7 @@ from kindmap.models.accounts import User
 from kindmap.models.activities import Opportunity, SupportService
 from kindmap.models.common import utcnow
 from kindmap.models.households import MAX_NOTE_CHARS, PlanItem
+from kindmap.schemas import UtcDateTime
 from kindmap.services import activities as acts
 from kindmap.services.audit import record
 from kindmap.services.households import visible_household
@@ -49,7 +50,7 @@ class PlanItemPublic(BaseModel):
     target_id: int
     name: str
     note: str | None
-    added_at: datetime
+    added_at: UtcDateTime
 
 
 def _target(session: Session, item: PlanItem) -> tuple[str, int, object | None]:
