@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from kindmap.config import Settings
 from kindmap.db import read_session
-from kindmap.errors import DataError
+from kindmap.errors import DataError, NotFound
 from kindmap.geo.profiles import Profile
+from kindmap.models import Region
 from kindmap.services.gaps_inputs import (
     Demand,
     Supply,
@@ -49,16 +51,33 @@ from kindmap.services.gaps_query import (
     GapQuery,
 )
 from kindmap.services.gaps_times import EstimatedTimes, NetworkTimes, walk_times
-from kindmap.services.regions import find_region
 from kindmap.services.walking import ESTIMATED, profile_for
 
 __all__ = [
     "DEFAULT_CATEGORIES", "DEFAULT_UNKNOWN_HOURS", "HORIZON_MINUTES", "MAX_MINUTES", "MAX_SUPPLY_HOURS", "MIN_MINUTES",
     "MOST_DEPRIVED", "REFERENCE_WEEK", "SLOTS", "THRESHOLDS", "Context", "Demand", "EstimatedTimes", "GapQuery",
-    "GapResult", "NetworkTimes", "Supply", "analyse_gaps", "area_tables", "load_demand", "load_places", "measure",
+    "GapResult", "NetworkTimes", "Supply", "analyse_gaps", "area_tables", "imported_region", "load_demand", "load_places", "measure",
     "open_in_slot", "prepare", "region_geojson", "result_from", "select_supply", "share", "supply_weight",
     "walk_times", "weekly_hours",
 ]
+
+
+def imported_region(session: Session, slug: str) -> Region:
+    """The region in the database, or NotFound naming only the imported regions (or how to import one)."""
+    region = session.exec(select(Region).where(Region.slug == slug)).first()
+    if region is not None:
+        return region
+    from kindmap.ingest.manifest import known_regions
+
+    # A manifest only says a region can be imported; the analysis needs its areas and places in the database.
+    has_manifest = slug in known_regions()
+    imported = sorted(session.exec(select(Region.slug)).all())
+    if not imported:
+        how = (f"import it with: kindmap import region {slug}" if has_manifest else
+               "import one with: kindmap import region SLUG (kindmap region list shows the regions with a manifest)")
+        raise NotFound(f"unknown region {slug!r}: no regions are imported yet; {how}")
+    hint = f"; import it with: kindmap import region {slug}" if has_manifest else ""
+    raise NotFound(f"unknown region {slug!r}; imported regions: {', '.join(imported)}{hint}")
 
 
 @dataclass
@@ -88,7 +107,7 @@ def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
     q.check()
     profile = profile_for(settings, q.profile)
     with read_session(engine) as session:
-        region = find_region(session, q.region)
+        region = imported_region(session, q.region)
         demand = load_demand(session, region.id, region_name=region.name)
         eligible, is_open, others = select_supply(session, region.id, q)
         slug, name, rid, boundary = region.slug, region.name, region.id, region.boundary_geojson
