@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from kindmap.config import get_settings
 from kindmap.db import write_session
 from kindmap.errors import NotFound
 from kindmap.ingest.manifest import known_regions
@@ -81,7 +82,11 @@ def test_cli_empty_database_exit_2_with_the_import_command(settings, engine, tmp
     monkeypatch.setenv("KINDMAP_STATE_DIR", str(settings.state_dir))
     out = tmp_path / "out"
     runner = CliRunner()
-    res = runner.invoke(app, ["gaps", "--region", "rutland", "--out", str(out)])
+    get_settings.cache_clear()  # the CLI reads settings once per process; this test has its own empty database
+    try:
+        res = runner.invoke(app, ["gaps", "--region", "rutland", "--out", str(out)])
+    finally:
+        get_settings.cache_clear()
     assert res.exit_code == 2, res.output
     assert ("unknown region 'rutland': no regions are imported yet; import it with: kindmap import region rutland"
             in res.output), res.output
