@@ -97,8 +97,9 @@ class Settings(BaseSettings):
 
     # Limits (published in the API docs; see kindmap/api/limits.py).
     max_body_kb: int = Field(default=1024, gt=0, description="Largest request body in KiB (413 past it).")
-    max_bbox_km2: float = Field(default=2500.0, gt=0,
-                                description="Largest bbox a search may ask for, in square kilometres (422 past it).")
+    max_bbox_km2: float = Field(default=250_000.0, gt=0,
+                                description="Largest bbox /api/places lists, in km² (422 past it; about the area of Great Britain, "
+                                            "far more than any council; the map shows clusters beyond it).")
     max_upload_mb: int = Field(default=200, gt=0,
                                description="Largest file an import reads (CSV, ORUK JSON, OSM extract), in MiB.")
     max_import_rows: int = Field(default=200_000, gt=0, description="Most rows (records) one import may hold.")

@@ -19,6 +19,26 @@ import kindmap.models  # noqa: F401  (registers every table on SQLModel.metadata
 from kindmap.config import Settings
 
 
+# Commits seen in this process, on any engine. Caches of database content (the catalogue
+# index) compare it to know, without a query, that nothing here has written since they
+# last looked. The engine event fires just before the COMMIT and the session event just
+# after it, so a check that falls between the two is repeated on the next request.
+_commits = [0]
+
+
+def commit_count() -> int:
+    """How many commits this process has made (any engine, any session)."""
+    return _commits[0]
+
+
+def _count_commit(*_args) -> None:
+    _commits[0] += 1
+
+
+event.listen(Engine, "commit", _count_commit)
+event.listen(Session, "after_commit", _count_commit)
+
+
 def make_engine(url: str, *, settings: Settings | None = None) -> Engine:
     """Create an engine; for SQLite, make the parent folder and set the pragmas."""
     parsed = make_url(url)

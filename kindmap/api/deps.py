@@ -13,11 +13,13 @@ from kindmap.config import Settings
 from kindmap.db import read_session
 
 
-def get_settings(request: Request) -> Settings:
+# async: FastAPI runs plain-def dependencies in a worker thread, a hop that cost more than
+# these lookups; async ones run inline.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 

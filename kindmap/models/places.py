@@ -102,7 +102,9 @@ class Place(PlaceBase, table=True):
     # so links, plans and notes that hold this id can follow it.
     merged_into_id: int | None = Field(default=None, foreign_key="place.id")
     created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    # onupdate: any ORM update moves it, even one that forgot to; the catalogue index
+    # (services/catalog.py) keys its rebuilds on it.
+    updated_at: datetime = Field(default_factory=utcnow, index=True, sa_column_kwargs={"onupdate": utcnow})
 
 
 class PlacePublic(PlaceBase):

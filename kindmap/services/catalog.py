@@ -4,11 +4,19 @@ numpy arrays for filters, and opening hours parsed once per distinct string.
 It is rebuilt only when the catalogue changes (its signature is the count, newest
 ``updated_at`` and largest id of the places table) or a new week starts (the hours
 bitmap covers a horizon from the start of the week it was built in).
+
+Checking the signature is a database query, which cost more than the search itself
+(~0.3 ms of a ~1.2 ms near-me request). So it is checked only when a commit has happened
+in this process since the last check (``kindmap.db.commit_count``), or at most every
+``recheck_s`` seconds for commits made by other processes (a CLI import beside a server).
+The index also keeps each place's public summary (``PlaceCard``), so a search answers
+without reading place rows.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,14 +24,32 @@ import numpy as np
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from kindmap.db import commit_count
 from kindmap.geo.distance import PointIndex
 from kindmap.hours import HoursIndex
 from kindmap.models import Place, PlaceStatus
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceCard:
+    """The public summary of a published place, as the index holds it (same names as ``Place``)."""
+
+    id: int
+    name: str
+    category: str
+    lon: float
+    lat: float
+    free_to_use: bool | None
+    drop_in: bool | None
+    wheelchair: str | None
+    step_free: bool | None
+    opening_hours: str | None
+
+
 @dataclass
 class CatalogIndex:
     signature: tuple
+    cards: list[PlaceCard]
     ids: np.ndarray
     names: list[str]
     lon: np.ndarray
@@ -50,8 +76,11 @@ def _signature(session: Session, tz: str) -> tuple:
     count, newest, largest = session.exec(
         select(func.count(Place.id), func.max(Place.updated_at), func.max(Place.id))
     ).one()
-    week = datetime.now().isocalendar()[:2]
-    return (count, str(newest), largest, week, tz)
+    return (count, str(newest), largest, _week(), tz)
+
+
+def _week() -> tuple[int, int]:
+    return tuple(datetime.now().isocalendar()[:2])
 
 
 def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple | None = None) -> CatalogIndex:
@@ -65,8 +94,13 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
     cols = list(zip(*rows)) if rows else [[] for _ in range(11)]
     lon = np.asarray(cols[2], dtype=np.float64)
     lat = np.asarray(cols[3], dtype=np.float64)
+    wheelchair = [getattr(w, "value", w) for w in cols[7]]
+    cards = [PlaceCard(int(i), name, cat, float(x), float(y), free, drop, wc, step, hours)
+             for i, name, x, y, cat, free, drop, wc, step, hours
+             in zip(cols[0], cols[1], lon, lat, cols[4], cols[5], cols[6], wheelchair, cols[8], cols[10])]
     return CatalogIndex(
         signature=signature or (),
+        cards=cards,
         ids=np.asarray(cols[0], dtype=np.int64),
         names=list(cols[1]),
         lon=lon,
@@ -74,7 +108,7 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
         category=np.asarray(cols[4], dtype=object),
         free=_tri(cols[5]),
         drop_in=_tri(cols[6]),
-        wheelchair=np.asarray([getattr(w, "value", w) for w in cols[7]], dtype=object),
+        wheelchair=np.asarray(wheelchair, dtype=object),
         step_free=_tri(cols[8]),
         quiet=_tri(cols[9]),
         points=PointIndex(lon, lat),
@@ -82,26 +116,44 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
     )
 
 
+@dataclass
+class _Entry:
+    index: CatalogIndex
+    commits: int  # kindmap.db.commit_count() when the signature was last checked
+    checked: float  # time.monotonic() then
+
+
 class CatalogCache:
     """Keeps one index per database and rebuilds it when the catalogue changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._indexes: dict[str, CatalogIndex] = {}
+        self._entries: dict[str, _Entry] = {}
 
-    def get(self, session: Session, *, tz: str = "Europe/London") -> CatalogIndex:
+    def fresh(self, key: str, *, tz: str = "Europe/London", recheck_s: float = 1.0) -> CatalogIndex | None:
+        """The index for database ``key`` (its URL) if it needs no database query to trust, else ``None``."""
+        entry = self._entries.get(key)
+        if (entry is None or entry.commits != commit_count() or entry.index.signature[-1] != tz
+                or time.monotonic() - entry.checked > recheck_s or entry.index.signature[-2] != _week()):
+            return None
+        return entry.index
+
+    def get(self, session: Session, *, tz: str = "Europe/London", recheck_s: float = 1.0) -> CatalogIndex:
         """The current index for this session's database."""
         key = str(session.get_bind().url)
+        index = self.fresh(key, tz=tz, recheck_s=recheck_s)
+        if index is not None:
+            return index
+        commits = commit_count()  # read before the query: a commit during it forces the next check
         signature = _signature(session, tz)
-        current = self._indexes.get(key)
-        if current is not None and current.signature == signature:
-            return current
         with self._lock:
-            current = self._indexes.get(key)
-            if current is None or current.signature != signature:
-                current = build_index(session, tz=tz, signature=signature)
-                self._indexes[key] = current
-        return current
+            entry = self._entries.get(key)
+            if entry is None or entry.index.signature != signature:
+                entry = _Entry(build_index(session, tz=tz, signature=signature), commits, time.monotonic())
+            else:
+                entry = _Entry(entry.index, commits, time.monotonic())
+            self._entries[key] = entry
+        return entry.index
 
 
 DEFAULT_CACHE = CatalogCache()

@@ -15,7 +15,7 @@ from kindmap.geo.graph import estimate_walk_minutes
 from kindmap.hours import Window, to_local_naive, window_occurrences
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.models import Place, Postcode, Region
-from kindmap.services.catalog import DEFAULT_CACHE, CatalogCache, CatalogIndex
+from kindmap.services.catalog import DEFAULT_CACHE, CatalogCache, CatalogIndex, PlaceCard
 from kindmap.services.walking import (
     DEFAULT_WALKING,
     ESTIMATED,
@@ -57,7 +57,7 @@ class SearchQuery:
 
 @dataclass
 class Hit:
-    place: Place
+    place: PlaceCard
     distance_m: float | None
     open: bool | None
     walk_minutes: float | None = None
@@ -158,10 +158,38 @@ def _next_open_in_windows(index: CatalogIndex, pos: int, windows: list[Window], 
     return best
 
 
-def search_places(session: Session, q: SearchQuery, *, settings: Settings | None = None,
+def needs_session(q: SearchQuery) -> bool:
+    """Whether a search reads the database beyond the catalogue index (postcode lookup, walking network)."""
+    return bool(q.postcode) or q.max_walk_minutes is not None
+
+
+def bbox_area_km2(bbox: tuple[float, float, float, float]) -> float:
+    """Area of a lon/lat box on the sphere (EPSG:4326 degrees in, km² out)."""
+    minx, miny, maxx, maxy = bbox
+    r = 6371.0088
+    return r * r * math.radians(maxx - minx) * (math.sin(math.radians(maxy)) - math.sin(math.radians(miny)))
+
+
+def check_bbox(bbox: tuple[float, float, float, float], *, max_km2: float) -> None:
+    """Raise ``InvalidQuery`` unless ``bbox`` is a valid EPSG:4326 box of at most ``max_km2``."""
+    minx, miny, maxx, maxy = bbox
+    check_point(minx, miny), check_point(maxx, maxy)
+    if minx > maxx or miny > maxy:
+        raise InvalidQuery("bbox is minlon,minlat,maxlon,maxlat with min ≤ max")
+    area = bbox_area_km2(bbox)
+    if area > max_km2:
+        raise InvalidQuery(f"bbox covers {area:,.0f} km²; a search may cover at most {max_km2:,.0f} km² "
+                           "(zoom in, or search near a postcode or point)")
+
+
+def search_places(session: Session | None, q: SearchQuery, *, settings: Settings | None = None,
                   cache: CatalogCache = DEFAULT_CACHE, walking: WalkingCache = DEFAULT_WALKING,
-                  now: datetime | None = None) -> SearchResult:
-    """Published places near a point or postcode (nearest first, by distance or walking time), or all by name."""
+                  now: datetime | None = None, index: CatalogIndex | None = None) -> SearchResult:
+    """Published places near a point or postcode (nearest first, by distance or walking time), or all by name.
+
+    ``index`` (from ``cache.fresh``) lets a caller search without a session when ``needs_session(q)``
+    is false: no database is touched then.
+    """
     settings = settings or get_settings()
     tz = settings.timezone
     if not 1 <= q.limit <= settings.max_limit:
@@ -171,10 +199,7 @@ def search_places(session: Session, q: SearchQuery, *, settings: Settings | None
     if (q.lon is None) != (q.lat is None):
         raise InvalidQuery("give both lon and lat")
     if q.bbox is not None:
-        minx, miny, maxx, maxy = q.bbox
-        check_point(minx, miny), check_point(maxx, maxy)
-        if minx > maxx or miny > maxy:
-            raise InvalidQuery("bbox is minlon,minlat,maxlon,maxlat with min ≤ max")
+        check_bbox(q.bbox, max_km2=settings.max_bbox_km2)
     lon, lat, postcode = q.lon, q.lat, None
     if q.postcode:
         row = locate_postcode(session, q.postcode)
@@ -189,7 +214,8 @@ def search_places(session: Session, q: SearchQuery, *, settings: Settings | None
     if q.profile is not None and q.max_walk_minutes is None:
         profile_for(settings, q.profile)  # an unknown profile is an error even when unused
 
-    index = cache.get(session, tz=tz)
+    if index is None:
+        index = cache.get(session, tz=tz, recheck_s=settings.catalog_recheck_s)
     keep = filter_mask(index, q)
     local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
     when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
@@ -218,14 +244,10 @@ def search_places(session: Session, q: SearchQuery, *, settings: Settings | None
         order, distances = idx[sel], dist[sel].tolist()
     total = int(order.size)
     order, distances = order[: q.limit], distances[: q.limit]
-    ids = [int(i) for i in index.ids[order]]
-    places = {p.id: p for p in session.exec(select(Place).where(Place.id.in_(ids))).all()} if ids else {}
     hits = []
     for k, (pos, d) in enumerate(zip(order, distances)):
         state = int(states[pos])
-        place = places.get(int(index.ids[pos]))
-        if place is None:
-            continue
+        place = index.cards[pos]  # the index's public summary: no row read per search
         next_open = (_next_open_in_windows(index, int(pos), q.windows, local_now) if q.windows
                      else index.hours.next_open(int(pos), local_now) if state == 0 else None)
         hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state),

@@ -150,6 +150,17 @@ function summary(search, point) {
   return message;
 }
 
+// Area of a lon/lat box on the sphere, as the server measures it (kindmap.services.search).
+function bboxAreaKm2(b) {
+  const r = 6371.0088, rad = Math.PI / 180;
+  return r * r * (b[2] - b[0]) * rad * (Math.sin(b[3] * rad) - Math.sin(b[1] * rad));
+}
+
+function maxBboxKm2() {
+  const v = app.config && app.config.max_bbox_km2;
+  return typeof v === "number" && v > 0 ? v : Infinity;
+}
+
 function regionsBbox() {
   let box = null;
   ((app.config && app.config.regions) || []).forEach(function (r) {
@@ -193,7 +204,8 @@ async function runBrowse(controller) {
     const zoomed = new URLSearchParams(params);
     zoomed.set("zoom", String(getZoom()));
     const grid = await getJson("/api/places/clusters?" + zoomed.toString(), controller);
-    if (grid.total > PLACE_LIMIT) {
+    // Too many to list, or a view wider than the API lists (max_bbox_km2): clusters only.
+    if (grid.total > PLACE_LIMIT || bboxAreaKm2(viewBbox()) > maxBboxKm2()) {
       app.features = [];
       renderList();
       drawClusters(grid.clusters);

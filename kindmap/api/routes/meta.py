@@ -6,6 +6,7 @@ import json
 
 import shapely
 from fastapi import APIRouter
+from pydantic import Field
 from shapely.geometry import shape
 from sqlalchemy import func, text
 from sqlmodel import select
@@ -39,8 +40,13 @@ def _bbox(geojson: str | None, fallback: tuple | None) -> tuple | None:
     return fallback
 
 
-@router.get("/api/config", response_model=ConfigOut)
-def config(session: SessionDep, settings: SettingsDep) -> ConfigOut:
+class PageConfig(ConfigOut):
+    max_bbox_km2: float = Field(description="Largest bbox /api/places accepts, in km²; the map lists places only "
+                                            "in views up to this size and shows clusters beyond it.")
+
+
+@router.get("/api/config", response_model=PageConfig)
+def config(session: SessionDep, settings: SettingsDep) -> PageConfig:
     """What the public page needs to draw the map."""
     regions = []
     for region in session.exec(select(Region).order_by(Region.name)).all():
@@ -49,5 +55,5 @@ def config(session: SessionDep, settings: SettingsDep) -> ConfigOut:
         ).one()
         fallback = tuple(extent) if extent[0] is not None else None
         regions.append(RegionOut(slug=region.slug, name=region.name, code=region.code, bbox=_bbox(region.boundary_geojson, fallback)))
-    return ConfigOut(tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, attribution=ATTRIBUTION,
-                     regions=regions, default_radius_m=settings.default_radius_m)
+    return PageConfig(tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, attribution=ATTRIBUTION,
+                      regions=regions, default_radius_m=settings.default_radius_m, max_bbox_km2=settings.max_bbox_km2)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.config import ATTRIBUTION
@@ -13,7 +14,8 @@ from kindmap.errors import InvalidQuery
 from kindmap.hours import parse_windows, to_local_naive
 from kindmap.schemas import ErrorOut, PlaceCollection, PlaceDetailFeature, place_collection, place_detail_feature
 from kindmap.services.catalog import DEFAULT_CACHE
-from kindmap.services.search import SearchQuery, get_place, search_places
+from kindmap.db import read_session
+from kindmap.services.search import SearchQuery, SearchResult, get_place, needs_session, search_places
 
 router = APIRouter(prefix="/api", tags=["places"])
 
@@ -34,8 +36,8 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 @router.get("/places", response_model=PlaceCollection, responses=ERRORS)
-def list_places(
-    session: SessionDep,
+async def list_places(
+    request: Request,
     settings: SettingsDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude, EPSG:4326")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude, EPSG:4326")] = None,
@@ -57,7 +59,7 @@ def list_places(
     profile: Annotated[str | None, Query(description="Walking profile: walk (4.8 km/h), slow (3 km/h) or step_free (avoids steps)")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, description="At most this many features")] = 50,
-) -> PlaceCollection:
+) -> Response:
     """Welcoming places near a point or postcode, nearest first by distance or walking time (or all, by name)."""
     if open_now and open_at is None:
         open_at = to_local_naive(datetime.now().astimezone(), tz=settings.timezone)
@@ -67,8 +69,24 @@ def list_places(
         windows=[w for text in window for w in parse_windows(text)], max_walk_minutes=max_walk_minutes,
         profile=profile, limit=limit,
     )
-    result = search_places(session, query, settings=settings)
-    return place_collection(result, attribution=ATTRIBUTION)
+    engine = request.app.state.engine
+    index = None if needs_session(query) else DEFAULT_CACHE.fresh(
+        str(engine.url), tz=settings.timezone, recheck_s=settings.catalog_recheck_s)
+    if index is not None:
+        # The hot path (near me, map view): the index is current and the search is pure
+        # computation well under a millisecond, so it runs here rather than paying for a
+        # worker-thread hop and a database session.
+        result = search_places(None, query, settings=settings, index=index)
+    else:
+        result = await run_in_threadpool(_search_in_session, engine, query, settings)
+    # Serialised once by pydantic in Rust; FastAPI would validate the model again and
+    # encode it in Python. The OpenAPI still documents PlaceCollection.
+    return Response(place_collection(result, attribution=ATTRIBUTION).model_dump_json(), media_type="application/json")
+
+
+def _search_in_session(engine, query: SearchQuery, settings) -> SearchResult:
+    with read_session(engine) as session:
+        return search_places(session, query, settings=settings)
 
 
 @router.get("/places/{place_id}", response_model=PlaceDetailFeature, responses=ERRORS)
