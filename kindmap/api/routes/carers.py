@@ -100,8 +100,14 @@ def counts(engine: EngineDep, user: Annotated[object, Depends(require_roles(*ANA
 
 # Under /api/households/ so it sits in the household authorisation grid, and so logs that scrub
 # household ids there (tests/test_privacy.py) cover it too.
-@router.get("/api/households/{household_id}/plan/print", response_class=HTMLResponse, responses=ERRORS,
-            tags=["pages"], description=PRIVATE + " A web page: the bearer token or the web session cookie.")
+# The page itself is HTML, but refusals are the usual JSON {"detail"}: with response_class=Response
+# (no media type of its own) FastAPI documents ERRORS as application/json, not as text/html.
+PAGE = {200: {"description": "The printable page.", "content": {"text/html": {"schema": {"type": "string"}}}}, **ERRORS}
+
+
+@router.get("/api/households/{household_id}/plan/print", response_class=Response, responses=PAGE,
+            tags=["pages"], description=PRIVATE + " A web page: the bearer token or the web session cookie. "
+            "Refusals (401 signed out, 404 not visible or missing, 422 bad id) are JSON.")
 def plan_page(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, settings: SettingsDep,
               clock: ClockDep) -> HTMLResponse:
     """The printable one-page plan (large type, easy-read words, a sketch map without the home)."""
