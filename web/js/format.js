@@ -32,24 +32,36 @@ export function formatDate(iso) {
   return new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" }).format(d);
 }
 
-// next_open and open_at are local wall-clock times without a zone; read them as such.
+// next_open, open_at and next_on are the place's local time with its UTC offset
+// ("2026-07-13T10:00:00+01:00"; "Z" or "+00:00" in a London winter; older servers sent no offset).
+// People want the place's clock, not the browser's: "opens at 10:00" must stay 10:00 for a
+// carer whose laptop is set to another zone. So the wall-clock part is read as given and the
+// offset is only checked, never applied (new Date(iso) would shift it to the browser's zone).
+// The wall clock is kept in the Date's UTC fields and formatted in UTC, so no browser zone (nor
+// its own clock changes) can move it.
+const LOCAL_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?$/;
+
 function localDate(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
-  return m ? new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) : null;
+  const m = LOCAL_TIME.exec(typeof iso === "string" ? iso : "");
+  if (!m) return null;
+  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]));
+  return isNaN(d.getTime()) ? null : d;
 }
 
 export function formatWhen(iso) {
   const d = localDate(iso);
   if (!d) return null;
-  return new Intl.DateTimeFormat("en-GB", { weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit" }).format(d);
+  return new Intl.DateTimeFormat("en-GB", {
+    weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit", timeZone: "UTC",
+  }).format(d);
 }
 
 // "Open Thursday from 14:00" for a next opening inside the times someone is free.
 export function formatOpenFrom(iso) {
   const d = localDate(iso);
   if (!d) return null;
-  const day = new Intl.DateTimeFormat("en-GB", { weekday: "long" }).format(d);
-  const time = String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  const day = new Intl.DateTimeFormat("en-GB", { weekday: "long", timeZone: "UTC" }).format(d);
+  const time = String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
   return "Open " + day + " from " + time;
 }
 
