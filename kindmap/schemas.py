@@ -184,31 +184,40 @@ def _summary_fields(place, *, distance_m: float | None, open_state: bool | None,
     }
 
 
+def _local(value: datetime | None, tz: str | None) -> datetime | None:
+    # Naive values are local wall clock in ``tz``; without ``tz`` the field itself falls back to
+    # the configured zone (see LocalDateTime), so older callers still get an offset, not a crash.
+    return localize(value, tz) if tz is not None else value
+
+
 def place_feature(place, *, distance_m: float | None, open_state: bool | None,
-                  walk_minutes: float | None = None, next_open: datetime | None = None) -> PlaceFeature:
-    """A search hit as a GeoJSON Feature (the same shape the map draws)."""
+                  walk_minutes: float | None = None, next_open: datetime | None = None,
+                  tz: str | None = None) -> PlaceFeature:
+    """A search hit as a GeoJSON Feature (the same shape the map draws); naive ``next_open`` is local in ``tz``."""
     return PlaceFeature(
         id=place.id,
         geometry=PointGeometry(coordinates=(place.lon, place.lat)),
         properties=PlaceSummary(**_summary_fields(place, distance_m=distance_m, open_state=open_state,
-                                                  walk_minutes=walk_minutes, next_open=next_open)),
+                                                  walk_minutes=walk_minutes, next_open=_local(next_open, tz))),
     )
 
 
-def place_detail_feature(place, *, open_state: bool | None, next_open: datetime | None) -> PlaceDetailFeature:
-    """One place with everything the public may see."""
+def place_detail_feature(place, *, open_state: bool | None, next_open: datetime | None,
+                         tz: str | None = None) -> PlaceDetailFeature:
+    """One place with everything the public may see; naive ``next_open`` is local in ``tz``."""
+    next_open = _local(next_open, tz)
     extra = {name: getattr(place, name) for name in PlaceDetails.model_fields if name not in PlaceSummary.model_fields}
     props = PlaceDetails(**_summary_fields(place, distance_m=None, open_state=open_state, next_open=next_open), **extra)
     return PlaceDetailFeature(id=place.id, geometry=PointGeometry(coordinates=(place.lon, place.lat)), properties=props)
 
 
-def place_collection(result, *, attribution: str) -> PlaceCollection:
-    """A search result as a GeoJSON FeatureCollection."""
+def place_collection(result, *, attribution: str, tz: str | None = None) -> PlaceCollection:
+    """A search result as a GeoJSON FeatureCollection; naive times in it are local in ``tz``."""
     return PlaceCollection(
         features=[place_feature(h.place, distance_m=h.distance_m, open_state=h.open, walk_minutes=h.walk_minutes,
-                                next_open=h.next_open) for h in result.hits],
+                                next_open=h.next_open, tz=tz) for h in result.hits],
         search=SearchInfo(lon=result.lon, lat=result.lat, postcode=result.postcode, radius_m=result.radius_m,
-                          open_at=result.open_at, matched=result.total, travel=result.travel, profile=result.profile,
+                          open_at=_local(result.open_at, tz), matched=result.total, travel=result.travel, profile=result.profile,
                           max_walk_minutes=result.max_walk_minutes, windows=[str(w) for w in result.windows]),
         attribution=attribution,
     )

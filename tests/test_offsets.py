@@ -95,6 +95,16 @@ def test_open_at_is_read_as_local_or_converted_and_answered_with_its_offset(clie
     assert [f["properties"]["open"] for f in body["features"]] == ([True, True] if is_open else [])
 
 
+def test_name_search_answers_open_at_with_its_offset(client, mondays):
+    for open_at, shown in [("2026-07-06T10:30", "2026-07-06T10:30:00+01:00"),
+                           ("2026-11-23T10:30:00Z", "2026-11-23T10:30:00+00:00")]:
+        r = client.get("/api/places/search", params={"q": "monday hall", "open_at": open_at})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["search"]["open_at"] == shown
+        assert [f["properties"]["open"] for f in body["features"]] == [True, True]
+
+
 def test_place_details_next_open_has_the_offset_of_its_own_date(client, mondays):
     with read_session(mondays) as s:
         place_id = s.query(Place).first().id
@@ -114,6 +124,9 @@ def test_a_naive_time_reaching_the_schema_is_localized_not_sent_bare(mondays):
         place = s.query(Place).first()
         summer = place_feature(place, distance_m=None, open_state=False, next_open=datetime(2026, 7, 13, 10))
         winter = place_feature(place, distance_m=None, open_state=False, next_open=datetime(2026, 11, 30, 10))
+        elsewhere = place_feature(place, distance_m=None, open_state=False, next_open=datetime(2026, 7, 13, 10),
+                                  tz="America/New_York")
+    assert json.loads(elsewhere.model_dump_json())["properties"]["next_open"] == "2026-07-13T10:00:00-04:00"
     assert json.loads(summer.model_dump_json())["properties"]["next_open"] == "2026-07-13T10:00:00+01:00"
     assert json.loads(winter.model_dump_json())["properties"]["next_open"] == "2026-11-30T10:00:00+00:00"
 

@@ -42,7 +42,10 @@ def _filters(category: list[str], free: bool | None, drop_in: bool | None, wheel
 
 
 Category = Annotated[list[str], Query(description="Category slugs (repeatable)")]
-OpenAt = Annotated[datetime | None, Query(description="Only places open then (ISO 8601, local time)")]
+OpenAt = Annotated[datetime | None, Query(description=(
+    "Only places open then, ISO 8601: without an offset (2026-07-06T10:30) it is local time in the server's "
+    "zone (Europe/London by default); with one (…Z, …+01:00) it is converted to it. Answered as local time "
+    "with its UTC offset."))]
 
 
 class Cluster(BaseModel):
@@ -71,7 +74,7 @@ def search_by_name(
     """Published places whose name matches ``q`` (best matches first), with the same filters as /api/places."""
     query = _filters(category, free, drop_in, wheelchair, step_free, quiet, open_at=open_at, limit=limit)
     result = mapview.search_by_name(session, q, query, open_now=open_now, settings=settings)
-    return place_collection(result, attribution=ATTRIBUTION)
+    return place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone)
 
 
 @router.get("/api/places/clusters", response_model=ClusterCollection, responses=ERRORS, tags=["places"])
