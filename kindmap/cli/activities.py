@@ -10,6 +10,7 @@ import typer
 from kindmap.cli.common import app, fail, import_app, open_engine, out
 from kindmap.config import get_settings
 from kindmap.errors import InvalidQuery, KindmapError
+from kindmap.ingest.limits import ImportLimits
 
 
 def parse_columns(pairs: list[str]) -> dict[str, str]:
@@ -38,9 +39,11 @@ def import_activities_cmd(
     try:
         if kind not in ("opportunity", "support"):
             raise InvalidQuery("--kind must be 'opportunity' or 'support'")
-        engine = open_engine(get_settings(), demo=demo_db)
+        settings = get_settings()
+        engine = open_engine(settings, demo=demo_db)
         report = import_activities(engine, path=path, kind=kind, columns=parse_columns(column or []),
-                                   dry_run=dry_run, skip_invalid=skip_invalid)
+                                   dry_run=dry_run, skip_invalid=skip_invalid,
+                                   limits=ImportLimits.from_settings(settings))
     except KindmapError as exc:
         fail(exc)
     out.print(report.summary(), highlight=False, soft_wrap=True)

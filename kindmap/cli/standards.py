@@ -11,6 +11,7 @@ import typer
 from kindmap.cli.common import fail, import_app, open_engine, out
 from kindmap.config import get_settings
 from kindmap.errors import InvalidQuery, KindmapError
+from kindmap.ingest.limits import ImportLimits
 
 
 def _print(result, *, limit: int = 30) -> None:
@@ -31,13 +32,15 @@ def _print(result, *, limit: int = 30) -> None:
         out.print(f"  not on the map (kept for reference): {item.name!r} — {item.reason}", highlight=False, soft_wrap=True)
 
 
-def _mapping(preset: str | None, mapping_file: Path | None, cols: list[str]):
+def _mapping(preset: str | None, mapping_file: Path | None, cols: list[str], *, max_mb: int):
     from kindmap.ingest.csv_places import CsvMapping, mapping_from_dict
     from kindmap.ingest.csv_places import preset as get_preset
+    from kindmap.ingest.limits import check_file_size
 
     if preset and mapping_file:
         raise InvalidQuery("give --preset or --mapping, not both")
     if mapping_file:
+        check_file_size(Path(mapping_file), max_mb=max_mb)
         try:
             mapping = mapping_from_dict(json.loads(Path(mapping_file).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
@@ -80,7 +83,7 @@ def import_csv(
 
     settings = get_settings()
     try:
-        chosen = _mapping(preset, mapping, col or [])
+        chosen = _mapping(preset, mapping, col or [], max_mb=settings.max_upload_mb)
         for item in where or []:
             column, sep, value = item.partition("=")
             if not sep:
@@ -88,7 +91,7 @@ def import_csv(
             chosen.where[column.strip()] = value.strip()
         result = run(open_engine(settings), region=region, path=path, mapping=chosen, data_dir=settings.data_dir,
                      kind=kind, source=source[:40], encoding=encoding, dry_run=dry_run, skip_invalid=skip_invalid,
-                     dedupe=not no_dedupe)
+                     dedupe=not no_dedupe, limits=ImportLimits.from_settings(settings))
     except KindmapError as exc:
         fail(exc)
     _print(result)
@@ -108,7 +111,8 @@ def import_oruk(
     settings = get_settings()
     try:
         result = run(open_engine(settings), region=region, path=path, data_dir=settings.data_dir,
-                     default_category=category, dry_run=dry_run, skip_invalid=skip_invalid)
+                     default_category=category, dry_run=dry_run, skip_invalid=skip_invalid,
+                     limits=ImportLimits.from_settings(settings))
     except KindmapError as exc:
         fail(exc)
     _print(result)

@@ -13,6 +13,7 @@ from rich.table import Table
 from kindmap.cli.common import app, fail, import_app, open_engine, osm_progress, out
 from kindmap.config import get_settings
 from kindmap.errors import InvalidQuery, KindmapError
+from kindmap.ingest.limits import ImportLimits
 
 review_app = typer.Typer(help="The review queue: possibly closed places, duplicates, problem reports.", no_args_is_help=True)
 facts_app = typer.Typer(help="Local facts: council and moderator edits that survive re-imports.", no_args_is_help=True)
@@ -59,7 +60,8 @@ def import_osm_cmd(
         progress, tick = osm_progress()
         with progress:
             report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=dry_run,
-                                progress=tick, force=force, reports_dir=settings.state_dir / "reports")
+                                progress=tick, force=force, reports_dir=settings.state_dir / "reports",
+                                limits=ImportLimits.from_settings(settings))
     except KindmapError as exc:
         fail(exc)
     if as_json:

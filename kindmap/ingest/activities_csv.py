@@ -18,13 +18,13 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kindmap.errors import DataError, InvalidQuery
+from kindmap.ingest.limits import ImportLimits, bounded_rows, check_file_size
 from kindmap.ingest.problems import RowProblem
 from kindmap.models.activities import OpportunityCreate, SupportCreate
 
 KINDS = {"opportunity": OpportunityCreate, "support": SupportCreate}
 LIST_FIELDS = {"interests", "area_codes"}
 EXTRA_FIELDS = {"place_name"}
-MAX_ROWS = 50_000
 MAX_CELL = 5000
 
 
@@ -97,14 +97,17 @@ def _row_record(model, values: dict, i: int, out: ActivitiesRead) -> None:
     out.rows.append(ActivityRow(i, record, place_name=place_name, raw=values))
 
 
-def read_activities(path: Path, *, kind: str, columns: dict[str, str] | None = None) -> ActivitiesRead:
-    """Read and validate every row; bad rows become ``problems`` (row numbers count data rows from 1)."""
+def read_activities(path: Path, *, kind: str, columns: dict[str, str] | None = None,
+                    limits: ImportLimits | None = None) -> ActivitiesRead:
+    """Read and validate every row within ``limits``; bad rows become ``problems`` (rows count from 1)."""
     if kind not in KINDS:
         raise InvalidQuery(f"kind must be one of: {', '.join(KINDS)}")
     model = KINDS[kind]
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} does not exist; check the path")
+    limits = limits or ImportLimits()
+    check_file_size(path, max_mb=limits.max_upload_mb)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -116,9 +119,7 @@ def read_activities(path: Path, *, kind: str, columns: dict[str, str] | None = N
                 raise DataError(f"{path.name} has no {', '.join(missing)} column; its columns are: "
                                 f"{', '.join(header) or '(none)'}. Map one with --column FIELD=HEADER.")
             out = ActivitiesRead(kind=kind, columns=picked)
-            for i, row in enumerate(reader, start=1):
-                if i > MAX_ROWS:
-                    raise DataError(f"{path.name} has more than {MAX_ROWS:,} rows; split it")
+            for i, row in enumerate(bounded_rows(reader, max_rows=limits.max_rows, what=path.name), start=1):
                 if None in row:
                     out.problems.append(RowProblem(i, None, "more cells than the header has columns"))
                     continue

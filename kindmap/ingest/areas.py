@@ -14,6 +14,7 @@ import shapely
 from shapely.geometry import mapping
 
 from kindmap.errors import DataError
+from kindmap.ingest.limits import ImportLimits, check_file_size, too_many_rows
 from kindmap.ingest.problems import RowProblem
 
 
@@ -53,13 +54,18 @@ class AreasRead:
     columns: list[str] = field(default_factory=list)
 
 
-def _read_frame(path: Path):
+def _read_frame(path: Path, *, limits: ImportLimits | None = None):
     if not path.is_file():
         raise DataError(f"area file {path} does not exist; check the path")
+    if limits is not None:
+        check_file_size(path, max_mb=limits.max_upload_mb)
     try:
-        frame = pyogrio.read_dataframe(path)
+        # One feature past the limit is enough to know the file is over it; the rest is never read.
+        frame = pyogrio.read_dataframe(path, max_features=limits.max_rows + 1 if limits else None)
     except Exception as exc:  # pyogrio raises several driver-specific errors
         raise DataError(f"{path.name} is not a readable vector file (GeoJSON, GeoPackage…): {exc}") from exc
+    if limits is not None and len(frame) > limits.max_rows:
+        raise too_many_rows(path.name, max_rows=limits.max_rows, unit="areas")
     if frame.crs is None:
         # GeoJSON without a crs member is CRS84 by RFC 7946.
         frame = frame.set_crs("EPSG:4326")
@@ -84,9 +90,9 @@ def _optional_int(value, *, row: int, column: str | None, problems: list[RowProb
     return int(round(number))
 
 
-def read_areas(path: Path, *, columns: AreaColumns) -> AreasRead:
-    """Read areas; bad rows become ``problems`` (the caller decides whether to proceed)."""
-    frame = _read_frame(Path(path))
+def read_areas(path: Path, *, columns: AreaColumns, limits: ImportLimits | None = None) -> AreasRead:
+    """Read areas within ``limits``; bad rows become ``problems`` (the caller decides whether to proceed)."""
+    frame = _read_frame(Path(path), limits=limits or ImportLimits())
     available = [c for c in frame.columns if c != "geometry"]
     wanted = {k: v for k, v in vars(columns).items() if k not in ("index_name", "kind") and v}
     missing = [f"{k}={v!r}" for k, v in wanted.items() if v not in available]

@@ -18,18 +18,19 @@ import csv
 import io
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kindmap.errors import DataError, InvalidQuery
 from kindmap.hours import check_hours
+from kindmap.ingest.limits import ImportLimits, bounded_rows, check_file_size
 from kindmap.ingest.problems import RowProblem
+from kindmap.ingest.textfile import SAMPLE_CHARS, text_lines
 
 FIELDS = ("name", "description", "category", "lon", "lat", "address", "postcode", "opening_hours",
           "phone", "email", "website")
-MAX_ROWS = 200_000
 _FORMULA = re.compile(r"^(=|@|[+-](?![\d\s().+-]*$))")
 _MAX = {"name": 200, "description": 4000, "address": 400, "phone": 80, "email": 200, "website": 500}
 
@@ -112,24 +113,9 @@ class CsvRead:
         return sum(1 for r in self.rows if r.hours_converted is False)
 
 
-def decode(data: bytes, *, encoding: str = "utf-8", name: str = "file") -> str:
-    """Bytes → text in ``encoding`` (UTF-8 by default, BOM allowed); ``DataError`` saying where it fails."""
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    try:
-        return data.decode(enc)
-    except LookupError:
-        raise InvalidQuery(f"unknown encoding {encoding!r}; try utf-8 or cp1252") from None
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"{name} is not valid {encoding} text (byte {exc.start}, line {line}: {data[exc.start:exc.start + 1]!r}). "
-            "Save it as UTF-8 CSV, or if it came from Excel on Windows pass --encoding cp1252."
-        ) from None
-
-
 def sniff_delimiter(text: str) -> str:
     """',' ';' or tab, from the start of the file (',' when unsure)."""
-    sample = text[:65536]
+    sample = text[:SAMPLE_CHARS]
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
@@ -222,44 +208,53 @@ def _number(text: str, *, column: str, row: int, lo: float, hi: float, problems:
 
 
 def read_csv_places(path: Path | None = None, *, mapping: CsvMapping, text: str | None = None,
-                    encoding: str = "utf-8", max_rows: int = MAX_ROWS) -> CsvRead:
-    """Read rows through ``mapping``; file-level problems raise ``DataError``, row problems are listed."""
+                    encoding: str = "utf-8", limits: ImportLimits | None = None) -> CsvRead:
+    """Read rows through ``mapping`` within ``limits``; file problems raise ``DataError``, row problems are listed.
+
+    A file is measured first, then streamed: its rows are counted as they are read and the
+    rest of an over-long file is never read.
+    """
+    limits = limits or ImportLimits()
     name = Path(path).name if path else "input"
-    if text is None:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise DataError(f"cannot read {path}: {exc.strerror}") from None
-        text = decode(data, encoding=encoding, name=name)
-    delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip() for h in next(reader, [])]
-    if not any(header):
-        raise DataError(f"{name} is empty or has no header row")
-    missing = [c for c in mapping.required_columns() if c not in header]
-    if missing:
-        hint = f" (read with delimiter {delimiter!r}; the header has {len(header)} column(s))"
-        raise DataError(f"{name} is missing column(s) {', '.join(map(repr, missing))}{hint}; "
-                        f"found: {', '.join(map(repr, header[:40]))}. Map them with --col FIELD=COLUMN or --mapping.")
-    result = CsvRead(delimiter=delimiter)
-    pos = {h: i for i, h in reversed(list(enumerate(header)))}
-    for number, cells in enumerate(reader, start=1):
-        if not any(c.strip() for c in cells):
-            continue
-        if number > max_rows:
-            raise DataError(f"{name} has more than {max_rows:,} rows; split it")
-        result.total_rows += 1
-        if len(cells) != len(header):
-            result.problems.append(RowProblem(number, None, f"has {len(cells)} cells but the header has {len(header)} "
-                                              "(a stray delimiter or quote?)"))
-            continue
-        raw = {h: cells[i].strip() for h, i in pos.items()}
-        if _filtered_out(raw, mapping):
-            result.filtered += 1
-            continue
-        row = _map_row(number, raw, mapping, result)
-        if row is not None:
-            result.rows.append(row)
+    if text is not None:
+        return _read_rows(io.StringIO(text, newline=""), sample=text[:SAMPLE_CHARS], name=name, mapping=mapping,
+                          max_rows=limits.max_rows)
+    check_file_size(Path(path), max_mb=limits.max_upload_mb)
+    with text_lines(Path(path), encoding=encoding) as (sample, lines):
+        return _read_rows(lines, sample=sample, name=name, mapping=mapping, max_rows=limits.max_rows)
+
+
+def _read_rows(lines: Iterable[str], *, sample: str, name: str, mapping: CsvMapping, max_rows: int) -> CsvRead:
+    delimiter = sniff_delimiter(sample)
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        if not any(header):
+            raise DataError(f"{name} is empty or has no header row")
+        missing = [c for c in mapping.required_columns() if c not in header]
+        if missing:
+            hint = f" (read with delimiter {delimiter!r}; the header has {len(header)} column(s))"
+            raise DataError(f"{name} is missing column(s) {', '.join(map(repr, missing))}{hint}; found: "
+                            f"{', '.join(map(repr, header[:40]))}. Map them with --col FIELD=COLUMN or --mapping.")
+        result = CsvRead(delimiter=delimiter)
+        pos = {h: i for i, h in reversed(list(enumerate(header)))}
+        # Blank lines are not rows: they neither count towards the limit nor get a problem.
+        rows = ((number, cells) for number, cells in enumerate(reader, start=1) if any(c.strip() for c in cells))
+        for number, cells in bounded_rows(rows, max_rows=max_rows, what=name):
+            result.total_rows += 1
+            if len(cells) != len(header):
+                result.problems.append(RowProblem(number, None, f"has {len(cells)} cells but the header has "
+                                                  f"{len(header)} (a stray delimiter or quote?)"))
+                continue
+            raw = {h: cells[i].strip() for h, i in pos.items()}
+            if _filtered_out(raw, mapping):
+                result.filtered += 1
+                continue
+            row = _map_row(number, raw, mapping, result)
+            if row is not None:
+                result.rows.append(row)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, or a NUL byte
+        raise DataError(f"{name} is not a readable CSV file (line {reader.line_num}: {exc})") from None
     return result
 
 

@@ -22,11 +22,11 @@ from jsonschema import Draft202012Validator
 from kindmap.config import Settings
 from kindmap.errors import DataError, KindmapError
 from kindmap.hours import check_hours
+from kindmap.ingest.limits import ImportLimits, check_file_size, too_many_rows
 from kindmap.ingest.postcodes import normalise_postcode
 
 _DAYS = {"MO": "Mo", "TU": "Tu", "WE": "We", "TH": "Th", "FR": "Fr", "SA": "Sa", "SU": "Su"}
 _ORDER = list(_DAYS)
-MAX_BYTES = 50 * 1024 * 1024
 
 
 def schema_dir() -> Path:
@@ -173,17 +173,24 @@ def _services(data: Any) -> list[dict]:
 
 
 def read_oruk(path: Path, *, default_category: str = "other", known_categories: set[str] | None = None,
-              schema_folder: str | None = None) -> OrukRead:
-    """Validate and read an ORUK JSON file; ``DataError`` listing JSON paths if it is schema-invalid."""
+              schema_folder: str | None = None, limits: ImportLimits | None = None) -> OrukRead:
+    """Validate and read an ORUK JSON file within ``limits``; ``DataError`` listing JSON paths if schema-invalid.
+
+    JSON is parsed whole (the size check bounds it); its rows are counted twice: the documents
+    before the schema check (so a huge list is not validated item by item), then the records
+    (services at locations, placed or not) as they are built.
+    """
     path = Path(path)
+    limits = limits or ImportLimits()
+    check_file_size(path, max_mb=limits.max_upload_mb)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise DataError(f"{path.name} is over {MAX_BYTES // 2**20} MiB; split it")
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path.name} is not UTF-8 JSON: {exc}") from None
+    if len(_items(data)) > limits.max_rows:
+        raise too_many_rows(path.name, max_rows=limits.max_rows, unit="ORUK documents")
     problems = validate(data, folder=schema_folder)
     if problems:
         shown = "\n".join(problems[:30]) + (f"\n… and {len(problems) - 30} more" if len(problems) > 30 else "")
@@ -240,4 +247,11 @@ def read_oruk(path: Path, *, default_category: str = "other", known_categories: 
                 result.unplaced.append((source_id, values["name"], raw, why))
             else:
                 result.records.append(OrukRecord(number, source_id, values, raw))
+            _check_records(result, name=path.name, max_rows=limits.max_rows)
+    _check_records(result, name=path.name, max_rows=limits.max_rows)  # the last service may have no location
     return result
+
+
+def _check_records(result: OrukRead, *, name: str, max_rows: int) -> None:
+    if len(result.records) + len(result.unplaced) > max_rows:
+        raise too_many_rows(name, max_rows=max_rows, unit="services at locations")

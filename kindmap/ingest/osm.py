@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from kindmap.errors import DataError
+from kindmap.ingest.limits import ImportLimits, check_file_size, too_many_rows
 from kindmap.ingest.tagmap import CategoryRule, TagMap, load_tagmap
 from kindmap.models import PlaceCreate
 
@@ -54,13 +55,20 @@ def read_osm_places(
     *,
     progress: Callable[[int], None] | None = None,
     tagmap: TagMap | None = None,
+    limits: ImportLimits | None = None,
 ) -> OsmReadResult:
-    """Read every place the tag mapping recognises from the OSM file at ``path``."""
+    """Read every place the tag mapping recognises from the OSM file at ``path``.
+
+    ``limits``: the file's size is checked first; its rows are the candidate places (elements
+    the tag mapping recognises), counted as they are read.
+    """
     path = Path(path)
+    limits = limits or ImportLimits()
     if not path.is_file():
         raise DataError(f"{path} does not exist or is not a file; download an OSM extract (.osm.pbf) first")
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty; download a fresh OSM extract")
+    check_file_size(path, max_mb=limits.max_upload_mb)
     tmap = tagmap or load_tagmap()
     keys = tmap.keys
     result = OsmReadResult()
@@ -82,6 +90,8 @@ def read_osm_places(
             if not len(tags) or not any(k in tags for k in keys):
                 continue
             _collect(obj, tmap, found, seen, result.warnings)
+            if len(found) > limits.max_rows:
+                raise too_many_rows(path.name, max_rows=limits.max_rows, unit="candidate places")
     except RuntimeError as exc:
         raise DataError(
             f"{path} is not a readable OSM file ({exc}); download a fresh extract (.osm.pbf)"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kindmap.errors import DataError, InvalidQuery
+from kindmap.ingest.limits import ImportLimits, bounded_rows, check_file_size
 from kindmap.ingest.problems import RowProblem
 
 # Outward code, then inward code (digit + two letters); validation only, not a register.
@@ -54,11 +55,14 @@ def _pick(header: list[str], role: str, explicit: str | None) -> str | None:
     return next((lowered[c] for c in CANDIDATES[role] if c in lowered), None)
 
 
-def read_postcodes(path: Path, *, columns: dict[str, str] | None = None, max_rows: int = 3_000_000) -> PostcodesRead:
-    """Read a postcode CSV; bad rows become ``problems``."""
+def read_postcodes(path: Path, *, columns: dict[str, str] | None = None,
+                   limits: ImportLimits | None = None) -> PostcodesRead:
+    """Read a postcode CSV within ``limits`` (size, then rows as they are read); bad rows become ``problems``."""
     path = Path(path)
+    limits = limits or ImportLimits()
     if not path.is_file():
         raise DataError(f"postcode file {path} does not exist; check the path")
+    check_file_size(path, max_mb=limits.max_upload_mb)
     columns = columns or {}
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
@@ -77,9 +81,8 @@ def read_postcodes(path: Path, *, columns: dict[str, str] | None = None, max_row
         out = PostcodesRead(columns=picked)
         seen: set[str] = set()
         try:
-            for i, row in enumerate(reader, start=1):
-                if i > max_rows:
-                    raise DataError(f"{path.name} has more than {max_rows:,} rows; split it")
+            rows = bounded_rows(reader, max_rows=limits.max_rows, what=path.name)
+            for i, row in enumerate(rows, start=1):
                 try:
                     code = normalise_postcode(row.get(picked["postcode"]) or "")
                 except InvalidQuery as exc:

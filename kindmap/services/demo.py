@@ -10,6 +10,7 @@ from sqlmodel import select
 from kindmap.config import Settings
 from kindmap.db import read_session
 from kindmap.ingest.areas import AreaColumns
+from kindmap.ingest.limits import ImportLimits
 from kindmap.models import ImportRun
 from kindmap.services.imports import ImportReport, import_areas, import_osm, import_postcodes
 from kindmap.services.walking import build_region_network, network_path
@@ -53,16 +54,19 @@ def import_region(engine: Engine, *, settings: Settings, region: str, force: boo
         ensure_network(settings, region=region)
         return []
     reports = []
+    limits = ImportLimits.from_settings(settings)
     for entry, path in zip(entries, paths):
         if on_step:
             on_step(f"importing {entry.role} from {path.name}")
         if entry.role == "areas":
-            reports.append(import_areas(engine, region=region, path=path, columns=area_columns(entry), data_dir=settings.data_dir))
+            reports.append(import_areas(engine, region=region, path=path, columns=area_columns(entry),
+                                        data_dir=settings.data_dir, limits=limits))
         elif entry.role == "postcodes":
-            reports.append(import_postcodes(engine, path=path, region=region, columns=entry.columns or None, data_dir=settings.data_dir))
+            reports.append(import_postcodes(engine, path=path, region=region, columns=entry.columns or None,
+                                            data_dir=settings.data_dir, limits=limits))
         elif entry.role == "osm":
             reports.append(import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=osm_progress,
-                                      reports_dir=settings.state_dir / "reports"))
+                                      reports_dir=settings.state_dir / "reports", limits=limits))
             if on_step:
                 on_step(f"building the walking network from {path.name}")
             build_region_network(settings, region=region, pbf=path)

@@ -17,9 +17,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from kindmap.config import Settings
 from kindmap.db import write_session
 from kindmap.errors import DataError
 from kindmap.ingest.areas import AreaColumns, read_areas
+from kindmap.ingest.limits import ImportLimits
 from kindmap.ingest.postcodes import read_postcodes
 from kindmap.ingest.problems import RowProblem, summarise
 from kindmap.models import Area, ImportRun, PlaceCreate, Postcode
@@ -99,6 +101,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def import_limits(limits: ImportLimits | None = None) -> ImportLimits:
+    """``limits`` if given, else the configured ones (``KINDMAP_MAX_UPLOAD_MB``, ``KINDMAP_MAX_IMPORT_ROWS``)."""
+    if limits is not None:
+        return limits
+    # Read afresh, not through get_settings(): that caches every setting for the whole process,
+    # and an import called as a library function should not pin the database URL for later callers.
+    return ImportLimits.from_settings(Settings())
+
+
 def check_problems(report: ImportReport, problems: list[RowProblem], *, skip_invalid: bool) -> None:
     """Abort with every row problem listed, or (with ``skip_invalid``) count them as skipped."""
     report.problems = problems
@@ -134,12 +145,12 @@ def _record_run(session: Session, report: ImportReport, *, region_id: int | None
 
 
 def import_areas(engine: Engine, *, region: str, path: Path, columns: AreaColumns, data_dir: Path,
-                 dry_run: bool = False, skip_invalid: bool = False) -> ImportReport:
-    """Upsert small areas by code into ``region``."""
+                 dry_run: bool = False, skip_invalid: bool = False, limits: ImportLimits | None = None) -> ImportReport:
+    """Upsert small areas by code into ``region`` (refused whole past ``limits``; see ``import_limits``)."""
     path = Path(path)
     started = time.perf_counter()
     report = ImportReport(kind="areas", region=region, file=path.name, dry_run=dry_run)
-    read = read_areas(path, columns=columns)
+    read = read_areas(path, columns=columns, limits=import_limits(limits))
     check_problems(report, read.problems, skip_invalid=skip_invalid)
 
     def work(session: Session) -> None:
@@ -165,12 +176,12 @@ def import_areas(engine: Engine, *, region: str, path: Path, columns: AreaColumn
 
 def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, data_dir: Path,
                      columns: dict[str, str] | None = None, dry_run: bool = False,
-                     skip_invalid: bool = False) -> ImportReport:
-    """Upsert postcode centroids by postcode."""
+                     skip_invalid: bool = False, limits: ImportLimits | None = None) -> ImportReport:
+    """Upsert postcode centroids by postcode (refused whole past ``limits``; see ``import_limits``)."""
     path = Path(path)
     started = time.perf_counter()
     report = ImportReport(kind="postcodes", region=region, file=path.name, dry_run=dry_run)
-    read = read_postcodes(path, columns=columns)
+    read = read_postcodes(path, columns=columns, limits=import_limits(limits))
     check_problems(report, read.problems, skip_invalid=skip_invalid)
 
     def work(session: Session) -> None:
@@ -207,14 +218,15 @@ def upsert_places(session: Session, *, region_id: int, source: str, places: list
 
 def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_run: bool = False,
                progress: Callable[[int], None] | None = None, force: bool = False,
-               reports_dir: Path | None = None) -> ImportReport:
+               reports_dir: Path | None = None, limits: ImportLimits | None = None) -> ImportReport:
     """Read welcoming places from an OSM PBF (a full extract of ``region``) and re-import them safely.
 
     New places are added; changed ones updated in their OSM-sourced fields only (local facts
     win); places no longer in the extract are flagged possibly closed for review, never
     deleted. One transaction. Refuses an older extract than the one loaded, or one that does
     not overlap the region's places, unless ``force``. With ``reports_dir``, the change report
-    is saved there as JSON (not for a dry run).
+    is saved there as JSON (not for a dry run). Past ``limits`` (file size; candidate places
+    as rows) nothing is read further or written (see ``import_limits``).
     """
     from kindmap.ingest.osm import read_osm_places
     from kindmap.services.reimport import aware, check_extract, previous_osm_run, save_report
@@ -222,7 +234,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     path = Path(path)
     started = time.perf_counter()
     report = ImportReport(kind="osm", region=region, file=path.name, dry_run=dry_run)
-    read = read_osm_places(path, progress=progress)
+    read = read_osm_places(path, progress=progress, limits=import_limits(limits))
     report.warnings.extend(read.warnings)
     report.data_timestamp = read.latest_timestamp
     sha = file_sha256(path)

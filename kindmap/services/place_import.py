@@ -21,12 +21,13 @@ from sqlmodel import Session, select
 from kindmap.db import write_session
 from kindmap.errors import DataError, InvalidQuery, KindmapError
 from kindmap.ingest.csv_places import CsvMapping, read_csv_places
+from kindmap.ingest.limits import ImportLimits
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.ingest.problems import RowProblem, summarise
 from kindmap.models import ImportRun, Place, PlaceCreate, PlaceExtra, PlaceStatus
 from kindmap.models.common import utcnow
 from kindmap.services.dedupe import FILLABLE, Candidate, DedupeReport, Matcher
-from kindmap.services.imports import DryRun, ImportReport, file_sha256, upsert_places
+from kindmap.services.imports import DryRun, ImportReport, file_sha256, import_limits, upsert_places
 from kindmap.services.regions import ensure_region
 from kindmap.services.review import add_review_item
 from kindmap.services.search import locate_postcode
@@ -227,14 +228,17 @@ KINDS = ("place", "opportunity", "support")
 
 def import_csv(engine: Engine, *, region: str, path: Path, mapping: CsvMapping, data_dir: Path, kind: str = "place",
                source: str = "csv", encoding: str = "utf-8", dry_run: bool = False, skip_invalid: bool = False,
-               dedupe: bool = True) -> PlaceImportResult:
-    """Import places from a CSV through ``mapping`` (postcodes geocoded from the Postcode table)."""
+               dedupe: bool = True, limits: ImportLimits | None = None) -> PlaceImportResult:
+    """Import places from a CSV through ``mapping`` (postcodes geocoded from the Postcode table).
+
+    Refused whole, before anything is written, past ``limits`` (see ``services.imports.import_limits``).
+    """
     if kind not in KINDS:
         raise InvalidQuery(f"--kind must be one of {', '.join(KINDS)}")
     if kind != "place":
         raise InvalidQuery(f"importing {kind} rows is not available yet (the {kind} model is being built); "
                            "only --kind place works today")
-    read = read_csv_places(path, mapping=mapping, encoding=encoding)
+    read = read_csv_places(path, mapping=mapping, encoding=encoding, limits=import_limits(limits))
     postcode_column = mapping.columns.get("postcode")
     result = write_places(engine, kind="csv", region=region, path=path, items=read.rows, source=source,
                           licence=mapping.licence, data_dir=data_dir, extra_kind="csv_row",
@@ -247,14 +251,16 @@ def import_csv(engine: Engine, *, region: str, path: Path, mapping: CsvMapping, 
 
 
 def import_oruk(engine: Engine, *, region: str, path: Path, data_dir: Path, default_category: str = "other",
-                dry_run: bool = False, skip_invalid: bool = False, dedupe: bool = True) -> PlaceImportResult:
-    """Import Open Referral UK JSON (validated against the profile first) as places."""
+                dry_run: bool = False, skip_invalid: bool = False, dedupe: bool = True,
+                limits: ImportLimits | None = None) -> PlaceImportResult:
+    """Import Open Referral UK JSON (validated against the profile first) as places; refused whole past ``limits``."""
     from kindmap.ingest.oruk import read_oruk
 
     if default_category not in categories():
         raise InvalidQuery(f"unknown category {default_category!r}; use one of: {', '.join(categories())}")
     read = read_oruk(path, default_category=default_category, known_categories=set(categories()),
-                     schema_folder=str(Path(data_dir).parent / "schemas" / "openreferral-uk" / "compiled"))
+                     schema_folder=str(Path(data_dir).parent / "schemas" / "openreferral-uk" / "compiled"),
+                     limits=import_limits(limits))
     result = write_places(engine, kind="oruk", region=region, path=path, items=read.records, source="oruk",
                           licence=None, data_dir=data_dir, extra_kind="oruk_service", unplaced=read.unplaced,
                           dry_run=dry_run, skip_invalid=skip_invalid, dedupe=dedupe, unplaced_if_not_geocoded=True)
