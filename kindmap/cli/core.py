@@ -14,6 +14,7 @@ from kindmap.cli.common import app, err, fail, import_app, open_engine, osm_prog
 from kindmap.config import ATTRIBUTION, Settings, get_settings
 from kindmap.errors import InvalidQuery, KindmapError
 from kindmap.hours import parse_windows
+from kindmap.ingest.limits import ImportLimits
 
 
 def _print_reports(reports) -> None:
@@ -201,7 +202,8 @@ def import_areas_cmd(
         if not columns.code or not columns.name:
             raise InvalidQuery("name the area code and name columns with --code-col and --name-col")
         report = import_areas(open_engine(settings, demo=demo_db), region=region, path=path, columns=columns,
-                              data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid)
+                              data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid,
+                              limits=ImportLimits.from_settings(settings))
     except KindmapError as exc:
         fail(exc)
     _print_reports([report])
@@ -239,7 +241,8 @@ def import_postcodes_cmd(
     columns = {k: v for k, v in {"postcode": postcode_col, "lon": lon_col, "lat": lat_col, "area_code": area_col}.items() if v}
     try:
         report = import_postcodes(open_engine(settings, demo=demo_db), path=path, region=region, columns=columns,
-                                  data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid)
+                                  data_dir=settings.data_dir, dry_run=dry_run, skip_invalid=skip_invalid,
+                                  limits=ImportLimits.from_settings(settings))
     except KindmapError as exc:
         fail(exc)
     _print_reports([report])
