@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from kindmap.config import get_settings
 from kindmap.db import write_session
 from kindmap.errors import DataError, InvalidQuery, NotFound
 from kindmap.geo.projection import LocalProjection
@@ -159,11 +160,15 @@ def test_cli_exit_2_and_no_partial_outputs(settings, engine, tmp_path, monkeypat
     seed(engine, places=False)
     out = tmp_path / "out"
     runner = CliRunner()
-    for args, message in ((["--region", "narnia"], "unknown region"), (["--region", "testville", "--minutes", "90"], "minutes"),
-                          (["--region", "testville"], "no places matching")):
-        res = runner.invoke(app, ["gaps", *args, "--out", str(out)])
-        assert res.exit_code == 2 and message in res.output, res.output
-        assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    get_settings.cache_clear()  # the CLI reads settings once per process; this test has its own database
+    try:
+        for args, message in ((["--region", "narnia"], "unknown region"), (["--region", "testville", "--minutes", "90"], "minutes"),
+                              (["--region", "testville"], "no places matching")):
+            res = runner.invoke(app, ["gaps", *args, "--out", str(out)])
+            assert res.exit_code == 2 and message in res.output, res.output
+            assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    finally:
+        get_settings.cache_clear()
 
 
 def test_api_roles_and_body(client, engine):
