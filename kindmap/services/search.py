@@ -15,7 +15,12 @@ from kindmap.geo.graph import estimate_walk_minutes
 from kindmap.hours import Window, to_local_naive, window_occurrences
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.models import Place, Postcode, Region
-from kindmap.services.catalog import DEFAULT_CACHE, CatalogCache, CatalogIndex, PlaceCard
+from kindmap.services.catalog import (
+    DEFAULT_CACHE,
+    CatalogCache,
+    CatalogIndex,
+    PlaceCard,
+)
 from kindmap.services.walking import (
     DEFAULT_WALKING,
     ESTIMATED,

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from kindmap.api.deps import SessionDep, SettingsDep
+from kindmap.api.query_model import openapi_parameters, parse_query
 from kindmap.config import ATTRIBUTION
+from kindmap.db import read_session
 from kindmap.errors import InvalidQuery
 from kindmap.hours import parse_windows, to_local_naive
-from kindmap.schemas import ErrorOut, PlaceCollection, PlaceDetailFeature, place_collection, place_detail_feature
+from kindmap.schemas import (
+    ErrorOut,
+    PlaceCollection,
+    PlaceDetailFeature,
+    place_collection,
+    place_detail_feature,
+)
 from kindmap.services.catalog import DEFAULT_CACHE
-from kindmap.db import read_session
-from kindmap.services.search import SearchQuery, SearchResult, get_place, needs_session, search_places
+from kindmap.services.search import (
+    SearchQuery,
+    SearchResult,
+    get_place,
+    needs_session,
+    search_places,
+)
 
 router = APIRouter(prefix="/api", tags=["places"])
 
@@ -35,39 +48,51 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
-@router.get("/places", response_model=PlaceCollection, responses=ERRORS)
-async def list_places(
-    request: Request,
-    settings: SettingsDep,
-    lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude, EPSG:4326")] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude, EPSG:4326")] = None,
-    postcode: Annotated[str | None, Query(max_length=10, description="A UK postcode, e.g. LE15 6HP")] = None,
-    radius_m: Annotated[float | None, Query(gt=0, allow_inf_nan=False, description="Search radius in metres")] = None,
-    category: Annotated[list[str], Query(description="Category slugs (repeatable); see /api/categories")] = [],  # noqa: B006
-    free: Annotated[bool | None, Query(description="Only places known to be free (true) or not free (false)")] = None,
-    drop_in: bool | None = None,
-    wheelchair: Annotated[bool | None, Query(description="Only places marked wheelchair accessible")] = None,
-    step_free: bool | None = None,
-    quiet: bool | None = None,
-    open_at: Annotated[datetime | None, Query(description="Only places open then (ISO 8601, local time)")] = None,
-    open_now: Annotated[bool, Query(description="Only places open now")] = False,
-    window: Annotated[list[str], Query(
+class PlacesParams(BaseModel):
+    """The query of ``GET /api/places``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False, description="Longitude, EPSG:4326")
+    lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False, description="Latitude, EPSG:4326")
+    postcode: str | None = Field(None, max_length=10, description="A UK postcode, e.g. LE15 6HP")
+    radius_m: float | None = Field(None, gt=0, allow_inf_nan=False, description="Search radius in metres")
+    category: list[str] = Field(default_factory=list, description="Category slugs (repeatable); see /api/categories")
+    free: bool | None = Field(None, description="Only places known to be free (true) or not free (false)")
+    drop_in: bool | None = Field(None, description="Only places you can drop in to (true) or not (false)")
+    wheelchair: bool | None = Field(None, description="Only places marked wheelchair accessible")
+    step_free: bool | None = Field(None, description="Only places with step-free access (true) or without (false)")
+    quiet: bool | None = Field(None, description="Only places with a quiet space (true) or without (false)")
+    open_at: datetime | None = Field(
+        None, description="Only places open then (ISO 8601; without an offset it is read as local time)")
+    open_now: bool = Field(False, description="Only places open now")
+    window: list[str] = Field(
+        default_factory=list,
         description="Times the person is free (repeatable, or comma-separated), e.g. 'Mon 10:00-12:00,Thu 14:00-16:00'; "
-        "only places open for at least part of one are returned, each with its next opening in them")] = [],  # noqa: B006
-    max_walk_minutes: Annotated[float | None, Query(gt=0, le=180, allow_inf_nan=False,
-                                                    description="Only places within this many minutes' walk; sorted by walk time")] = None,
-    profile: Annotated[str | None, Query(description="Walking profile: walk (4.8 km/h), slow (3 km/h) or step_free (avoids steps)")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    limit: Annotated[int, Query(ge=1, description="At most this many features")] = 50,
-) -> Response:
+        "only places open for at least part of one are returned, each with its next opening in them")
+    max_walk_minutes: float | None = Field(None, gt=0, le=180, allow_inf_nan=False,
+                                           description="Only places within this many minutes' walk; sorted by walk time")
+    profile: str | None = Field(None, description="Walking profile: walk (4.8 km/h), slow (3 km/h) or step_free (avoids steps)")
+    bbox: str | None = Field(None, description="minlon,minlat,maxlon,maxlat (EPSG:4326); at most max_bbox_km2 "
+                                                "(see /api/config)")
+    limit: int = Field(50, ge=1, description="At most this many features")
+
+
+# The parameters are read by parse_query (one validation for all of them; see
+# api/query_model.py) and documented from the same model.
+@router.get("/places", response_model=PlaceCollection, responses=ERRORS,
+            openapi_extra={"parameters": openapi_parameters(PlacesParams)})
+async def list_places(request: Request, settings: SettingsDep) -> Response:
     """Welcoming places near a point or postcode, nearest first by distance or walking time (or all, by name)."""
-    if open_now and open_at is None:
+    p = parse_query(PlacesParams, request)
+    open_at = p.open_at
+    if p.open_now and open_at is None:
         open_at = to_local_naive(datetime.now().astimezone(), tz=settings.timezone)
     query = SearchQuery(
-        lon=lon, lat=lat, postcode=postcode, radius_m=radius_m, categories=category, free=free, drop_in=drop_in,
-        wheelchair=wheelchair or None, step_free=step_free, quiet=quiet, open_at=open_at, bbox=parse_bbox(bbox),
-        windows=[w for text in window for w in parse_windows(text)], max_walk_minutes=max_walk_minutes,
-        profile=profile, limit=limit,
+        lon=p.lon, lat=p.lat, postcode=p.postcode, radius_m=p.radius_m, categories=p.category, free=p.free,
+        drop_in=p.drop_in, wheelchair=p.wheelchair or None, step_free=p.step_free, quiet=p.quiet, open_at=open_at,
+        bbox=parse_bbox(p.bbox), windows=[w for text in p.window for w in parse_windows(text)],
+        max_walk_minutes=p.max_walk_minutes, profile=p.profile, limit=p.limit,
     )
     engine = request.app.state.engine
     index = None if needs_session(query) else DEFAULT_CACHE.fresh(
