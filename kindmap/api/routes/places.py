@@ -106,7 +106,8 @@ async def list_places(request: Request, settings: SettingsDep) -> Response:
         result = await run_in_threadpool(_search_in_session, engine, query, settings)
     # Serialised once by pydantic in Rust; FastAPI would validate the model again and
     # encode it in Python. The OpenAPI still documents PlaceCollection.
-    return Response(place_collection(result, attribution=ATTRIBUTION).model_dump_json(), media_type="application/json")
+    collection = place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone)
+    return Response(collection.model_dump_json(), media_type="application/json")
 
 
 def _search_in_session(engine, query: SearchQuery, settings) -> SearchResult:
@@ -126,4 +127,4 @@ def read_place(place_id: int, session: SessionDep, settings: SettingsDep) -> Pla
         raw = int(index.hours.state_at(now)[pos])
         state = None if raw < 0 else bool(raw)
         next_open = index.hours.next_open(pos, now)
-    return place_detail_feature(place, open_state=state, next_open=next_open)
+    return place_detail_feature(place, open_state=state, next_open=next_open, tz=settings.timezone)
