@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info  # noqa: E402
+from _machine import machine_info
 
 RUTLAND = (-0.83, 52.52, -0.43, 52.76)  # lon/lat box around the county
 
@@ -44,11 +44,14 @@ def build_demo(folder: Path) -> Path:
 
 
 def lua_script(kind: str, folder: Path, rng: random.Random) -> Path:
-    """A wrk script cycling through 500 random near-me points or map-view boxes (~3 × 2 km)."""
+    """A wrk script cycling through 500 random near-me points or map-view boxes (~3 × 2 km), or /healthz
+    (the floor: the framework, middleware and one small database query)."""
     paths = []
     for _ in range(500):
         lon, lat = rng.uniform(RUTLAND[0], RUTLAND[2]), rng.uniform(RUTLAND[1], RUTLAND[3])
-        if kind == "near":
+        if kind == "healthz":
+            paths.append("/healthz")
+        elif kind == "near":
             paths.append(f"/api/places?lon={lon:.5f}&lat={lat:.5f}&radius_m=5000&limit=10")
         else:
             paths.append(f"/api/places?bbox={lon - 0.02:.5f},{lat - 0.01:.5f},{lon + 0.02:.5f},{lat + 0.01:.5f}&limit=200")
@@ -67,18 +70,23 @@ def parse_wrk(text: str) -> dict:
         number, unit = found.groups()
         return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
-    p50 = re.search(r"^\s*50%\s+(\S+)", text, re.M).group(1)
-    p99 = re.search(r"^\s*99%\s+(\S+)", text, re.M).group(1)
+    p50 = re.search(r"^\s*50%\s+(\S+)", text, re.MULTILINE).group(1)
+    p99 = re.search(r"^\s*99%\s+(\S+)", text, re.MULTILINE).group(1)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return {"p50": ms(p50), "p99": ms(p99), "rps": rps, "non2xx": int(errors.group(1)) if errors else 0}
 
 
-def serve(db: Path, workers: int, state: Path) -> tuple[subprocess.Popen, str]:
+REPO = Path(__file__).resolve().parent.parent
+
+
+def serve(db: Path, workers: int, state: Path, log_level: str) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
-    env = {**os.environ, "KINDMAP_DATABASE_URL": f"sqlite:///{db}", "KINDMAP_STATE_DIR": str(state)}
+    # PYTHONPATH: measure this checkout, whatever kindmap is installed.
+    env = {**os.environ, "KINDMAP_DATABASE_URL": f"sqlite:///{db}", "KINDMAP_STATE_DIR": str(state),
+           "KINDMAP_LOG_LEVEL": log_level, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-c", "from kindmap.cli import main; main()", "serve", "--port", str(port),
                              "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -94,6 +102,32 @@ def serve(db: Path, workers: int, state: Path) -> tuple[subprocess.Popen, str]:
     for _ in range(200):  # warm every worker's catalogue index
         httpx.get(f"{url}/api/places?lon=-0.72&lat=52.66&limit=10", timeout=5)
     return proc, url
+
+
+def in_process(db: Path, seconds: float, rng: random.Random) -> dict:
+    """The near-me query without HTTP: search_places on the index, the wire model, its JSON."""
+    os.environ["KINDMAP_DATABASE_URL"] = f"sqlite:///{db}"
+    sys.path.insert(0, str(REPO))
+    from kindmap.config import ATTRIBUTION, Settings
+    from kindmap.db import make_engine, read_session
+    from kindmap.schemas import place_collection
+    from kindmap.services.catalog import DEFAULT_CACHE
+    from kindmap.services.search import SearchQuery, search_places
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings=settings)
+    with read_session(engine) as session:
+        index = DEFAULT_CACHE.get(session, tz=settings.timezone)
+    times = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        lon, lat = rng.uniform(RUTLAND[0], RUTLAND[2]), rng.uniform(RUTLAND[1], RUTLAND[3])
+        t = time.perf_counter()
+        result = search_places(None, SearchQuery(lon=lon, lat=lat, radius_m=5000, limit=10), settings=settings, index=index)
+        place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone).model_dump_json()
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {"p50": statistics.median(times), "p99": times[int(len(times) * 0.99)], "rps": len(times) / seconds}
 
 
 def postgis_knn(pg_url: str, db: Path, seconds: float, rng: random.Random) -> dict:
@@ -132,6 +166,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="Seconds per wrk run.")
     parser.add_argument("--connections", default="1,8", help="wrk connection counts to try.")
     parser.add_argument("--pg-url", default="", help="A PostgreSQL+PostGIS URL (libpq form) for the KNN comparison.")
+    parser.add_argument("--log-level", default="INFO", help="KINDMAP_LOG_LEVEL for the server (INFO logs every request).")
     args = parser.parse_args()
     print(machine_info())
     rng = random.Random(8)
@@ -141,10 +176,14 @@ def main() -> None:
         with sqlite3.connect(db) as conn:
             places = conn.execute("SELECT count(*) FROM place WHERE status = 'published'").fetchone()[0]
         print(f"places: {places:,} published (Rutland)")
-        scripts = {kind: lua_script(kind, folder, rng) for kind in ("near", "bbox")}
-        print(f"\n{'server':<26}{'query':<7}{'conns':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'non-2xx':>9}  load")
+        scripts = {kind: lua_script(kind, folder, rng) for kind in ("near", "bbox", "healthz")}
+        print(f"server log level: {args.log_level}")
+        print(f"\n{'server':<26}{'query':<8}{'conns':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'non-2xx':>9}  load")
+        r = in_process(db, args.duration, rng)
+        print(f"{'in process (no HTTP)':<26}{'near':<8}{1:>6}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps']:>9.0f}"
+              f"{'-':>9}  {os.getloadavg()[0]:.1f}")
         for workers in (1, 2):
-            proc, url = serve(db, workers, folder)
+            proc, url = serve(db, workers, folder, args.log_level)
             try:
                 for kind, script in scripts.items():
                     for conns in (int(c) for c in args.connections.split(",")):
@@ -152,14 +191,14 @@ def main() -> None:
                                               "--latency", "-s", str(script), url], capture_output=True, text=True,
                                              check=True).stdout
                         r = parse_wrk(out)
-                        print(f"{'kindmap ' + str(workers) + ' worker(s)':<26}{kind:<7}{conns:>6}{r['p50']:>9.2f}"
+                        print(f"{'kindmap ' + str(workers) + ' worker(s)':<26}{kind:<8}{conns:>6}{r['p50']:>9.2f}"
                               f"{r['p99']:>9.2f}{r['rps']:>9.0f}{r['non2xx']:>9}  {os.getloadavg()[0]:.1f}")
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
         if args.pg_url:
             r = postgis_knn(args.pg_url, db, args.duration, rng)
-            print(f"{'PostGIS KNN (no HTTP)':<26}{'near':<7}{1:>6}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps']:>9.0f}"
+            print(f"{'PostGIS KNN (no HTTP)':<26}{'near':<8}{1:>6}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps']:>9.0f}"
                   f"{'-':>9}  {os.getloadavg()[0]:.1f}")
         else:
             print("PostGIS KNN: skipped (no --pg-url)")
