@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError as SQLDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kindmap.api.security import loggable_path
 from kindmap.errors import KindmapError, RateLimited
 
 log = logging.getLogger("kindmap.api")
@@ -56,6 +57,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Log the type and route only: messages may carry user input.
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        # Log the type and route template only: messages and concrete paths may carry user input
+        # (a household id, a postcode).
+        route = loggable_path(request.scope)
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route,
+                  extra={"method": request.method, "route": route, "status": 500, "error": type(exc).__name__})
         return JSONResponse({"detail": "something went wrong on our side; please try again"}, status_code=500)

@@ -86,4 +86,8 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            log.info("%s %s %s %.1fms", scope["method"], loggable_path(scope), status, (time.perf_counter() - started) * 1000)
+            ms = (time.perf_counter() - started) * 1000
+            route = loggable_path(scope)
+            # The same facts as fields for JSON logs (kindmap.logs); the route, never the path.
+            log.info("%s %s %s %.1fms", scope["method"], route, status, ms,
+                     extra={"method": scope["method"], "route": route, "status": status, "ms": round(ms, 2)})

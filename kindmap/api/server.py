@@ -51,11 +51,19 @@ else:  # pragma: no cover
 
 def run(*, host: str, port: int, workers: int, demo: bool, settings=None, log_config: dict | None = None) -> None:
     """Serve until interrupted. One worker serves the app built here; several import
-    ``kindmap.api.asgi:app`` in each worker process (settings come from the environment)."""
+    ``kindmap.api.asgi:app`` in each worker process (settings come from the environment).
+
+    Logging follows ``settings.log_format`` / ``log_level`` (``kindmap.logs.uvicorn_log_config``)
+    unless ``log_config`` is given; uvicorn applies it in every worker process."""
     import uvicorn
 
-    options = dict(host=host, port=port, access_log=False, log_level="warning", http=HTTP_PROTOCOL,
-                   ws="none", log_config=log_config or uvicorn.config.LOGGING_CONFIG)
+    from kindmap.config import get_settings
+    from kindmap.logs import uvicorn_log_config
+
+    # log_level=None: the levels come from log_config alone. access_log=False: uvicorn's access log
+    # prints concrete paths and queries; kindmap.access (api/security.py) logs route templates.
+    options = dict(host=host, port=port, access_log=False, log_level=None, http=HTTP_PROTOCOL, ws="none",
+                   log_config=log_config or uvicorn_log_config(settings or get_settings()))
     if workers == 1:
         from kindmap.api.app import create_app
 
