@@ -402,3 +402,19 @@ def test_api_takes_no_file_uploads_and_bounds_every_list_of_records(client):
                 assert ctype in ("application/json", "application/x-www-form-urlencoded"), (method, path, ctype)
                 walk(content.get("schema", {}), f"{method.upper()} {path}", frozenset())
     assert bodies > 5 and not unbounded, unbounded
+
+
+def test_a_region_boundary_file_obeys_the_size_limit(tiny, engine, tmp_path, monkeypatch):
+    from kindmap.db import write_session
+    from kindmap.services.regions import add_region
+
+    monkeypatch.setenv("KINDMAP_MAX_UPLOAD_MB", str(MB))
+    feature = {"type": "Feature", "properties": {"pad": "x" * (MB * 1024 * 1024)},
+               "geometry": {"type": "Polygon", "coordinates": [[[-0.8, 52.5], [-0.6, 52.5], [-0.6, 52.7], [-0.8, 52.5]]]}}
+    path = tmp_path / "boundary.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    before = db_fingerprint(engine)
+    with (pytest.raises(PayloadTooLarge, match=r"boundary.geojson is 1\.0\d MiB .*KINDMAP_MAX_UPLOAD_MB"),
+          write_session(engine) as s):
+        add_region(s, slug="testshire", name="Testshire", code=None, boundary=path)
+    assert db_fingerprint(engine) == before

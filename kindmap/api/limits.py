@@ -81,7 +81,15 @@ def limits_text(limits: Settings) -> str:
         f"per account and {limits.login_attempts_per_client} per client every {minutes} minutes; **429** with "
         "`Retry-After` past it.\n"
         "- Searches: `limit` and `radius_m` are bounded (see the parameters); `bbox` must be a valid "
-        "box in EPSG:4326; coordinates must be finite and in range.\n"
+        f"box in EPSG:4326 of at most **{limits.max_bbox_km2:,.0f} km²** on `/api/places` (**422** past it; "
+        "the OGC API pages its items instead); coordinates must be finite and in range.\n"
+        "- Lists in request bodies are bounded (`maxItems` in each schema); the API accepts no geometries "
+        "other than points.\n"
+        f"- Imports (`kindmap import csv|oruk|osm|areas|postcodes|activities`, `kindmap region add`; the API "
+        f"takes no file uploads): a file of at most **{limits.max_upload_mb} MiB** holding at most "
+        f"**{limits.max_import_rows:,} rows** (records; for an OSM extract, the places it recognises); past "
+        "either the import stops before writing anything, with **413** (exit code 2 on the command line). "
+        "Raise them with `KINDMAP_MAX_UPLOAD_MB` and `KINDMAP_MAX_IMPORT_ROWS`.\n"
     )
 
 

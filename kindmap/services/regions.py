@@ -19,10 +19,17 @@ def known_slugs(session: Session) -> list[str]:
 
 
 def find_region(session: Session, slug: str) -> Region:
-    """The region in the database, or ``NotFound`` naming the ones that exist."""
+    """The region in the database, or ``NotFound`` naming the imported ones (and, when none
+    are, the ones a manifest can import)."""
     region = session.exec(select(Region).where(Region.slug == slug)).first()
     if region is None:
-        raise NotFound(f"unknown region {slug!r}; known regions: {', '.join(known_slugs(session)) or '(none)'}")
+        imported = sorted(session.exec(select(Region.slug)).all())
+        if imported:
+            raise NotFound(f"unknown region {slug!r}; imported regions: {', '.join(imported)}")
+        from kindmap.ingest.manifest import known_regions
+
+        raise NotFound(f"unknown region {slug!r}: no regions are imported yet; import one with "
+                       f"'kindmap import region SLUG' (available: {', '.join(sorted(known_regions())) or 'none'})")
     return region
 
 
@@ -43,7 +50,7 @@ def ensure_region(session: Session, slug: str, *, data_dir: Path) -> Region:
     boundary = None
     entry = next((f for f in manifest.files if f.role == "boundary"), None)
     if entry is not None:
-        boundary = read_boundary(ensure_file(entry, data_dir=data_dir))
+        boundary = _read_boundary(ensure_file(entry, data_dir=data_dir))
     region = Region(slug=slug, name=manifest.name, code=manifest.code, nation=manifest.nation, boundary_geojson=boundary)
     session.add(region)
     session.flush()
@@ -57,7 +64,16 @@ def add_region(session: Session, *, slug: str, name: str, code: str | None, boun
         raise InvalidQuery("a region slug is lower-case letters, digits and hyphens, e.g. 'north-ayrshire'")
     if session.exec(select(Region).where(Region.slug == slug)).first():
         raise InvalidQuery(f"region {slug!r} already exists")
-    region = Region(slug=slug, name=name, code=code, boundary_geojson=read_boundary(boundary) if boundary else None)
+    region = Region(slug=slug, name=name, code=code, boundary_geojson=_read_boundary(boundary) if boundary else None)
     session.add(region)
     session.flush()
     return region
+
+
+def _read_boundary(path: Path) -> str:
+    """``read_boundary`` after the import size limit (KINDMAP_MAX_UPLOAD_MB), like every other import file."""
+    from kindmap.ingest.limits import check_file_size
+    from kindmap.services.imports import import_limits
+
+    check_file_size(Path(path), max_mb=import_limits().max_upload_mb)
+    return read_boundary(path)

@@ -52,8 +52,11 @@ class Received(BaseModel):
 
 
 class ApproveIn(BaseModel):
-    changes: dict[str, Any] = Field(default_factory=dict, description="Suggestion: corrected fields (e.g. lon, lat, name).")
-    notes: list[str] | None = Field(default=None, description="Kindness note: the texts to show (edited); default all.")
+    changes: dict[str, Any] = Field(default_factory=dict, max_length=40,
+                                    description="Suggestion: corrected fields (e.g. lon, lat, name); at most 40.")
+    notes: list[Annotated[str, Field(max_length=2000)]] | None = Field(
+        default=None, max_length=50, description="Kindness note: the texts to show (edited; at most 50 of at most "
+                                                 "2,000 characters); default all.")
 
 
 class RejectIn(BaseModel):

@@ -106,7 +106,7 @@ class WhatIfIn(BaseModel):
     minutes: float = 15.0
     profile: str | None = Field(default=None, max_length=32)
     slot: Slot = "any"
-    add: list[NewPlaceIn] = Field(default_factory=list, max_length=50)
+    add: list[NewPlaceIn] = Field(default_factory=list, max_length=50, description="New places to try (at most 50).")
     hours: dict[int, str | None] = Field(default_factory=dict, max_length=200,
                                          description="Place id → new opening_hours (null: unknown).")
 
