@@ -22,6 +22,33 @@ out = Console()
 err = Console(stderr=True)
 
 
+def settings_problem(exc) -> str:
+    """A pydantic ``ValidationError`` from ``Settings`` as one line naming each variable and what it
+    accepts; never the value (a database URL may hold a password)."""
+    def one(e: dict) -> str:
+        name = "KINDMAP_" + "_".join(map(str, e["loc"])).upper()
+        if e["type"] == "string_pattern_mismatch":
+            return f"{name}: should be one of {', '.join(e['ctx']['pattern'].strip('^$()').split('|'))}"
+        return f"{name}: {e['msg']}"
+
+    return "; ".join(one(e) for e in exc.errors())
+
+
+@app.callback()
+def _check_settings() -> None:
+    # Every command reads the KINDMAP_* settings: a bad value is bad input (exit 2 with what to
+    # fix), not a traceback.
+    from pydantic import ValidationError
+
+    from kindmap.config import get_settings
+    from kindmap.errors import InvalidQuery
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        fail(InvalidQuery(settings_problem(exc)))
+
+
 def fail(exc: KindmapError) -> None:
     """Print a domain error for people and exit with status 2 (the database is unchanged)."""
     err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)

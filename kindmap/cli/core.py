@@ -60,19 +60,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
 ) -> None:
     """Serve the public map and the API."""
-    from pydantic import ValidationError
-
     from kindmap.logs import configure_logging
 
-    try:
-        settings = get_settings()
-    except ValidationError as exc:
-        # Name the variable and what it accepts; never echo the value (a URL may hold a password).
-        fail(InvalidQuery("; ".join(
-            f"KINDMAP_{'_'.join(map(str, e['loc'])).upper()}: "
-            + (f"should be one of {', '.join(e['ctx']['pattern'].strip('^$()').split('|'))}"
-               if e["type"] == "string_pattern_mismatch" else e["msg"])
-            for e in exc.errors())))
+    settings = get_settings()  # already checked by the app callback (cli/common.py)
     try:
         configure_logging(settings)
         if demo:
