@@ -14,9 +14,11 @@ LOCAL_TIME = "local time with its UTC offset, e.g. 2026-07-06T10:00:00+01:00"
 
 
 def _default_tz() -> str:
-    from kindmap.config import get_settings
+    # Read afresh, not through get_settings(): filling its cache from here would pin whatever
+    # settings were current the first time a caller forgot tz= (the CLI tests change them).
+    from kindmap.config import Settings
 
-    return get_settings().timezone
+    return Settings().timezone
 
 
 def _as_local(value: datetime) -> datetime:
