@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +38,35 @@ def _count_commit(*_args) -> None:
 
 event.listen(Engine, "commit", _count_commit)
 event.listen(Session, "after_commit", _count_commit)
+
+
+# SQLite (and PostgreSQL's "timestamp without time zone") hand stored datetimes back naive.
+# kindmap writes them in UTC (models.common.utcnow), so every loaded row gets them back
+# aware: one rule here instead of an as_utc() at each use, and no naive time on the wire.
+_DATETIME_ATTRS: dict[type, tuple[str, ...]] = {}
+
+
+def _datetime_attrs(cls: type) -> tuple[str, ...]:
+    attrs = _DATETIME_ATTRS.get(cls)
+    if attrs is None:
+        from sqlalchemy import DateTime
+
+        mapper = inspect(cls)
+        attrs = _DATETIME_ATTRS[cls] = tuple(
+            c.key for c in mapper.column_attrs if isinstance(c.columns[0].type, DateTime))
+    return attrs
+
+
+def _aware_on_load(target, *_args) -> None:
+    state = target.__dict__
+    for key in _datetime_attrs(type(target)):
+        value = state.get(key)
+        if value is not None and value.tzinfo is None:
+            state[key] = value.replace(tzinfo=UTC)  # as loaded: no change is recorded
+
+
+event.listen(SQLModel, "load", _aware_on_load, propagate=True)
+event.listen(SQLModel, "refresh", _aware_on_load, propagate=True)
 
 
 def make_engine(url: str, *, settings: Settings | None = None) -> Engine:

@@ -115,7 +115,7 @@ def near(
     except KindmapError as exc:
         fail(exc)
     if as_json:
-        sys.stdout.write(place_collection(result, attribution=ATTRIBUTION).model_dump_json(indent=1) + "\n")
+        sys.stdout.write(place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone).model_dump_json(indent=1) + "\n")
         return
     if result.max_walk_minutes is not None:
         how = "on paths" if result.travel == "network" else "estimated from straight-line distance"

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from kindmap.models.common import utcnow
+from kindmap.schemas import LocalDateTime, UtcDateTime
 from kindmap.models.households import check_terms
 
 MAX_RRULE_CHARS = 500
@@ -171,7 +172,7 @@ class OpportunityPublic(SQLModel):
     schedule_kind: ScheduleKind | None
     schedule: str | None
     duration_minutes: int
-    next_on: datetime | None = Field(description="Next local start time, when the schedule says.")
+    next_on: LocalDateTime | None = Field(description="Next start, local time with its UTC offset, when the schedule says.")
     cost: Cost
     audience: str
     booking: Booking
@@ -183,7 +184,7 @@ class OpportunityPublic(SQLModel):
     source: str
     source_id: str | None
     source_licence: str | None
-    verified_at: datetime | None
+    verified_at: UtcDateTime | None
     sample: bool
     distance_m: float | None = Field(default=None, description="Straight-line metres from the search point.")
 
@@ -252,6 +253,6 @@ class SupportPublic(SQLModel):
     source: str
     source_id: str | None
     source_licence: str | None
-    verified_at: datetime | None
+    verified_at: UtcDateTime | None
     sample: bool
     distance_m: float | None = None

@@ -64,7 +64,9 @@ class PlacesParams(BaseModel):
     step_free: bool | None = Field(None, description="Only places with step-free access (true) or without (false)")
     quiet: bool | None = Field(None, description="Only places with a quiet space (true) or without (false)")
     open_at: datetime | None = Field(
-        None, description="Only places open then (ISO 8601; without an offset it is read as local time)")
+        None, description="Only places open then, ISO 8601: without an offset (2026-07-06T10:30) it is local time "
+                          "in the server's zone (Europe/London by default); with one (…Z, …+01:00) it is converted to "
+                          "it. Answered as local time with its UTC offset.")
     open_now: bool = Field(False, description="Only places open now")
     window: list[str] = Field(
         default_factory=list,
