@@ -119,3 +119,23 @@ def test_bbox_area_limit(client, seeded, settings):
     assert "zoom in" in world.json()["detail"] and f"{settings.max_bbox_km2:,.0f} km²" in world.json()["detail"]
     assert client.get("/api/config").json()["max_bbox_km2"] == settings.max_bbox_km2
     assert client.get("/api/places?bbox=-2,51,0,53").status_code == 200  # a county-sized view is fine
+
+
+def test_a_server_app_freezes_what_it_loaded_at_start_up(settings, engine):
+    """Server processes (kindmap serve, asgi.py) move start-up objects out of the collector's reach;
+    apps built for tests and scripts do not."""
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from kindmap.api.app import create_app
+
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings, engine=engine)):
+            assert gc.get_freeze_count() == 0
+        with TestClient(create_app(settings, engine=engine, freeze_gc=True)) as c:
+            assert gc.get_freeze_count() > 10_000  # the libraries, the app and the index
+            assert c.get("/api/places?lon=-0.95&lat=52.05&limit=1").status_code == 200
+    finally:
+        gc.unfreeze()  # this test process goes on making and dropping apps

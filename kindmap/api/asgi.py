@@ -4,4 +4,4 @@ import os
 
 from kindmap.api.app import create_app
 
-app = create_app(demo=bool(os.environ.get("KINDMAP_DEMO")))
+app = create_app(demo=bool(os.environ.get("KINDMAP_DEMO")), freeze_gc=True)

@@ -67,7 +67,7 @@ def run(*, host: str, port: int, workers: int, demo: bool, settings=None, log_co
     if workers == 1:
         from kindmap.api.app import create_app
 
-        uvicorn.run(create_app(settings, demo=demo), **options)
+        uvicorn.run(create_app(settings, demo=demo, freeze_gc=True), **options)
     else:
         os.environ["KINDMAP_DEMO"] = "1" if demo else ""
         uvicorn.run("kindmap.api.asgi:app", workers=workers, **options)
