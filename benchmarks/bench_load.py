@@ -45,7 +45,7 @@ def build_demo(folder: Path) -> Path:
 
 def lua_script(kind: str, folder: Path, rng: random.Random) -> Path:
     """A wrk script cycling through 500 random near-me points or map-view boxes (~3 × 2 km), or /healthz
-    (the floor: the framework, middleware and one small database query)."""
+    (liveness: the floor of the framework and middleware, no database)."""
     paths = []
     for _ in range(500):
         lon, lat = rng.uniform(RUTLAND[0], RUTLAND[2]), rng.uniform(RUTLAND[1], RUTLAND[3])

@@ -88,7 +88,7 @@ def test_place_details_and_health(api, rutland):
     body = api.get(f"/api/places/{library.id}").json()
     assert body["properties"]["source"] == "osm" and body["properties"]["source_licence"] == "ODbL-1.0"
     assert body["properties"]["category_label"] == "Library"
-    assert api.get("/healthz").json()["places"] == len(_places(engine))
+    assert api.get("/readyz").json()["places"] == len(_places(engine))
     config = api.get("/api/config").json()
     assert config["regions"][0]["slug"] == "rutland" and "OpenStreetMap" in config["attribution"]
 

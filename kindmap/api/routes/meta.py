@@ -3,28 +3,51 @@
 from __future__ import annotations
 
 import json
+import logging
+from typing import Literal
 
 import shapely
-from fastapi import APIRouter
-from pydantic import Field
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from shapely.geometry import shape
 from sqlalchemy import func, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
 from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.config import ATTRIBUTION
 from kindmap.models import Place, Region
-from kindmap.schemas import CategoryOut, ConfigOut, Health, RegionOut
+from kindmap.db import read_session
+from kindmap.schemas import CategoryOut, ConfigOut, ErrorOut, Health, RegionOut
 from kindmap.taxonomy import categories
 
 router = APIRouter(tags=["meta"])
+log = logging.getLogger("kindmap.api")
 
 
-@router.get("/healthz", response_model=Health)
-def healthz(session: SessionDep) -> Health:
-    """Liveness and readiness: the database answers."""
-    session.exec(text("SELECT 1"))
-    count = session.exec(select(func.count(Place.id))).one()
+class Live(BaseModel):
+    status: Literal["ok"]
+
+
+@router.get("/healthz", response_model=Live)
+async def healthz() -> Live:
+    """Liveness: the process answers requests (it does not touch the database; see /readyz)."""
+    return Live(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": ErrorOut, "description": "The database does not answer."}})
+def readyz(request: Request) -> Health | JSONResponse:
+    """Readiness: the database answers, with the number of places in it."""
+    try:
+        with read_session(request.app.state.engine) as session:
+            session.exec(text("SELECT 1"))
+            count = session.exec(select(func.count(Place.id))).one()
+    except SQLAlchemyError as exc:
+        # The driver's message can name the database's path or host: the log gets its type only.
+        log.warning("readiness check: the database does not answer (%s)", type(exc).__name__)
+        return JSONResponse({"detail": "the database does not answer; see the server log"}, status_code=503,
+                            headers={"Retry-After": "5"})
     return Health(status="ok", database="ok", places=count)
 
 
