@@ -17,8 +17,8 @@ from sqlmodel import select
 
 from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.config import ATTRIBUTION
-from kindmap.models import Place, Region
 from kindmap.db import read_session
+from kindmap.models import Place, Region
 from kindmap.schemas import CategoryOut, ConfigOut, ErrorOut, Health, RegionOut
 from kindmap.taxonomy import categories
 
