@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.engine = engine
     app.state.freeze_gc = freeze_gc
     install_error_handlers(app)
+    app.include_router(places.search_router)  # first: most of the traffic (see places.py)
     for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")

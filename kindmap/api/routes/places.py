@@ -31,6 +31,10 @@ from kindmap.services.search import (
 )
 
 router = APIRouter(prefix="/api", tags=["places"])
+# The near-me and map search alone, so create_app can try it before every other route (routes are
+# matched in order, and this one is most of the traffic); the rest of ``router`` keeps its place
+# after pages.py's /api/places/search and /api/places/clusters, which /places/{place_id} would catch.
+search_router = APIRouter(prefix="/api", tags=["places"])
 
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
@@ -82,7 +86,7 @@ class PlacesParams(BaseModel):
 
 # The parameters are read by parse_query (one validation for all of them; see
 # api/query_model.py) and documented from the same model.
-@router.get("/places", response_model=PlaceCollection, responses=ERRORS,
+@search_router.get("/places", response_model=PlaceCollection, responses=ERRORS,
             openapi_extra={"parameters": openapi_parameters(PlacesParams)})
 async def list_places(request: Request) -> Response:
     """Welcoming places near a point or postcode, nearest first by distance or walking time (or all, by name)."""
