@@ -110,6 +110,14 @@ class Settings(BaseSettings):
         default=1.0, ge=0,
         description="How often a server re-checks the database for places changed by other processes, in seconds "
                     "(changes made through this server are seen at once).")
+    # Council counts of places where links grow (kindmap/services/link_counts.py): disclosure control.
+    link_counts_min_age_days: int = Field(
+        default=28, ge=0,
+        description="Links count only once recorded this many days ago, so a fresh batch cannot be tested at once.")
+    link_counts_min_carers: int = Field(
+        default=3, ge=1, description="A published cell needs households of at least this many distinct carers.")
+    link_counts_rounding: int = Field(
+        default=5, ge=1, description="Published counts are rounded to a multiple of this, so differences are not exact.")
     # Logs: never personal data (see kindmap/api/security.py).
     log_format: str = Field(default="text", pattern="^(text|json)$",
                             description="'text' for people, 'json' (one object per line) for log collectors.")
