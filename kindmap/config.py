@@ -124,11 +124,17 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
 
     def resolved_database_url(self, *, demo: bool = False) -> str:
-        """The database URL to use; the demo gets its own file so it never mixes with real data."""
+        """The database URL to use: ``KINDMAP_DATABASE_URL``, or else the demo database.
+
+        Until a database is configured every command (serve, user, scheme, gaps, review…) acts on
+        one file, ``demo.sqlite3`` in the state directory, so a newcomer's commands all act on the
+        demo they are looking at. Real data goes in a configured database, never mixed with the
+        demo. ``demo`` is kept for callers that still pass it; it no longer changes the answer.
+        """
+        del demo
         if self.database_url:
             return self.database_url
-        name = "demo.sqlite3" if demo else "kindmap.sqlite3"
-        return f"sqlite:///{self.state_dir / name}"
+        return f"sqlite:///{self.state_dir / 'demo.sqlite3'}"
 
 
 @lru_cache
