@@ -2,8 +2,9 @@
 
 Everything is written into a temporary folder beside the target and renamed into place only
 when every file is complete, so an error never leaves partial outputs. ``report.html`` holds
-its charts as data URIs and escapes every text with :func:`kindmap.maps.safe_text`; ``map.html`` inlines
-Leaflet (see :mod:`kindmap.maps`).
+its charts as data URIs and escapes every text with :func:`kindmap.maps.safe_text`; ``map.html`` is
+a fixed template whose data travels as JSON (see :mod:`kindmap.maps`). No area, place or region
+name is ever part of a template's source, HTML markup or a chart's mathtext.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from kindmap.config import ATTRIBUTION, Settings
 from kindmap.errors import InvalidQuery
-from kindmap.maps import gaps_map, map_html, safe_text
+from kindmap.maps import gaps_map_html, safe_text
 from kindmap.services.export import neutralise
 from kindmap.services.gaps import region_geojson
 from kindmap.services.gaps_measure import GapResult
@@ -68,6 +69,10 @@ def write_gpkg(result: GapResult, path: Path) -> None:
     pyogrio.write_dataframe(frame, path, layer="areas", driver="GPKG")
 
 
+# The region's name is data: drawn as plain text, never as mathtext ("$…$") or through LaTeX.
+_PLAIN = {"parse_math": False, "usetex": False}
+
+
 def _figure_bytes(fig) -> tuple[bytes, bytes]:
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
@@ -91,7 +96,7 @@ def charts(result: GapResult) -> dict[str, tuple[bytes, bytes]]:
     ax.set_xlabel("deprivation decile (1 = most deprived)")
     ax.set_ylabel(f"% households within {result.query.minutes:g} min")
     ax.set_ylim(0, 100)
-    ax.set_title(f"{result.region_name}: walking reach by deprivation decile{est}")
+    ax.set_title(f"{result.region_name}: walking reach by deprivation decile{est}", **_PLAIN)
     ax.legend(loc="lower right")
     by_decile = _figure_bytes(fig)
     plt.close(fig)
@@ -102,7 +107,7 @@ def charts(result: GapResult) -> dict[str, tuple[bytes, bytes]]:
     ax.axvline(result.query.minutes, color="#b30000", linewidth=1.2, label=f"{result.query.minutes:g} min")
     ax.set_xlabel(f"walk minutes to the nearest place{est} (last bar: over {HORIZON_MINUTES:g} or none)")
     ax.set_ylabel("households")
-    ax.set_title(f"{result.region_name}: walk time to the nearest welcoming place")
+    ax.set_title(f"{result.region_name}: walk time to the nearest welcoming place", **_PLAIN)
     ax.legend()
     walk = _figure_bytes(fig)
     plt.close(fig)
@@ -193,9 +198,9 @@ def write_outputs(result: GapResult, out: Path, *, settings: Settings) -> list[P
         write_gpkg(result, tmp / "areas.gpkg")
         write_csv(result, tmp / "areas.csv")
         title = f"{result.region_name}, {result.query.minutes:g} min ({result.profile}, {result.query.slot})"
-        m = gaps_map(region_geojson(result)["features"], title=title, minutes=result.query.minutes,
-                     method=result.method, tile_url=settings.tile_url, places=_place_points(result))
-        (tmp / "map.html").write_text(map_html(m), encoding="utf-8")
+        page = gaps_map_html(region_geojson(result)["features"], title=title, minutes=result.query.minutes,
+                             method=result.method, tile_url=settings.tile_url, places=_place_points(result))
+        (tmp / "map.html").write_text(page, encoding="utf-8")
         images = charts(result)
         for name, (png, svg) in images.items():
             (tmp / f"{name}.png").write_bytes(png)
