@@ -5,11 +5,12 @@ This module imports nothing else from kindmap, so every layer may depend on it.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -106,6 +107,15 @@ class Settings(BaseSettings):
     login_attempts_per_account: int = Field(default=10, gt=0, description="Sign-in attempts per account per window.")
     login_attempts_per_client: int = Field(default=30, gt=0, description="Sign-in attempts per client per window.")
     login_window_s: int = Field(default=900, gt=0, description="Window for the sign-in limits, in seconds.")
+    cost_budget: float = Field(
+        default=60, gt=0,
+        description="Cost units each client may spend at once on walking areas, walking-time searches and exports "
+                    "(a 15-minute walking area costs 1, 60 minutes 4, an export 4); 429 past it.")
+    cost_refill_per_min: float = Field(default=30, gt=0, description="Cost units given back to each client per minute.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs or CIDR networks of your reverse proxies; X-Forwarded-For and "
+                    "X-Forwarded-Proto are believed only from them. Empty (the default) trusts none.")
     catalog_recheck_s: float = Field(
         default=1.0, ge=0,
         description="How often a server re-checks the database for places changed by other processes, in seconds "
@@ -122,6 +132,20 @@ class Settings(BaseSettings):
     log_format: str = Field(default="text", pattern="^(text|json)$",
                             description="'text' for people, 'json' (one object per line) for log collectors.")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        # Checked here so a typo stops the server at start-up instead of silently trusting nobody
+        # (or, worse, being read some other way by uvicorn, which takes unknown words as literals).
+        entries = [item.strip() for item in value.split(",")] if value.strip() else []
+        for number, item in enumerate(entries, 1):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"KINDMAP_TRUSTED_PROXIES takes IP addresses or CIDR networks separated by "
+                                 f"commas (e.g. 127.0.0.1,10.0.0.0/8); entry {number} is neither") from None
+        return ",".join(entries)
 
     def resolved_database_url(self, *, demo: bool = False) -> str:
         """The database URL to use: ``KINDMAP_DATABASE_URL``, or else the demo database.
