@@ -140,8 +140,8 @@ class Settings(BaseSettings):
         # (or, worse, being read some other way by uvicorn, which takes unknown words as literals).
         entries = [item.strip() for item in value.split(",")] if value.strip() else []
         for number, item in enumerate(entries, 1):
-            try:
-                ipaddress.ip_network(item, strict=False)
+            try:  # one spelling (10.0.0.0/8, not 10.0.0.5/8), which the app and uvicorn read alike
+                entries[number - 1] = str(ipaddress.ip_network(item, strict=False))
             except ValueError:
                 raise ValueError(f"KINDMAP_TRUSTED_PROXIES takes IP addresses or CIDR networks separated by "
                                  f"commas (e.g. 127.0.0.1,10.0.0.0/8); entry {number} is neither") from None
