@@ -1,5 +1,5 @@
 """Carers' tools: explained recommendations, the community-links plan (and its printable page),
-the links chart, and suppressed council counts of places where links grow.
+the links chart, and disclosure-controlled council counts of places where links grow.
 
 Household endpoints answer 404 for anyone who may not see the household (as in
 ``routes/households.py``); the council counts are for analysts and admins only.
@@ -91,11 +91,14 @@ def chart_svg(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, c
 
 @router.get("/api/link-counts", response_model=LinkCounts, responses={**ERRORS, 403: {"model": ErrorOut}},
             tags=["councils"])
-def counts(engine: EngineDep, user: Annotated[object, Depends(require_roles(*ANALYSTS))],
+def counts(engine: EngineDep, settings: SettingsDep, clock: ClockDep,
+           user: Annotated[object, Depends(require_roles(*ANALYSTS))],
            region: Annotated[str, Query(min_length=1, max_length=64, description="Region slug, e.g. 'rutland'.")]) -> LinkCounts:
-    """Places where links grow, per small area and per category; cells under 10 households suppressed."""
+    """Places where links grow, per small area and per category, under disclosure control (see ``definition``):
+    cells under 10 households — or none — withheld alike, counts rounded."""
     with read_session(engine) as session:
-        return link_counts(session, region=region)
+        return link_counts(session, region=region, now=clock(), min_age_days=settings.link_counts_min_age_days,
+                           min_carers=settings.link_counts_min_carers, rounding=settings.link_counts_rounding)
 
 
 # Under /api/households/ so it sits in the household authorisation grid, and so logs that scrub
