@@ -55,11 +55,11 @@ def _build_demo(settings: Settings, *, force: bool = False) -> None:
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Serve the Rutland demo (built first if needed).")] = False,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Server processes (each loads the catalogue).")] = 1,
 ) -> None:
-    """Serve the public map and the API."""
+    """Serve the public map and the API (the database is KINDMAP_DATABASE_URL, or else the demo)."""
     from kindmap.logs import configure_logging
 
     settings = get_settings()  # already checked by the app callback (cli/common.py)
