@@ -89,3 +89,10 @@ def test_signed_out_missing_and_bad_requests_get_documented_statuses(client, adm
         _check_documented(openapi, path, method, op, r)
         seen["bad"] = r.status_code
         assert seen == {"signed out": 401, "missing": 404, "bad": 422}, (path, seen)
+
+
+def test_the_map_page_links_to_the_council_and_moderation_pages(client):
+    page = client.get("/").text
+    assert 'href="/council"' in page and 'href="/moderate"' in page
+    for path in ("/council", "/moderate"):
+        assert client.get(path).status_code == 200
