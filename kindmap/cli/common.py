@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from kindmap.config import Settings
 from kindmap.errors import KindmapError
@@ -18,8 +21,33 @@ app.add_typer(import_app, name="import")
 app.add_typer(region_app, name="region")
 app.add_typer(export_app, name="export")
 
-out = Console()
-err = Console(stderr=True)
+# C0/C1 controls except newline and tab (a name with ESC [31m could recolour or rewrite the terminal) and
+# the bidirectional overrides and isolates (U+202E can make "exe.txt" read as "txt.exe").
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control and bidi-override characters shown as escapes (``\\x1b``, ``\\u202e``)."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class PlainConsole(Console):
+    """A console for output that holds data: place names, file names, e-mail addresses.
+
+    Every string it draws (``print`` arguments, table cells and titles) goes through
+    ``render_str``, so this is the one place that makes data inert: Rich markup (``[/]``,
+    ``[link=…]``) and ``:emoji:`` codes are never read, and control characters are shown as
+    escapes. Styling is given with ``style=`` or :class:`rich.text.Text`, never as markup.
+    """
+
+    def render_str(self, text: str, **kwargs) -> Text:
+        """The string as plain text (no markup, no emoji codes, controls escaped)."""
+        kwargs.update(markup=False, emoji=False)
+        return super().render_str(visible(text), **kwargs)
+
+
+out = PlainConsole(markup=False, emoji=False)
+err = PlainConsole(stderr=True, markup=False, emoji=False)
 
 
 def settings_problem(exc) -> str:
@@ -51,7 +79,7 @@ def _check_settings() -> None:
 
 def fail(exc: KindmapError) -> None:
     """Print a domain error for people and exit with status 2 (the database is unchanged)."""
-    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", visible(exc.message)), highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

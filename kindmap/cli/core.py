@@ -43,7 +43,7 @@ def _build_demo(settings: Settings, *, force: bool = False) -> None:
     progress, tick = osm_progress()
     with progress:
         reports, samples = build_demo(engine, settings=settings, force=force, osm_progress=tick,
-                                      on_step=lambda s: err.print(f"[dim]{s}[/]", highlight=False))
+                                      on_step=lambda s: err.print(s, style="dim", highlight=False))
     if reports:
         _print_reports(reports)
     else:
