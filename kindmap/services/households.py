@@ -2,8 +2,10 @@
 
 Visibility: the household's own carers, workers of its scheme, and admins. For anyone
 else a household does not exist (``NotFound`` with a message that echoes nothing), so
-an id cannot be probed. Every read of a location or links log is audited in the same
-transaction as the read.
+an id cannot be probed — not even by time: the rule is an SQL condition, so a hidden
+household and a missing one cost the same single statement. Only scheme workers and admins
+decide who a household's carers are. Every read of a location or links log is audited in the
+same transaction as the read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from functools import lru_cache
 
 import shapely
 from shapely.geometry import Point, shape
+from sqlalchemy import exists, true
 from sqlmodel import Session, delete, select
 
 from kindmap.errors import Forbidden, InvalidQuery, NotFound
@@ -40,6 +43,10 @@ from kindmap.services.auth import as_utc
 
 HIDDEN = "household not found"
 CREATORS = frozenset({Role.carer, Role.scheme_worker, Role.admin})
+ASSIGNERS = frozenset({Role.scheme_worker, Role.admin})
+NOT_ASSIGNER = "only the scheme worker or an admin can change a household's carers"
+# Names no id: listing the bad ones told the caller which user ids are active carers.
+BAD_CARERS = "carer_ids: one or more ids are not carers of this scheme you can assign"
 
 
 # --------------------------------------------------------------------------- visibility
@@ -50,37 +57,41 @@ def carer_ids(session: Session, household_id: int) -> list[int]:
     return sorted(session.exec(select(HouseholdCarer.user_id).where(HouseholdCarer.household_id == household_id)).all())
 
 
-def can_see(user: User, household: Household, carers: list[int]) -> bool:
-    """The visibility rule, in one place."""
+def may_see(user: User):
+    """The visibility rule, in one place: an SQL condition on ``Household``, or ``None`` when ``user`` may see none."""
     if not user.active:
-        return False
+        return None
     if user.role == Role.admin:
-        return True
-    if user.role == Role.scheme_worker:
-        return user.scheme_id is not None and user.scheme_id == household.scheme_id
+        return true()
+    if user.role == Role.scheme_worker and user.scheme_id is not None:
+        return Household.scheme_id == user.scheme_id
     if user.role == Role.carer:
-        return user.id in carers
-    return False
+        return exists().where(HouseholdCarer.household_id == Household.id, HouseholdCarer.user_id == user.id)
+    return None
 
 
 def visible_household(session: Session, user: User, household_id: int) -> Household:
-    """The household if ``user`` may see it, else ``NotFound`` (the same for absent and hidden)."""
-    household = session.get(Household, household_id)
-    if household is None or not can_see(user, household, carer_ids(session, household_id)):
+    """The household if ``user`` may see it, else ``NotFound`` (the same for absent and hidden).
+
+    One statement loads the household and checks access together, so "missing" and "not yours" run
+    the same SQL and take the same time (loading it first and checking after cost a hidden one an
+    extra query, which a stopwatch could see).
+    """
+    rule = may_see(user)
+    household = session.exec(select(Household).where(Household.id == household_id, rule)).first() \
+        if rule is not None else None
+    if household is None:
         raise NotFound(HIDDEN)
     return household
 
 
 def list_households(session: Session, user: User) -> list[HouseholdSummary]:
     """Every household ``user`` may see (no locations: listing is not audited)."""
-    query = select(Household).order_by(Household.id)
-    if user.role == Role.scheme_worker:
-        query = query.where(Household.scheme_id == user.scheme_id)
-    elif user.role == Role.carer:
-        query = query.join(HouseholdCarer, HouseholdCarer.household_id == Household.id).where(HouseholdCarer.user_id == user.id)
-    elif user.role != Role.admin:
+    rule = may_see(user)
+    if rule is None:
         return []
-    return [summary(h, carer_ids(session, h.id)) for h in session.exec(query).all()]
+    return [summary(h, carer_ids(session, h.id))
+            for h in session.exec(select(Household).where(rule).order_by(Household.id)).all()]
 
 
 def summary(household: Household, carers: list[int]) -> HouseholdSummary:
@@ -150,10 +161,11 @@ def _scheme_for(session: Session, user: User, scheme_id: int | None) -> int:
 
 def _set_carers(session: Session, household: Household, wanted: list[int]) -> list[int]:
     wanted = sorted(set(wanted))
-    for uid in wanted:
-        carer = session.get(User, uid)
-        if carer is None or carer.role != Role.carer or carer.scheme_id != household.scheme_id or not carer.active:
-            raise InvalidQuery(f"carer_ids: {uid} is not an active carer in this household's scheme")
+    if wanted:
+        found = session.exec(select(User.id).where(User.id.in_(wanted), User.role == Role.carer, User.active == True,  # noqa: E712
+                                                   User.scheme_id == household.scheme_id)).all()
+        if len(set(found)) != len(wanted):
+            raise InvalidQuery(BAD_CARERS)
     session.exec(delete(HouseholdCarer).where(HouseholdCarer.household_id == household.id))
     for uid in wanted:
         session.add(HouseholdCarer(household_id=household.id, user_id=uid))
@@ -161,8 +173,10 @@ def _set_carers(session: Session, household: Household, wanted: list[int]) -> li
 
 
 def create_household(session: Session, user: User, data: HouseholdCreate, *, now: datetime | None = None) -> HouseholdPrivate:
-    """Add a household; a carer who adds one becomes its carer. All or nothing."""
+    """Add a household; a carer who adds one becomes its carer (and its only one). All or nothing."""
     scheme_id = _scheme_for(session, user, data.scheme_id)
+    if user.role not in ASSIGNERS and set(data.carer_ids) - {user.id}:
+        raise Forbidden(NOT_ASSIGNER)
     lon, lat, postcode, source = resolve_location(session, data)
     now = now or utcnow()
     household = Household(label=data.label.strip(), scheme_id=scheme_id, lon=lon, lat=lat, postcode=postcode,
@@ -172,7 +186,7 @@ def create_household(session: Session, user: User, data: HouseholdCreate, *, now
                           created_at=now, updated_at=now)
     session.add(household)
     session.flush()
-    carers = _set_carers(session, household, data.carer_ids + ([user.id] if user.role == Role.carer else []))
+    carers = _set_carers(session, household, [user.id] if user.role == Role.carer else data.carer_ids)
     record(session, user=user, household_id=household.id, action="create", now=now)
     return private(household, carers)
 
@@ -192,15 +206,16 @@ def update_household(session: Session, user: User, household_id: int, data: Hous
     for name in ("label", "profile", "comfortable_walk_minutes", "interests", "access_needs", "carer_ids"):
         if name in changes and changes[name] is None:
             raise InvalidQuery(f"{name}: cannot be empty; leave it out to keep it")
+    carers = carer_ids(session, household.id)
+    # Granting or taking access is the scheme's decision; a carer may only restate the carers as they are.
+    if "carer_ids" in changes and user.role not in ASSIGNERS and set(changes["carer_ids"]) != set(carers):
+        raise Forbidden(NOT_ASSIGNER)
     if data.has_location():
         household.lon, household.lat, household.postcode, household.location_source = resolve_location(session, data)
     for name in ("label", "interests", "access_needs", "profile", "comfortable_walk_minutes", "free_windows", "notes"):
         if name in changes:
             setattr(household, name, changes[name].strip() if name == "label" else changes[name])
-    carers = carer_ids(session, household.id)
-    if "carer_ids" in changes:
-        if user.role == Role.carer and user.id not in changes["carer_ids"]:
-            raise InvalidQuery("carer_ids: a carer cannot remove themselves; ask the scheme worker")
+    if "carer_ids" in changes and user.role in ASSIGNERS:
         carers = _set_carers(session, household, changes["carer_ids"])
     household.updated_at = now or utcnow()
     session.add(household)

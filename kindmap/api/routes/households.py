@@ -1,4 +1,5 @@
-"""Private households: only their carers, their scheme's workers and admins (404 for everyone else)."""
+"""Private households: only their carers, their scheme's workers and admins (404 for everyone else);
+only scheme workers and admins decide who the carers are."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def list_households(user: CurrentUser, engine: EngineDep) -> list[HouseholdSumma
 
 
 @router.post("", response_model=HouseholdPrivate, status_code=201, responses={**ERRORS, 403: {"model": ErrorOut}},
-             description=PRIVATE)
+             description=PRIVATE + " A carer may name only themselves in `carer_ids`; scheme workers and admins assign "
+                                   "carers of the household's scheme.")
 def create_household(body: HouseholdCreate, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> HouseholdPrivate:
     """Add a household from a postcode or a point; a carer who adds it becomes its carer."""
     with write_session(engine) as session:
@@ -40,7 +42,8 @@ def read_household(household_id: int, user: CurrentUser, engine: EngineDep, cloc
         return svc.read_household(session, user, household_id, now=clock())
 
 
-@router.patch("/{household_id}", response_model=HouseholdPrivate, responses=ERRORS, description=PRIVATE)
+@router.patch("/{household_id}", response_model=HouseholdPrivate, responses={**ERRORS, 403: {"model": ErrorOut}},
+              description=PRIVATE + " Only scheme workers and admins change `carer_ids` (403 for a carer).")
 def update_household(household_id: int, body: HouseholdUpdate, user: CurrentUser, engine: EngineDep,
                      clock: ClockDep) -> HouseholdPrivate:
     """Change the fields given."""
