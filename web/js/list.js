@@ -1,9 +1,8 @@
 /* The list of places: a full alternative to the map, numbered like the pins. */
 
-import { app, windows } from "./state.js";
+import { app, requestPlace, windows } from "./state.js";
 import { h, clear } from "./dom.js";
 import { formatDistance, formatOpenFrom, formatWalk, openWords } from "./format.js";
-import { selectPlace } from "./details.js";
 
 export function renderList() {
   const el = app.el;
@@ -33,7 +32,7 @@ export function renderList() {
     button.appendChild(num);
     button.appendChild(text);
     if (f.id === s.place) button.setAttribute("aria-current", "true");
-    button.addEventListener("click", function () { selectPlace(f.id, { focus: true }); });
+    button.addEventListener("click", function () { requestPlace(f.id, { focus: true }); });
     li.appendChild(button);
     el.list.appendChild(li);
   });

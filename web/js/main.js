@@ -5,11 +5,11 @@
  * never Leaflet bindPopup/bindTooltip with a string.
  */
 
-import { app, isBrowsing, readUrl } from "./state.js";
+import { SELECT_PLACE, app, isBrowsing, readUrl } from "./state.js";
 import { h } from "./dom.js";
 import { getJson } from "./api.js";
 import { initMap } from "./map.js";
-import { closeDetails } from "./details.js";
+import { closeDetails, selectPlace } from "./details.js";
 import { listen, restorePlace, stateToForm, syncMeasure } from "./controls.js";
 import { runSearch, showError } from "./search.js";
 
@@ -43,6 +43,7 @@ async function start() {
   app.state = readUrl();
   if (app.state.postcode || app.state.q) el.postcode.value = app.state.postcode || app.state.q;
   listen();
+  document.addEventListener(SELECT_PLACE, function (event) { selectPlace(event.detail.id, event.detail.opts); });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && !el.details.hidden && el.details.contains(document.activeElement)) closeDetails();
   });

@@ -1,9 +1,8 @@
 /* The Leaflet map: numbered pins matching the list, clusters for big catalogues, and the
  * area reachable on foot. Markers are mouse/touch shortcuts; the list is the keyboard route. */
 
-import { app } from "./state.js";
+import { app, requestPlace } from "./state.js";
 import { h, escapeText } from "./dom.js";
-import { selectPlace } from "./details.js";
 
 let map = null;
 let markerLayer = null;
@@ -91,7 +90,7 @@ export function drawMarkers(search, fit) {
     points.push(latlng);
     const marker = L.marker(latlng, { icon: pinIcon(i + 1, f.id === app.state.place), keyboard: false, riseOnHover: true });
     marker.bindTooltip(h("span", null, (i + 1) + ". " + f.properties.name), { direction: "top", offset: [0, -14] });
-    marker.on("click", function () { selectPlace(f.id, { focus: true }); });
+    marker.on("click", function () { requestPlace(f.id, { focus: true }); });
     marker.addTo(markerLayer);
     hide(marker);
     markers[f.id] = marker;
@@ -121,7 +120,7 @@ export function drawClusters(clusters) {
     const marker = L.marker([c.lat, c.lon], { icon: icon, keyboard: false });
     marker.bindTooltip(h("span", null, single ? "1 place: select it to see its details" : c.count + " places: select to zoom in"), { direction: "top" });
     marker.on("click", function () {
-      if (single) { selectPlace(c.id, { focus: true }); return; }
+      if (single) { requestPlace(c.id, { focus: true }); return; }
       const b = L.latLngBounds([c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]);
       if (b.getNorthEast().equals(b.getSouthWest())) map.setView(b.getCenter(), Math.min(map.getZoom() + 3, 18));
       else map.fitBounds(b.pad(0.2), { maxZoom: 18 });

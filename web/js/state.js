@@ -16,6 +16,14 @@ export const app = {
   state: emptyState(),
 };
 
+// The list and the map ask for a place with this event; main.js opens it in the details panel.
+// An event, not an import: details.js uses the list and the map, so they cannot import it back.
+export const SELECT_PLACE = "kindmap:select";
+
+export function requestPlace(id, opts) {
+  document.dispatchEvent(new CustomEvent(SELECT_PLACE, { detail: { id: id, opts: opts } }));
+}
+
 export function emptyState() {
   return {
     postcode: "", q: "", lon: null, lat: null, radius_m: null, category: "",
