@@ -23,6 +23,13 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+async def get_client(request: Request) -> str | None:
+    """The client's address: the connecting peer, or behind a trusted proxy the address it
+    forwarded (``api/proxies.py`` has already put it in the scope). Rate limits and budgets
+    key on this; ``X-Forwarded-For`` from anyone else is never read."""
+    return request.client.host if request.client else None
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with read_session(request.app.state.engine) as session:
         yield session
@@ -31,3 +38,4 @@ def get_session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
+ClientDep = Annotated[str | None, Depends(get_client)]

@@ -57,6 +57,7 @@ def run(*, host: str, port: int, workers: int, demo: bool, settings=None, log_co
     unless ``log_config`` is given; uvicorn applies it in every worker process."""
     import uvicorn
 
+    from kindmap.api.proxies import TrustedProxies
     from kindmap.config import get_settings
     from kindmap.logs import uvicorn_log_config
 
@@ -64,6 +65,11 @@ def run(*, host: str, port: int, workers: int, demo: bool, settings=None, log_co
     # prints concrete paths and queries; kindmap.access (api/security.py) logs route templates.
     options = dict(host=host, port=port, access_log=False, log_level=None, http=HTTP_PROTOCOL, ws="none",
                    log_config=log_config or uvicorn_log_config(settings or get_settings()))
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so anything on this host
+    # could name its own client address and step round the rate limits: trust only the proxies named
+    # in KINDMAP_TRUSTED_PROXIES (none by default), the same list the app reads (api/proxies.py).
+    trusted = TrustedProxies((settings or get_settings()).trusted_proxies)
+    options.update(proxy_headers=bool(trusted), forwarded_allow_ips=trusted.entries)
     if workers == 1:
         from kindmap.api.app import create_app
 
