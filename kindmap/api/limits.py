@@ -1,5 +1,6 @@
-"""Request limits: a body-size cap for every request, login-attempt rate limits, and the
-published text that lists every limit in the API docs.
+"""Request limits: a body-size cap for every request, login-attempt rate limits, a per-client
+budget for costly computations, who the client is behind a proxy, and the published text that
+lists every limit in the API docs.
 
 Starlette has no body limit of its own, and a client can stream a body without
 ``Content-Length`` (chunked), so the cap counts the bytes as they arrive and answers 413
@@ -10,18 +11,27 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
-from urllib.parse import parse_qs
+from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kindmap.api.proxies import ForwardedClient, TrustedProxies
 from kindmap.config import Settings
 from kindmap.errors import RateLimited
-from kindmap.services.ratelimit import Limits, RateLimiter
+from kindmap.services.ratelimit import CostBudget, Limits, RateLimiter
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATHS = ("/api/auth/token", "/api/auth/session")
+
+# The longest walk the public API routes or draws. The map offers 5–30 minutes; a 180-minute
+# walking area cost ~1.1 s of CPU (60 minutes ~0.2 s, on Rutland), and the CLI keeps longer walks.
+MAX_WALK_MINUTES = 60
+# Cost units: a 15-minute walking area is 1 unit (~70 ms of CPU on Rutland); longer walks cost
+# in proportion (60 minutes = 4), and an export of the whole catalogue 4.
+EXPORT_COST = 4.0
+COSTLY_WHAT = "walking areas, walking-time searches and exports"
 
 
 class BodySizeLimit:
@@ -80,6 +90,15 @@ def limits_text(limits: Settings) -> str:
         f"- Sign-in (`/api/auth/token`, `/api/auth/session`): {limits.login_attempts_per_account} attempts "
         f"per account and {limits.login_attempts_per_client} per client every {minutes} minutes; **429** with "
         "`Retry-After` past it.\n"
+        f"- Walking: `minutes` on `/api/isochrone` and `max_walk_minutes` on `/api/places` are at most "
+        f"**{MAX_WALK_MINUTES}** (**422** past it).\n"
+        f"- Costly requests (walking areas on `/api/isochrone`, walking-time searches on `/api/places`, "
+        f"`/api/export.csv`, `/api/export.geojson`) draw on a per-client budget of **{limits.cost_budget:g} units**, "
+        f"refilled at {limits.cost_refill_per_min:g} units a minute: a walking area or walking-time search "
+        f"costs its minutes ÷ 15 (at least 1), an export {EXPORT_COST:g}. Past it **429** with `Retry-After`; "
+        "other searches are not counted. Settings `KINDMAP_COST_BUDGET`, `KINDMAP_COST_REFILL_PER_MIN`.\n"
+        "- Clients are told apart by their address; `X-Forwarded-For` is believed only from the proxies in "
+        "`KINDMAP_TRUSTED_PROXIES` (none by default).\n"
         "- Searches: `limit` and `radius_m` are bounded (see the parameters); `bbox` must be a valid "
         f"box in EPSG:4326 of at most **{limits.max_bbox_km2:,.0f} km²** on `/api/places` (**422** past it; "
         "the OGC API pages its items instead); coordinates must be finite and in range.\n"
@@ -94,54 +113,35 @@ def limits_text(limits: Settings) -> str:
 
 
 def install_limits(app: FastAPI) -> None:
-    """Add the body cap and the sign-in rate limit from ``app.state.settings`` (a ``Settings``),
-    and publish the limits in the OpenAPI docs."""
+    """Add the body cap, the sign-in rate limits, the cost budget and (behind trusted proxies) the
+    forwarded client address from ``app.state.settings`` (a ``Settings``), and publish the limits
+    in the OpenAPI docs."""
     limits: Settings = app.state.settings
-    app.add_middleware(LoginRateLimit, limits=limits)  # inner: sees only bodies the cap let through
+    # Read by the sign-in routes (api/routes/auth.py), which count the very form they check.
+    app.state.login_limit = LoginRateLimit(limits=limits)
+    app.state.cost_budget = CostBudget(capacity=limits.cost_budget, refill_per_min=limits.cost_refill_per_min,
+                                       what=COSTLY_WHAT)
+    app.add_middleware(CostBudgetLimit, budget=app.state.cost_budget)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_kb * 1024)
+    proxies = TrustedProxies(limits.trusted_proxies)
+    if proxies:  # outermost of these, so every limit sees the forwarded client; none configured: headers ignored
+        app.add_middleware(ForwardedClient, proxies=proxies)
     app.description = (app.description or "") + limits_text(limits)
     _document(app)
 
 
 class LoginRateLimit:
-    """ASGI middleware: count sign-in attempts per account (the form's ``username``) and per
-    client on ``paths``; past either limit answer 429 with ``Retry-After`` before any password
-    is checked. Counts live in memory, keyed by salted hashes (see ``services.ratelimit``)."""
+    """Sign-in attempts counted per account (the normalised email) and per client; past either
+    limit ``check`` raises ``RateLimited`` before any password is checked. Counts live in memory,
+    keyed by salted hashes (see ``services.ratelimit``)."""
 
-    def __init__(self, app: ASGIApp, *, limits: Settings, paths: tuple[str, ...] = LOGIN_PATHS) -> None:
-        self.app = app
-        self.paths = frozenset(paths)
+    def __init__(self, app: object = None, *, limits: Settings) -> None:
+        # ``app`` is unused: this was once a middleware, and callers may still pass it first.
         window = limits.login_window_s
         # RateLimiter also caps a total across keys; that is not what we limit here, so it is
         # set high enough never to bind before the per-key limit does.
         self.by_account = RateLimiter(Limits(per_client=limits.login_attempts_per_account, total=10**9, window_s=window))
         self.by_client = RateLimiter(Limits(per_client=limits.login_attempts_per_client, total=10**9, window_s=window))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
-            await self.app(scope, receive, send)
-            return
-        messages: list[Message] = []
-        body = bytearray()
-        while True:  # bounded: BodySizeLimit runs outside this middleware
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            body.extend(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        client = scope.get("client")
-        try:
-            self.check(account=_username(scope, bytes(body)), client=client[0] if client else None)
-        except RateLimited as exc:
-            await _json(send, 429, exc.message, headers=[(b"retry-after", str(exc.retry_after).encode())])
-            return
-
-        async def replay() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
 
     def check(self, *, account: str, client: str | None) -> None:
         """Count one attempt; raise ``RateLimited`` past the per-client or per-account limit."""
@@ -154,13 +154,76 @@ class LoginRateLimit:
                                   f"{_minutes(exc.retry_after)} and try again", retry_after=exc.retry_after) from None
 
 
-def _username(scope: Scope, body: bytes) -> str:
-    """The form's ``username`` normalised (case and spaces), or '' when it cannot be read."""
-    ctype = dict(scope.get("headers") or ()).get(b"content-type", b"").decode("latin-1").lower()
-    if "application/x-www-form-urlencoded" not in ctype:
-        return ""
-    values = parse_qs(body.decode("utf-8", "replace")).get("username") or [""]
-    return " ".join(unicodedata.normalize("NFC", values[0]).split()).casefold()
+def _walk_cost(name: str, default: float | None) -> Callable[[bytes], float | None]:
+    """Cost of a walk of ``name`` minutes (the query's last value, as the route reads it):
+    minutes ÷ 15, at least 1. Without the parameter: ``default`` minutes, or not costly (None)."""
+    key = name.encode()
+
+    def of(minutes: float) -> float:
+        # Over the bound, or malformed, is a 422 from the route: charge the bound at most.
+        return max(1.0, min(minutes, MAX_WALK_MINUTES) / 15.0) if math.isfinite(minutes) else 1.0
+
+    def cost(query: bytes) -> float | None:
+        # Most /api/places requests are not walks: without the name written out (or escaped, as
+        # %5F…, which the route would decode too) the query need not be parsed.
+        values = ([v for k, v in parse_qsl(query.decode("latin-1")) if k == name]
+                  if key in query or b"%" in query else [])
+        if not values:
+            return None if default is None else of(default)
+        try:
+            return of(float(values[-1]))
+        except ValueError:
+            return 1.0
+
+    return cost
+
+
+# Path -> cost of one GET (None: not costly this time, e.g. /api/places without a walking time).
+COSTS: dict[str, Callable[[bytes], float | None]] = {
+    "/api/isochrone": _walk_cost("minutes", default=15),
+    "/api/places": _walk_cost("max_walk_minutes", default=None),
+    "/api/export.csv": lambda _query: EXPORT_COST,
+    "/api/export.geojson": lambda _query: EXPORT_COST,
+}
+
+
+class CostBudgetLimit:
+    """ASGI middleware: charge costly requests (``COSTS``) to the client's ``CostBudget`` before
+    they run (so parallel requests cannot overdraw it), giving the units back when the route
+    refuses the request with a 4xx; when the budget is spent answer 429 with ``Retry-After``.
+    Other requests pass untouched (one dictionary lookup), so ordinary searches never wait on it."""
+
+    def __init__(self, app: ASGIApp, *, budget: CostBudget) -> None:
+        self.app = app
+        self.budget = budget
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        price = COSTS.get(scope["path"]) if scope["type"] == "http" else None
+        if price is not None and scope["method"] in ("GET", "HEAD"):
+            cost = price(scope.get("query_string", b""))
+            if cost is not None:
+                client = scope.get("client")
+                address = client[0] if client else None
+                try:
+                    self.budget.spend(address, cost)
+                except RateLimited as exc:
+                    await _json(send, 429, exc.message, headers=[(b"retry-after", str(exc.retry_after).encode())])
+                    return
+                status = 0
+
+                async def watch(message: Message) -> None:
+                    nonlocal status
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                    await send(message)
+
+                await self.app(scope, receive, watch)
+                if 400 <= status < 500:
+                    # Refused before any work (out of bounds, unknown postcode, not in a region):
+                    # a mistyped or shared link must not use up the visitor's budget.
+                    self.budget.refund(address, cost)
+                return
+        await self.app(scope, receive, send)
 
 
 def _minutes(seconds: int) -> str:
@@ -202,6 +265,11 @@ def _document(app: FastAPI) -> None:
                         # FastAPI answers a body it cannot decode (not UTF-8, not the declared type) with 400.
                         responses.setdefault("400", {"description": "Request body could not be read",
                                                      **(error if has_error_model else {})})
+                if method == "get" and path in COSTS:
+                    op.setdefault("responses", {}).setdefault("429", {
+                        "description": f"This client's budget for {COSTLY_WHAT} is spent for now",
+                        **(error if has_error_model else {}),
+                        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}})
                 if method == "post" and path in LOGIN_PATHS:
                     op.setdefault("responses", {}).setdefault("429", {
                         "description": "Too many sign-in attempts", **(error if has_error_model else {}),

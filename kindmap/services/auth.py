@@ -24,6 +24,7 @@ from kindmap.models.common import utcnow
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
+MAX_EMAIL_CHARS = 320  # read from a sign-in form: a stored email is at most 254, plus room for stray spaces
 BAD_LOGIN = "incorrect email or password"
 BAD_TOKEN = "not signed in, or the sign-in has expired; sign in again"
 

@@ -1,4 +1,5 @@
-"""In-memory sliding-window rate limits for anonymous submissions.
+"""In-memory rate limits: sliding windows for anonymous submissions and sign-in attempts, and
+token buckets of cost units for costly public computations.
 
 Clients are told apart by a salted hash of their address: the salt is random per process
 and never stored, so the hashes cannot be turned back into addresses, and nothing about
@@ -89,6 +90,70 @@ class RateLimiter:
         for events in self._clients.values():
             while events and events[0] <= cutoff:
                 events.popleft()
+
+
+class CostBudget:
+    """A token bucket of cost units per hashed client: at most ``capacity`` units, ``refill_per_min``
+    given back each minute. ``spend`` raises ``RateLimited`` (with the seconds until enough is back)
+    instead of going below zero. Keys are salted hashes, as in ``RateLimiter``."""
+
+    def __init__(self, *, capacity: float, refill_per_min: float, what: str = "costly requests",
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(capacity)
+        self.rate = refill_per_min / 60.0  # units per second
+        self.what = what
+        self._clock = clock
+        self._salt = secrets.token_bytes(16)
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (units left, when counted)
+        self._swept = clock()
+
+    def spend(self, address: str | None, cost: float) -> None:
+        """Take ``cost`` units from ``address``'s bucket, or raise ``RateLimited``."""
+        # A request dearer than the whole budget could never pass; it empties the bucket instead.
+        cost = min(float(cost), self.capacity)
+        key = self._key(address)
+        now = self._clock()
+        with self._lock:
+            self._sweep(now)
+            left, at = self._buckets.get(key, (self.capacity, now))
+            left = min(self.capacity, left + (now - at) * self.rate)
+            if left < cost:
+                self._buckets[key] = (left, now)
+                wait = max(1, math.ceil((cost - left) / self.rate))
+                raise RateLimited(
+                    f"This device has asked for many {self.what} in a short time. Please wait about "
+                    f"{_minutes(wait)} and try again; searching by distance still works meanwhile.",
+                    retry_after=wait)
+            self._buckets[key] = (left - cost, now)
+
+    def refund(self, address: str | None, cost: float) -> None:
+        """Give back what ``spend`` took, for a request that was refused before any work was done."""
+        key = self._key(address)
+        with self._lock:
+            if key in self._buckets:
+                left, at = self._buckets[key]
+                self._buckets[key] = (min(self.capacity, left + min(float(cost), self.capacity)), at)
+
+    def tracked_clients(self) -> int:
+        """How many client hashes are currently held (for tests and health checks)."""
+        with self._lock:
+            self._sweep(self._clock(), force=True)
+            return len(self._buckets)
+
+    def _key(self, address: str | None) -> str:
+        return hashlib.sha256(self._salt + (address or "unknown").encode()).hexdigest()[:32]
+
+    def _sweep(self, now: float, *, force: bool = False) -> None:
+        # A bucket untouched for ``full`` seconds is full again, the same as no bucket at all, so
+        # it is dropped. Sweeping once per ``full`` seconds keeps memory to recent clients at O(1)
+        # amortised cost per request.
+        full = self.capacity / self.rate
+        if not force and now - self._swept < full:
+            return
+        self._swept = now
+        for key in [k for k, (_left, at) in self._buckets.items() if now - at >= full]:
+            del self._buckets[key]
 
 
 def _minutes(seconds: int) -> str:

@@ -2,25 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Request, Response
 from pydantic import BaseModel, Field
 
 from kindmap.api.auth import AuthSettingsDep, ClockDep, CredentialsDep, CurrentUser, unauthorized
-from kindmap.api.deps import EngineDep
+from kindmap.api.deps import ClientDep, EngineDep
 from kindmap.db import write_session
-from kindmap.errors import Unauthorized
-from kindmap.models.accounts import User, UserPublic
+from kindmap.errors import InvalidQuery, Unauthorized
+from kindmap.models.accounts import User, UserPublic, normalise_email
 from kindmap.schemas import ErrorOut
-from kindmap.services.auth import authenticate, issue_token, revoke_token
+from kindmap.services.auth import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, authenticate, issue_token, revoke_token
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 ERRORS = {401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-FormDep = Annotated[OAuth2PasswordRequestForm, Depends()]
+
+
+@dataclass(frozen=True)
+class SignInForm:
+    """The one email and password of a sign-in, as counted by the rate limits and checked."""
+
+    email: str
+    password: str
+
+
+async def sign_in_form(
+    request: Request,
+    client: ClientDep,
+    username: Annotated[str, Form(max_length=MAX_EMAIL_CHARS, description="The account's email address")],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_CHARS, json_schema_extra={"format": "password"})],
+) -> SignInForm:
+    """Read the sign-in form (urlencoded or multipart, the OAuth2 password flow's ``username`` and
+    ``password``) and count the attempt, before any password is checked.
+
+    The limits count exactly the account that is then checked: the email normalised as
+    ``authenticate`` does, and a field given twice is refused, since a limiter reading one copy
+    and a check reading the other was a way round the lockout."""
+    form = await request.form()  # the FormData FastAPI parsed for the fields above (cached), not a second parse
+    repeated = [name for name in ("username", "password") if len(form.getlist(name)) > 1]
+    if repeated:
+        raise InvalidQuery(f"give {' and '.join(repeated)} once only; the form had more than one")
+    email = normalise_email(username)
+    request.app.state.login_limit.check(account=email, client=client)
+    return SignInForm(email=email, password=password)
+
+
+FormDep = Annotated[SignInForm, Depends(sign_in_form)]
 
 
 class TokenOut(BaseModel):
@@ -35,11 +66,11 @@ def user_public(user: User) -> UserPublic:
                       scheme_id=user.scheme_id, active=user.active)
 
 
-def _sign_in(engine, form: OAuth2PasswordRequestForm, *, kind: str, ttl: timedelta, clock) -> tuple[str, User]:
+def _sign_in(engine, form: SignInForm, *, kind: str, ttl: timedelta, clock) -> tuple[str, User]:
     now = clock()
     try:
         with write_session(engine) as session:
-            user = authenticate(session, email=form.username, password=form.password, now=now)
+            user = authenticate(session, email=form.email, password=form.password, now=now)
             raw, _row = issue_token(session, user, ttl=ttl, kind=kind, now=now)
     except Unauthorized as exc:
         raise unauthorized(exc.message) from None
