@@ -83,7 +83,7 @@ def test_walk_search_refuses_points_outside_regions(client, river):
     assert response.status_code == 422
     assert "km from the nearest region" in response.json()["detail"]
     for params, words in [({"postcode": "RV1 1AA", "max_walk_minutes": -1}, "greater than 0"),
-                          ({"postcode": "RV1 1AA", "max_walk_minutes": 181}, "less than or equal to 180"),
+                          ({"postcode": "RV1 1AA", "max_walk_minutes": 61}, "less than or equal to 60"),
                           ({"postcode": "RV1 1AA", "max_walk_minutes": 10, "profile": "jog"}, "unknown walking profile"),
                           ({"max_walk_minutes": 10}, "needs a starting point"),
                           ({"postcode": "RV1 1AA", "window": "Mon 12:00-10:00"}, "split overnight")]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from kindmap.api.deps import SessionDep, SettingsDep
+from kindmap.api.limits import MAX_WALK_MINUTES
 from kindmap.api.query_model import openapi_parameters, parse_query
 from kindmap.config import ATTRIBUTION
 from kindmap.db import read_session
@@ -52,6 +54,13 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
+# Bounds on the lists a search may carry (each item is checked against the index per place):
+# far more than the page sends (one category, at most seven free-time windows).
+MAX_CATEGORIES = 50
+MAX_WINDOWS = 28  # windows after parsing: four a day for a week
+Text = Annotated[str, StringConstraints(max_length=200)]
+
+
 class PlacesParams(BaseModel):
     """The query of ``GET /api/places``."""
 
@@ -60,8 +69,10 @@ class PlacesParams(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False, description="Longitude, EPSG:4326")
     lat: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False, description="Latitude, EPSG:4326")
     postcode: str | None = Field(None, max_length=10, description="A UK postcode, e.g. LE15 6HP")
-    radius_m: float | None = Field(None, gt=0, allow_inf_nan=False, description="Search radius in metres")
-    category: list[str] = Field(default_factory=list, description="Category slugs (repeatable); see /api/categories")
+    radius_m: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                   description="Search radius in metres, at most max_radius_m (see /api/config)")
+    category: list[Text] = Field(default_factory=list, max_length=MAX_CATEGORIES,
+                                 description="Category slugs (repeatable); see /api/categories")
     free: bool | None = Field(None, description="Only places known to be free (true) or not free (false)")
     drop_in: bool | None = Field(None, description="Only places you can drop in to (true) or not (false)")
     wheelchair: bool | None = Field(None, description="Only places marked wheelchair accessible")
@@ -72,16 +83,19 @@ class PlacesParams(BaseModel):
                           "in the server's zone (Europe/London by default); with one (…Z, …+01:00) it is converted to "
                           "it. Answered as local time with its UTC offset.")
     open_now: bool = Field(False, description="Only places open now")
-    window: list[str] = Field(
-        default_factory=list,
+    window: list[Text] = Field(
+        default_factory=list, max_length=MAX_WINDOWS,
         description="Times the person is free (repeatable, or comma-separated), e.g. 'Mon 10:00-12:00,Thu 14:00-16:00'; "
-        "only places open for at least part of one are returned, each with its next opening in them")
-    max_walk_minutes: float | None = Field(None, gt=0, le=180, allow_inf_nan=False,
-                                           description="Only places within this many minutes' walk; sorted by walk time")
-    profile: str | None = Field(None, description="Walking profile: walk (4.8 km/h), slow (3 km/h) or step_free (avoids steps)")
+        f"only places open for at least part of one are returned, each with its next opening in them; at most "
+        f"{MAX_WINDOWS} windows in all")
+    max_walk_minutes: float | None = Field(None, gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=False,
+                                           description=f"Only places within this many minutes' walk (at most "
+                                                       f"{MAX_WALK_MINUTES}); sorted by walk time. Costly: counted "
+                                                       "against the client's budget (see Limits)")
+    profile: str | None = Field(None, max_length=20, description="Walking profile: walk (4.8 km/h), slow (3 km/h) or step_free (avoids steps)")
     bbox: str | None = Field(None, description="minlon,minlat,maxlon,maxlat (EPSG:4326); at most max_bbox_km2 "
                                                 "(see /api/config)")
-    limit: int = Field(50, ge=1, description="At most this many features")
+    limit: int = Field(50, ge=1, description="At most this many features; at most max_limit (see /api/config)")
 
 
 # The parameters are read by parse_query (one validation for all of them; see
@@ -98,7 +112,7 @@ async def list_places(request: Request) -> Response:
     query = SearchQuery(
         lon=p.lon, lat=p.lat, postcode=p.postcode, radius_m=p.radius_m, categories=p.category, free=p.free,
         drop_in=p.drop_in, wheelchair=p.wheelchair or None, step_free=p.step_free, quiet=p.quiet, open_at=open_at,
-        bbox=parse_bbox(p.bbox), windows=[w for text in p.window for w in parse_windows(text)],
+        bbox=parse_bbox(p.bbox), windows=_windows(p.window),
         max_walk_minutes=p.max_walk_minutes, profile=p.profile, limit=p.limit,
     )
     engine = request.app.state.engine
@@ -115,6 +129,14 @@ async def list_places(request: Request) -> Response:
     # encode it in Python. The OpenAPI still documents PlaceCollection.
     collection = place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone)
     return Response(collection.model_dump_json(), media_type="application/json")
+
+
+def _windows(texts: list[str]) -> list:
+    """The free-time windows, at most ``MAX_WINDOWS`` (one text such as 'Mo-Su 10:00-12:00' is seven)."""
+    windows = [w for text in texts for w in parse_windows(text)]
+    if len(windows) > MAX_WINDOWS:
+        raise InvalidQuery(f"window: at most {MAX_WINDOWS} free-time windows in all (a day range counts each day)")
+    return windows
 
 
 def _search_in_session(engine, query: SearchQuery, settings) -> SearchResult:

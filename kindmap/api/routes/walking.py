@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from shapely.geometry import mapping
 
 from kindmap.api.deps import SessionDep, SettingsDep
+from kindmap.api.limits import MAX_WALK_MINUTES
 from kindmap.errors import InvalidQuery
 from kindmap.schemas import ErrorOut, IsochroneFeature, IsochroneProperties
 from kindmap.services.search import check_point, locate_postcode
@@ -28,10 +29,12 @@ def isochrone(
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
     postcode: Annotated[str | None, Query(max_length=10)] = None,
-    minutes: Annotated[float, Query(gt=0, le=180, allow_inf_nan=False, description="Walking minutes")] = 15,
-    profile: Annotated[str | None, Query(description="walk, slow or step_free")] = None,
+    minutes: Annotated[float, Query(gt=0, le=MAX_WALK_MINUTES, allow_inf_nan=False,
+                                    description=f"Walking minutes, at most {MAX_WALK_MINUTES}")] = 15,
+    profile: Annotated[str | None, Query(max_length=20, description="walk, slow or step_free")] = None,
 ) -> IsochroneFeature:
-    """The area reachable on foot within ``minutes``, as a GeoJSON polygon."""
+    """The area reachable on foot within ``minutes``, as a GeoJSON polygon. Costly: each client has a
+    budget for these (see Limits); past it 429 with ``Retry-After``."""
     if postcode:
         if lon is not None or lat is not None:
             raise InvalidQuery("give either a postcode or lon and lat, not both")
