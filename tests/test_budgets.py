@@ -104,3 +104,20 @@ def test_refused_requests_give_their_units_back(settings, region):
         assert first.get("/api/isochrone", params={**POINT, "minutes": 180}).status_code == 422
     assert first.get("/api/isochrone", params={"lon": 5.0, "lat": 5.0, "minutes": 60}).status_code in (404, 422)
     assert first.get("/api/isochrone", params={**POINT, "minutes": 60}).status_code == 200
+
+
+def test_budget_keeps_only_salted_hashes_and_forgets_full_buckets():
+    from kindmap.errors import RateLimited
+    from kindmap.services.ratelimit import CostBudget
+
+    now = [0.0]
+    budget = CostBudget(capacity=4, refill_per_min=60, clock=lambda: now[0])
+    budget.spend("192.0.2.7", 3)
+    assert "192.0.2.7" not in repr(budget.__dict__)
+    with pytest.raises(RateLimited) as caught:
+        budget.spend("192.0.2.7", 2)
+    assert caught.value.retry_after == 1  # 1 unit short at 1 unit a second
+    budget.spend("192.0.2.8", 100)  # dearer than the whole budget: it empties the bucket, no more
+    assert budget.tracked_clients() == 2
+    now[0] = 4.0  # both buckets are full again: nothing worth keeping
+    assert budget.tracked_clients() == 0
