@@ -64,7 +64,7 @@ def corpus(marker: Path) -> list[str]:
 
 def map_data(html: str) -> dict:
     """The data block of a generated map page, parsed (the page's only JSON)."""
-    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', html, re.S)
+    found = re.search(r'<script type="application/json" id="map-data">(.*?)</script>', html, re.DOTALL)
     assert found, "map.html carries its data as one JSON block"
     return json.loads(found.group(1))
 
