@@ -22,7 +22,7 @@ DOCS_PAGE = """<!doctype html>
 <body>
 <main id="swagger-ui"></main>
 <script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
-<script src="/static/docs-init.js"></script>
+<script type="module" src="/static/js/pages/docs.js"></script>
 </body>
 </html>
 """

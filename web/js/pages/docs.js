@@ -1,4 +1,6 @@
-// Starts Swagger UI for /docs from local files (the CSP forbids inline scripts and CDNs).
+/* The API documentation page (/docs): starts Swagger UI from the vendored bundle, which the page
+ * loads as a classic script before this module (the CSP forbids inline scripts and CDNs). */
+
 window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",

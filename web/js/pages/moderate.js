@@ -1,0 +1,180 @@
+/* The moderation page: sign in (bearer token kept in memory only, never stored),
+ * then approve, edit or reject what the public sent. All texts go in with textContent. */
+
+import { clear, h } from "../dom.js";
+import { detailOf, logout, requestToken, withToken } from "../staff.js";
+
+let token = null;
+const KINDS = ["suggestion", "kindness_note", "problem_report"];
+let el = {};
+
+async function api(method, url, body) {
+  const r = await withToken(token, method, url, body);
+  if (r.status === 401) { signOut("Your sign-in has expired. Please sign in again."); throw new Error("signed out"); }
+  if (!r.ok) throw new Error(await detailOf(r));
+  return r.json();
+}
+
+function field(id, labelText, value, multiline) {
+  const wrap = h("div", "field");
+  const label = h("label", null, labelText);
+  label.htmlFor = id;
+  const input = h(multiline ? "textarea" : "input");
+  input.id = id;
+  if (!multiline) input.type = "text";
+  input.value = value === undefined || value === null ? "" : String(value);
+  wrap.appendChild(label);
+  wrap.appendChild(input);
+  return wrap;
+}
+
+function facts(pairs) {
+  const dl = h("dl");
+  pairs.forEach(function (p) {
+    if (p[1] === undefined || p[1] === null || p[1] === "") return;
+    dl.appendChild(h("dt", null, p[0]));
+    dl.appendChild(h("dd", null, p[1]));
+  });
+  return dl;
+}
+
+function button(text, cls, onClick) {
+  const b = h("button", "button " + cls, text);
+  b.type = "button";
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function decided(li, message) {
+  el.status.textContent = message;
+  const next = li.nextElementSibling || li.previousElementSibling;
+  li.remove();
+  const focusable = next && next.querySelector("button, input, textarea");
+  (focusable || el.heading).focus();
+}
+
+async function act(li, method, url, body, message) {
+  el.error.textContent = "";
+  try {
+    await api(method, url, body);
+    decided(li, message);
+  } catch (e) {
+    if (e.message !== "signed out") el.error.textContent = e.message;
+  }
+}
+
+function renderItem(item) {
+  const li = h("li", "queue-item");
+  const ev = item.evidence || {};
+  const id = item.id;
+  const actions = h("div", "queue-actions");
+  if (item.kind === "suggestion") {
+    const s = ev.submitted || {};
+    li.appendChild(h("h3", null, "Suggested place: " + (s.name || "")));
+    li.appendChild(facts([["Type", s.category], ["Address", s.address], ["Postcode", s.postcode], ["Website", s.website],
+      ["Opening hours", s.opening_hours], ["Why welcoming", s.description], ["Received", ev.received_at]]));
+    const point = ev.point || {};
+    li.appendChild(field("name-" + id, "Name to publish", s.name));
+    li.appendChild(field("lon-" + id, "Longitude", point.lon));
+    li.appendChild(field("lat-" + id, "Latitude", point.lat));
+    actions.appendChild(button("Approve and publish", "button-primary", function () {
+      const changes = {};
+      const name = document.getElementById("name-" + id).value.trim();
+      const lon = parseFloat(document.getElementById("lon-" + id).value);
+      const lat = parseFloat(document.getElementById("lat-" + id).value);
+      if (name && name !== s.name) changes.name = name;
+      if (isFinite(lon) && isFinite(lat)) { changes.lon = lon; changes.lat = lat; }
+      act(li, "POST", "/api/contributions/" + id + "/approve", { changes: changes }, "Published: " + (name || s.name) + ".");
+    }));
+    actions.appendChild(button("Reject", "button-secondary", function () {
+      act(li, "POST", "/api/contributions/" + id + "/reject", {}, "Suggestion rejected.");
+    }));
+  } else if (item.kind === "kindness_note") {
+    li.appendChild(h("h3", null, "Kindness notes for " + (item.place ? item.place.name : "a place")));
+    const notes = ev.notes || [];
+    notes.forEach(function (n, i) { li.appendChild(field("note-" + id + "-" + i, "Note " + (i + 1) + " (edit if needed; empty it to leave it out)", n.text, true)); });
+    actions.appendChild(button("Approve notes", "button-primary", function () {
+      const texts = notes.map(function (_n, i) { return document.getElementById("note-" + id + "-" + i).value.trim(); }).filter(Boolean);
+      act(li, "POST", "/api/contributions/" + id + "/approve", { notes: texts }, "Notes approved: they now show on the place's page.");
+    }));
+    actions.appendChild(button("Reject", "button-secondary", function () {
+      act(li, "POST", "/api/contributions/" + id + "/reject", {}, "Notes rejected.");
+    }));
+  } else {
+    li.appendChild(h("h3", null, "Problem reported: " + (item.place ? item.place.name : "a place")));
+    (ev.reports || []).forEach(function (r) {
+      li.appendChild(facts([["Problem", r.problem_label || r.problem], ["Details", r.details], ["Received", r.received_at]]));
+    });
+    actions.appendChild(button("Confirm closed", "button-primary", function () {
+      act(li, "POST", "/api/review/" + id + "/resolve", { outcome: "confirm_closed" }, "Marked as closed.");
+    }));
+    actions.appendChild(button("Checked: it is fine", "button-secondary", function () {
+      act(li, "POST", "/api/review/" + id + "/resolve", { outcome: "keep" }, "Kept and marked as checked.");
+    }));
+    actions.appendChild(button("Dismiss", "button-secondary", function () {
+      act(li, "POST", "/api/review/" + id + "/resolve", { outcome: "dismiss" }, "Report dismissed.");
+    }));
+  }
+  li.appendChild(actions);
+  return li;
+}
+
+async function loadQueue() {
+  el.error.textContent = "";
+  el.status.textContent = "Loading…";
+  clear(el.list);
+  try {
+    const lists = await Promise.all(KINDS.map(function (k) { return api("GET", "/api/review?kind=" + k + "&limit=100"); }));
+    let items = [];
+    lists.forEach(function (l) { items = items.concat(l.items || []); });
+    items.forEach(function (item) { el.list.appendChild(renderItem(item)); });
+    el.status.textContent = items.length ? items.length + " waiting." : "Nothing is waiting. Thank you!";
+  } catch (e) {
+    if (e.message !== "signed out") el.error.textContent = e.message;
+    el.status.textContent = "";
+  }
+}
+
+function signOut(message) {
+  token = null;
+  el.queue.hidden = true;
+  el.login.hidden = false;
+  el.loginError.textContent = message || "";
+  document.getElementById("m-email").focus();
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  el.loginError.textContent = "";
+  let r;
+  try {
+    r = await requestToken(document.getElementById("m-email").value, document.getElementById("m-password").value);
+  } catch (e) {
+    el.loginError.textContent = "Could not reach kindmap. Check your connection.";
+    return;
+  }
+  if (!r.ok) { el.loginError.textContent = await detailOf(r); el.loginError.focus(); return; }
+  token = (await r.json()).access_token;
+  document.getElementById("m-password").value = "";
+  el.login.hidden = true;
+  el.queue.hidden = false;
+  el.heading.focus();
+  loadQueue();
+}
+
+function start() {
+  el = {
+    login: document.getElementById("login"), loginError: document.getElementById("login-error"),
+    queue: document.getElementById("queue"), heading: document.getElementById("queue-heading"),
+    status: document.getElementById("queue-status"), error: document.getElementById("queue-error"),
+    list: document.getElementById("queue-list"),
+  };
+  el.login.addEventListener("submit", onLogin);
+  document.getElementById("sign-out").addEventListener("click", function () {
+    if (token) logout(token);
+    signOut("You have signed out.");
+  });
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();
