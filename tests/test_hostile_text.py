@@ -48,6 +48,7 @@ AT_SUM = "@SUM(1)"
 LONG = "L" * 4990 + " {{ 1 }}"
 ESCAPE = "Red \x1b[31m room"
 BIDI = "Right \u202e txt.exe"
+MATH = "Testville $\\frac{}$"  # matplotlib mathtext: a chart title with it would fail to draw
 PID = "Pid {{ lipsum.__globals__.os.getpid() }}"  # ran under folium: no quotes, so no entity got in its way
 
 
@@ -218,6 +219,7 @@ def _seed_hostile_gaps(engine, names: list[str]) -> None:
             s.add(Place(name=name, category="library", lon=base.lon + 1e-5 * i, lat=base.lat, region_id=base.region_id))
         areas = s.exec(select(Area).order_by(Area.code)).all()
         areas[0].name, areas[1].name = JINJA, RAW
+        s.exec(select(Region)).one().name = MATH
 
 
 def _assert_inert_map(page: str, names: list[str], marker: Path) -> None:
@@ -245,6 +247,7 @@ def test_gap_map_and_report_show_hostile_names_as_text(settings, engine, tmp_pat
     page = (out / "map.html").read_text(encoding="utf-8")
     _assert_inert_map(page, names, marker)
     assert {f["properties"]["name"] for f in map_data(page)["areas"]["features"]} == {JINJA, RAW}
+    assert map_data(page)["legend"]["title"].startswith(f"{MATH}, 15 min")  # and the charts drew it as text
     _assert_inert_report((out / "report.html").read_text(encoding="utf-8"), marker)
 
 
