@@ -121,3 +121,19 @@ def test_budget_keeps_only_salted_hashes_and_forgets_full_buckets():
     assert budget.tracked_clients() == 2
     now[0] = 4.0  # both buckets are full again: nothing worth keeping
     assert budget.tracked_clients() == 0
+
+
+def test_one_ipv6_network_is_one_client():
+    # A home or phone gets a whole /64; rotating inside it must not buy fresh limits.
+    from kindmap.errors import RateLimited
+    from kindmap.services.ratelimit import CostBudget, Limits, RateLimiter
+
+    budget = CostBudget(capacity=2, refill_per_min=1)
+    budget.spend("2001:db8:1:2::1", 2)
+    with pytest.raises(RateLimited):
+        budget.spend("2001:db8:1:2:ffff::9", 1)
+    budget.spend("2001:db8:1:3::1", 1)  # another network is another client
+    limiter = RateLimiter(Limits(per_client=1, total=10, window_s=60))
+    limiter.hit("::ffff:192.0.2.1")
+    with pytest.raises(RateLimited):
+        limiter.hit("192.0.2.1")  # the same IPv4 client, written as IPv4-mapped IPv6 or not

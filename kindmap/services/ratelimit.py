@@ -9,6 +9,7 @@ the client is written to disk or the database. Restarting the process forgets ev
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import secrets
 import threading
@@ -48,7 +49,7 @@ class RateLimiter:
 
     def client_key(self, address: str | None) -> str:
         """A salted, truncated SHA-256 of a client address (the address itself is never kept)."""
-        return hashlib.sha256(self._salt + (address or "unknown").encode()).hexdigest()[:32]
+        return hashlib.sha256(self._salt + who(address).encode()).hexdigest()[:32]
 
     def hit(self, address: str | None) -> None:
         """Record one submission from ``address``, or raise ``RateLimited`` with seconds to wait."""
@@ -142,7 +143,7 @@ class CostBudget:
             return len(self._buckets)
 
     def _key(self, address: str | None) -> str:
-        return hashlib.sha256(self._salt + (address or "unknown").encode()).hexdigest()[:32]
+        return hashlib.sha256(self._salt + who(address).encode()).hexdigest()[:32]
 
     def _sweep(self, now: float, *, force: bool = False) -> None:
         # A bucket untouched for ``full`` seconds is full again, the same as no bucket at all, so
@@ -154,6 +155,25 @@ class CostBudget:
         self._swept = now
         for key in [k for k, (_left, at) in self._buckets.items() if now - at >= full]:
             del self._buckets[key]
+
+
+def who(address: str | None) -> str:
+    """What one client is, for counting: its IPv4 address, or the /64 network of an IPv6 one.
+
+    One IPv6 subscriber is usually given a whole /64 (2^64 addresses), so counting single IPv6
+    addresses would give one person endless fresh limits. Anything else (an email for the
+    per-account sign-in count, a test client's name) is counted as written."""
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def _minutes(seconds: int) -> str:
