@@ -140,3 +140,10 @@ def test_a_bad_carer_id_names_no_ids(world):
             assert r.json()["detail"] == BAD_CARERS, (what, r.text)
             assert not re.search(r"\d", r.text), f"{what}: the error names an id"
     assert db_fingerprint(world.engine) == before
+
+
+def test_a_carer_id_past_64_bits_is_a_422_naming_the_field(world):
+    r = world.client.post("/api/households", headers=world.headers("worker_a"),
+                          json={"label": "Household Z", "postcode": "LE15 6HP", "carer_ids": [2**63]})
+    assert r.status_code == 422
+    assert "carer_ids" in r.text

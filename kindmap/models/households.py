@@ -13,7 +13,7 @@ import math
 from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column
@@ -21,6 +21,10 @@ from sqlmodel import Field, SQLModel
 
 from kindmap.config import project_geodata_dir
 from kindmap.models.common import utcnow
+
+# A user id as a request may give it: 64-bit like every database id, so a larger number is a 422
+# naming the field, not a driver overflow (500) on PostgreSQL.
+UserId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 MAX_NOTE_CHARS = 2000
 Profile = Literal["walk", "slow", "step_free"]
@@ -123,7 +127,7 @@ class LocationInput(SQLModel):
 class HouseholdCreate(HouseholdFields, LocationInput):
     label: str = Field(min_length=1, max_length=80, description="Pseudonymous, e.g. 'Household A'; no names needed.")
     scheme_id: int | None = Field(default=None, description="Defaults to the creator's scheme; admins must give it.")
-    carer_ids: list[int] = Field(default_factory=list, max_length=10)
+    carer_ids: list[UserId] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _needs_location(self):
@@ -142,7 +146,7 @@ class HouseholdUpdate(LocationInput):
     comfortable_walk_minutes: int | None = Field(default=None, ge=1, le=120)
     free_windows: str | None = Field(default=None, max_length=500)
     notes: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
-    carer_ids: list[int] | None = Field(default=None, max_length=10)
+    carer_ids: list[UserId] | None = Field(default=None, max_length=10)
 
     @field_validator("interests")
     @classmethod

@@ -49,7 +49,8 @@ export function readUrl() {
   // A form sent before the scripts ran (slow connection) carries every field: then the
   // "measure" radio says whether the walking time applies.
   const walk = parseInt(q.get("walk"), 10);
-  if (isFinite(walk) && walk > 0 && walk <= 180 && q.get("measure") !== "distance") s.walk = walk;
+  // 60 minutes is the API's ceiling (a longer walk is refused with 422), so a shared link cannot ask more.
+  if (isFinite(walk) && walk > 0 && walk <= 60 && q.get("measure") !== "distance") s.walk = walk;
   s.pace = q.get("pace") in PACES ? q.get("pace") : "walk";
   s.category = q.get("category") || "";
   s.free = q.get("free") === "true";
