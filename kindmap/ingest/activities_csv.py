@@ -21,6 +21,7 @@ from kindmap.errors import DataError, InvalidQuery
 from kindmap.ingest.limits import ImportLimits, bounded_rows, check_file_size
 from kindmap.ingest.problems import RowProblem
 from kindmap.models.activities import OpportunityCreate, SupportCreate
+from kindmap.recurrence import check_rrule
 
 KINDS = {"opportunity": OpportunityCreate, "support": SupportCreate}
 LIST_FIELDS = {"interests", "area_codes"}
@@ -82,6 +83,14 @@ def _row_record(model, values: dict, i: int, out: ActivitiesRead) -> None:
     if model is OpportunityCreate and values.get("schedule") and not values.get("schedule_kind"):
         upper = values["schedule"].lstrip().upper()
         values["schedule_kind"] = "rrule" if upper.startswith(("DTSTART", "RRULE")) else "opening_hours"
+    if model is OpportunityCreate and values.get("schedule") and str(values.get("schedule_kind", "")).lower() == "rrule":
+        # Before the model parses it: a rule kindmap cannot list (finer than daily, never occurring…)
+        # is a problem of this row, found in bounded time (see kindmap.recurrence).
+        try:
+            values["schedule"] = check_rrule(values["schedule"])
+        except ValueError as exc:
+            out.problems.append(RowProblem(i, out.columns.get("schedule", "schedule"), str(exc)))
+            return
     try:
         record = model.model_validate(values, context={"place_pending": bool(place_name)})
     except ValidationError as exc:

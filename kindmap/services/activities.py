@@ -11,10 +11,8 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import opening_hours
-from dateutil.rrule import rrulestr
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -35,6 +33,7 @@ from kindmap.models.activities import (
 )
 from kindmap.models.common import utcnow
 from kindmap.models.households import check_terms
+from kindmap.recurrence import MAX_OCCURRENCES, check_rrule, expand
 from kindmap.services.search import check_point, locate_postcode
 
 # --------------------------------------------------------------------------- schedules
@@ -47,14 +46,9 @@ def occurrences(opp: Opportunity, start: datetime, end: datetime) -> list[tuple[
     if opp.schedule_kind == ScheduleKind.opening_hours:
         parsed = opening_hours.OpeningHours(opp.schedule)
         return [(s, e) for s, e, state, _c in parsed.intervals(start, end) if state == opening_hours.State.OPEN]
-    rule = rrulestr(opp.schedule, forceset=True)
+    # Bounded: found from ``start``, at most two years and MAX_OCCURRENCES (see kindmap.recurrence).
     length = timedelta(minutes=opp.duration_minutes)
-    try:
-        found = rule.between(start - length, end, inc=True)
-    except TypeError:  # DTSTART with a TZID or Z: compare in local aware time, answer naive local
-        tz = ZoneInfo("Europe/London")
-        found = [to_local_naive(s) for s in rule.between((start - length).replace(tzinfo=tz), end.replace(tzinfo=tz), inc=True)]
-    return [(s, s + length) for s in found[:500]]
+    return [(s, s + length) for s in expand(opp.schedule, start - length, end, limit=MAX_OCCURRENCES)]
 
 
 def next_on(opp: Opportunity, after: datetime) -> datetime | None:
@@ -67,8 +61,12 @@ def next_on(opp: Opportunity, after: datetime) -> datetime | None:
             if state == opening_hours.State.OPEN:
                 return s
         return None
-    spans = occurrences(opp, after, after + timedelta(days=366))
-    return next((s for s, _e in spans if s >= after), spans[0][0] if spans else None)
+    # The first start from ``after``, else one still going on (started less than a duration before).
+    found = expand(opp.schedule, after - timedelta(minutes=opp.duration_minutes), after + timedelta(days=366))
+    upcoming = next((s for s in found if s >= after), None)
+    if upcoming is None and len(found) == MAX_OCCURRENCES:  # all cut off before ``after``: look from there
+        upcoming = next(iter(expand(opp.schedule, after, after + timedelta(days=366), limit=1)), None)
+    return upcoming or (found[0] if found else None)
 
 
 def window_spans(windows: Sequence[Window], now: datetime) -> list[tuple[datetime, datetime]]:
@@ -111,8 +109,19 @@ def _fill_opportunity(session: Session, row: Opportunity, data: OpportunityCreat
     return row
 
 
+def _check_recurrence(data: OpportunityCreate) -> None:
+    # Before the session is first used, so a refused rule never holds the write lock; the model has
+    # parsed the rule, this refuses what kindmap cannot list (finer than daily, never occurring…).
+    if data.schedule_kind == ScheduleKind.rrule and data.schedule:
+        try:
+            data.schedule = check_rrule(data.schedule)
+        except ValueError as exc:
+            raise InvalidQuery(f"schedule: {exc}") from None
+
+
 def create_opportunity(session: Session, data: OpportunityCreate) -> Opportunity:
     """Add an opportunity; at a place it takes the place's point."""
+    _check_recurrence(data)
     row = _fill_opportunity(session, Opportunity(title=data.title), data)
     session.add(row)
     session.flush()
@@ -129,6 +138,7 @@ def get_opportunity(session: Session, opp_id: int, *, include_pending: bool = Fa
 
 def replace_opportunity(session: Session, opp_id: int, data: OpportunityCreate) -> Opportunity:
     """Replace every field of an opportunity."""
+    _check_recurrence(data)
     row = _fill_opportunity(session, get_opportunity(session, opp_id, include_pending=True), data)
     session.add(row)
     return row
