@@ -22,6 +22,7 @@ from kindmap.api.routes import walking
 from kindmap.api.routes import gaps
 from kindmap.api.routes import carers
 from kindmap.api.routes import council
+from kindmap.api.json_depth import JsonDepthLimit
 from kindmap.api.limits import install_limits
 from kindmap.api.security import SecurityHeaders, content_security_policy
 from kindmap.config import Settings, get_settings, web_dir
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
+    app.add_middleware(JsonDepthLimit)  # added first, so it runs inside the body cap below
     install_limits(app)  # body cap, sign-in rate limits, limits in the docs
     # Compress text (the page, Leaflet, GeoJSON) for phones on slow connections.
     app.add_middleware(GZipMiddleware, minimum_size=1000)

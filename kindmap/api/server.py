@@ -6,11 +6,18 @@ is ``IPPROTO_TCP``, so every accepted connection kept Nagle's algorithm. uvicorn
 headers and the body of a response separately, so each response then waited for the client's
 delayed ACK: a flat ~40–48 ms per request (measured in benchmarks/bench_load.py). The protocol
 classes below set ``TCP_NODELAY`` on every connection, whatever socket it came from.
+
+They also cap the request line plus headers at ``MAX_HEAD_BYTES``: llhttp (httptools) has no limit
+of its own and uvicorn sets none, so a 32 MB header was read and held whole. Past the cap the
+server answers 431 and closes the connection before the application sees anything. h11 (the
+fallback parser) is given the same cap through ``h11_max_incomplete_event_size`` (it answers 400).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import socket
 
@@ -38,11 +45,51 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)
 
 
+MAX_HEAD_BYTES = 16 * 1024  # as Node.js; far above real browsers' requests (cookies included)
+_TOO_LARGE = json.dumps({"detail": f"the request's headers are over {MAX_HEAD_BYTES // 1024} KiB; send fewer "
+                                   "or shorter headers (clear this site's cookies)"}).encode()
+HEAD_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+                  b"content-length: " + str(len(_TOO_LARGE)).encode() + b"\r\nconnection: close\r\n\r\n" + _TOO_LARGE)
+
+
 if HttpToolsProtocol is not None:
     class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+        """httptools with ``TCP_NODELAY`` and at most ``MAX_HEAD_BYTES`` of request line and headers
+        (counted as they arrive; bytes of a pipelined request that share a read with the previous
+        one count from its next read, so a head is held to at most a read more than the cap)."""
+
+        _in_head = True  # reading a request line and headers (not a body)
+        _head_bytes = 0
+
         def connection_made(self, transport):  # type: ignore[override]
             no_delay(transport)
             super().connection_made(transport)
+
+        def data_received(self, data: bytes) -> None:
+            while data and not self.transport.is_closing():
+                if not self._in_head:
+                    super().data_received(data)
+                    return
+                room = MAX_HEAD_BYTES - self._head_bytes
+                if room <= 0:
+                    self._refuse_head()
+                    return
+                piece, data = data[:room], data[room:]  # never more than the cap allows into the parser
+                self._head_bytes += len(piece)
+                super().data_received(piece)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._in_head, self._head_bytes = True, 0
+
+        def _refuse_head(self) -> None:
+            logging.getLogger("uvicorn.error").warning("Request headers over %d KiB refused.", MAX_HEAD_BYTES // 1024)
+            self.transport.write(HEAD_TOO_LARGE)
+            self.transport.close()
 
     HTTP_PROTOCOL: type[asyncio.Protocol] = NoDelayHttpToolsProtocol
 else:  # pragma: no cover
@@ -64,7 +111,7 @@ def run(*, host: str, port: int, workers: int, demo: bool, settings=None, log_co
     # log_level=None: the levels come from log_config alone. access_log=False: uvicorn's access log
     # prints concrete paths and queries; kindmap.access (api/security.py) logs route templates.
     options = dict(host=host, port=port, access_log=False, log_level=None, http=HTTP_PROTOCOL, ws="none",
-                   log_config=log_config or uvicorn_log_config(settings or get_settings()))
+                   h11_max_incomplete_event_size=MAX_HEAD_BYTES, log_config=log_config or uvicorn_log_config(settings or get_settings()))
     # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so anything on this host
     # could name its own client address and step round the rate limits: trust only the proxies named
     # in KINDMAP_TRUSTED_PROXIES (none by default), the same list the app reads (api/proxies.py).
