@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 import kindmap.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from kindmap.config import Settings
+from kindmap.fileperms import private_dir, private_file
 
 
 # Commits seen in this process, on any engine. Caches of database content (the catalogue
@@ -78,7 +79,12 @@ def make_engine(url: str, *, settings: Settings | None = None) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Households are personal data: owner-only whatever the umask (see kindmap.fileperms).
+        if settings is not None and settings.state_dir.exists():
+            private_dir(settings.state_dir, tighten=True)
+        path = Path(database).expanduser()
+        private_dir(path.parent)
+        private_file(path)  # before SQLite makes it 0644; its -wal and -shm take this file's mode
     synchronous = settings.sqlite_synchronous if settings else "NORMAL"
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 

@@ -10,6 +10,7 @@ import typer
 from kindmap.cli.common import app, err, fail, open_engine, out
 from kindmap.config import get_settings
 from kindmap.errors import KindmapError
+from kindmap.fileperms import private_tree
 
 
 @app.command("gaps")
@@ -47,6 +48,7 @@ def gaps(
         result = analyse_partitioned(engine, settings, q, tiles=(tiles, tiles)) if tiles > 1 else analyse_gaps(engine, settings, q)
         sites = best_sites(engine, settings, q, k=best) if best else None
         paths = write_outputs(result, out_dir, settings=settings)
+        private_tree(out_dir)  # household counts by area: owner-only, whatever the umask (kindmap.fileperms)
     except KindmapError as exc:
         fail(exc)
     t = result.totals

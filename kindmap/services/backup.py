@@ -2,7 +2,8 @@
 
 SQLite uses its online backup API (a consistent copy while the app keeps serving, written
 to a temporary file and renamed into place, then checked). PostgreSQL uses ``pg_dump`` /
-``pg_restore`` in the custom format, which must be on ``PATH``.
+``pg_restore`` in the custom format, which must be on ``PATH``. A backup holds every household,
+so it is written owner-only (0600) whatever the umask.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from kindmap.errors import DataError, InvalidQuery
+from kindmap.fileperms import owner_only, private_file
 
 REQUIRED_TABLES = ("place", "region")  # a file without these is not a kindmap database
 
@@ -42,6 +44,9 @@ def backup(engine: Engine, path: Path, *, overwrite: bool = False) -> BackupResu
     tmp.unlink(missing_ok=True)
     backend = engine.url.get_backend_name()
     try:
+        # A copy of every household: owner-only (0600) from its first byte, whatever the umask.
+        # sqlite3 and pg_dump both write into the existing file and keep its mode.
+        private_file(tmp)
         if backend == "sqlite":
             _sqlite_backup(engine, tmp)
         elif backend == "postgresql":
@@ -49,6 +54,7 @@ def backup(engine: Engine, path: Path, *, overwrite: bool = False) -> BackupResu
         else:
             raise InvalidQuery(f"backups of {backend} databases are not supported")
         os.replace(tmp, path)
+        owner_only(path)  # whatever the tools did on the way
     finally:
         tmp.unlink(missing_ok=True)
     return BackupResult(path=path, backend=backend, bytes=path.stat().st_size)
