@@ -122,6 +122,24 @@ def test_legacy_rows_finer_than_daily_are_still_answered_at_once():
     assert 0 < len(spans) <= 500
 
 
+def test_pages_showing_a_stored_bad_rule_answer_at_once(client, engine):
+    """The reported hang: the listing and the place page evaluated the stored MINUTELY rule from 1970."""
+    from kindmap.models.places import Place
+
+    with write_session(engine) as s:
+        place = Place(name="Hall", category="community_centre", lon=-0.72, lat=52.67, source="test")
+        s.add(place)
+        s.flush()
+        s.add(Opportunity(title="Every minute", place_id=place.id, lon=-0.72, lat=52.67, schedule_kind="rrule",
+                          schedule=MINUTELY_1970, duration_minutes=60))
+        place_id = place.id
+    listed = within(HANG_S, client.get, "/api/opportunities", params={"lon": -0.72, "lat": 52.67})
+    assert listed.status_code == 200 and listed.json()[0]["next_on"] is not None
+    assert within(HANG_S, client.get, "/api/opportunities", params={"windows": "Mon 10:00-12:00"}).status_code == 200
+    page = within(HANG_S, client.get, f"/places/{place_id}")
+    assert page.status_code == 200 and "Every minute" in page.text
+
+
 # --------------------------------------------------------------------------- refused where they enter
 
 
