@@ -53,7 +53,7 @@ MAX_COUNT = 1000
 MAX_INTERVAL = 100
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 EXAMPLE = "'DTSTART:20250102T140000\\nRRULE:FREQ=WEEKLY;BYDAY=TH'"
-DAILY_OR_LESS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+FINER_THAN_DAILY = ("SECONDLY", "MINUTELY", "HOURLY")  # kindmap lists sessions, not a ticking clock
 LINES = ("DTSTART", "RRULE", "RDATE", "EXDATE")
 
 _CYCLE_YEARS = 400  # the Gregorian calendar repeats exactly every 400 years
@@ -112,7 +112,9 @@ def check_rrule(text: str) -> str:
 
 def _check_parts(parts: dict[str, str]) -> None:
     freq = parts.get("FREQ", "").upper()
-    if freq and freq not in DAILY_OR_LESS:
+    # Only the real finer frequencies get this message; an unknown FREQ is left to the parser's
+    # "not a valid RFC 5545 recurrence".
+    if freq in FINER_THAN_DAILY:
         raise ValueError(f"FREQ={freq} repeats more often than daily, which kindmap does not list; use FREQ=DAILY, "
                          "with BYHOUR for several sessions a day (e.g. FREQ=DAILY;BYHOUR=10,14), or opening_hours "
                          "such as 'Mo-Fr 09:00-17:00' for something open all day")

@@ -13,7 +13,6 @@ import base64
 import csv
 import io
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -193,7 +192,6 @@ def write_outputs(result: GapResult, out: Path, *, settings: Settings) -> list[P
         raise InvalidQuery(f"{out} exists and is not a folder; choose a folder for the outputs")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; the outputs are aggregates meant to be shared
     try:
         write_gpkg(result, tmp / "areas.gpkg")
         write_csv(result, tmp / "areas.csv")
