@@ -13,9 +13,9 @@ import time
 from datetime import datetime
 
 import numpy as np
+from _machine import machine_info
 from scipy.sparse import csr_matrix
 
-from _machine import machine_info
 from kindmap.geo import coverage as cov
 from kindmap.geo.graph import Router
 from kindmap.geo.network import network_from_arrays
@@ -98,7 +98,7 @@ def main() -> None:
 
     hours, slots = week_of_slots(rng, args.places)
     with Timer("week of 21 slots: distinct open-sets"):
-        week = datetime(2026, 2, 2)  # the reference week of kindmap.services.gaps
+        week = datetime(2026, 2, 2)  # the reference week of kindmap.services.gaps.analysis
         index = HoursIndex(hours, start=week, horizon_days=7)
         masks = np.array([index.open_during(parse_windows(s), week_of=week) for s in slots])
         distinct, slot_to_set = np.unique(np.packbits(masks, axis=1), axis=0, return_inverse=True)

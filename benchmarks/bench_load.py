@@ -111,8 +111,8 @@ def in_process(db: Path, seconds: float, rng: random.Random) -> dict:
     from kindmap.config import ATTRIBUTION, Settings
     from kindmap.db import make_engine, read_session
     from kindmap.schemas import place_collection
-    from kindmap.services.catalog import DEFAULT_CACHE
-    from kindmap.services.search import SearchQuery, search_places
+    from kindmap.services.catalogue.index import DEFAULT_CACHE
+    from kindmap.services.catalogue.search import SearchQuery, search_places
 
     settings = Settings()
     engine = make_engine(settings.database_url, settings=settings)

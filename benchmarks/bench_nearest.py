@@ -23,8 +23,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core for both engines
 
 import numpy as np  # noqa: E402
 
-from kindmap.geo.graph import SnapSet  # noqa: E402
-from kindmap.geo.graph import Router  # noqa: E402
+from kindmap.geo.graph import (
+    Router,  # noqa: E402
+    SnapSet,  # noqa: E402
+)
 from kindmap.geo.network import network_from_arrays  # noqa: E402
 from kindmap.geo.projection import LocalProjection, local_crs_proj4  # noqa: E402
 
@@ -77,8 +79,8 @@ def bench_kindmap(net, places: SnapSet, repeats: int) -> tuple[float, float, np.
 
 
 def bench_pandana(net, places: SnapSet) -> dict:
-    import pandas as pd
     import pandana
+    import pandas as pd
 
     t = time.perf_counter()
     edges = pd.DataFrame({"length": net.edge_length})

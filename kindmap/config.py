@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         default=1.0, ge=0,
         description="How often a server re-checks the database for places changed by other processes, in seconds "
                     "(changes made through this server are seen at once).")
-    # Council counts of places where links grow (kindmap/services/link_counts.py): disclosure control.
+    # Council counts of places where links grow (kindmap/services/households/link_counts.py): disclosure control.
     link_counts_min_age_days: int = Field(
         default=28, ge=0,
         description="Links count only once recorded this many days ago, so a fresh batch cannot be tested at once.")

@@ -20,7 +20,6 @@ import kindmap.models  # noqa: F401  (registers every table on SQLModel.metadata
 from kindmap.config import Settings
 from kindmap.fileperms import private_dir, private_file
 
-
 # Commits seen in this process, on any engine. Caches of database content (the catalogue
 # index) compare it to know, without a query, that nothing here has written since they
 # last looked. The engine event fires just before the COMMIT and the session event just

@@ -169,7 +169,7 @@ def data_dir():
 @pytest.fixture(scope="session")
 def rutland(tmp_path_factory, data_dir, _pg):
     """A database holding the Rutland demo (areas, postcodes, OSM places), built once per run."""
-    from kindmap.services.demo import import_region
+    from kindmap.services.imports.demo import import_region
 
     folder = tmp_path_factory.mktemp("rutland")
     url = f"sqlite:///{folder / 'rutland.sqlite3'}" if _pg is None else _pg.url(_pg.create("rutland"))

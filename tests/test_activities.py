@@ -10,9 +10,16 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from kindmap.db import read_session
-from kindmap.models.activities import Opportunity, OpportunityCreate, SupportService
-from kindmap.services.activities import SAMPLE, import_activities, next_on, on_during, seed_sample_activities, window_spans
 from kindmap.hours import parse_windows
+from kindmap.models.activities import Opportunity, OpportunityCreate, SupportService
+from kindmap.services.catalogue.activities import (
+    SAMPLE,
+    next_on,
+    on_during,
+    seed_sample_activities,
+    window_spans,
+)
+from kindmap.services.imports.activities import import_activities
 from tests.conftest import db_fingerprint
 from tests.test_households import build_world
 

@@ -18,7 +18,14 @@ from kindmap.cli import app as cli_app
 from kindmap.db import read_session, write_session
 from kindmap.errors import Conflict, InvalidQuery, Unauthorized
 from kindmap.models.accounts import Token, User
-from kindmap.services.auth import AuthSettings, add_scheme, add_user, authenticate, issue_token, resolve_token
+from kindmap.services.accounts.auth import (
+    AuthSettings,
+    add_scheme,
+    add_user,
+    authenticate,
+    issue_token,
+    resolve_token,
+)
 
 PASSWORD = "correct horse battery staple"
 

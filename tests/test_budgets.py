@@ -108,7 +108,7 @@ def test_refused_requests_give_their_units_back(settings, region):
 
 def test_budget_keeps_only_salted_hashes_and_forgets_full_buckets():
     from kindmap.errors import RateLimited
-    from kindmap.services.ratelimit import CostBudget
+    from kindmap.services.accounts.ratelimit import CostBudget
 
     now = [0.0]
     budget = CostBudget(capacity=4, refill_per_min=60, clock=lambda: now[0])
@@ -126,7 +126,7 @@ def test_budget_keeps_only_salted_hashes_and_forgets_full_buckets():
 def test_one_ipv6_network_is_one_client():
     # A home or phone gets a whole /64; rotating inside it must not buy fresh limits.
     from kindmap.errors import RateLimited
-    from kindmap.services.ratelimit import CostBudget, Limits, RateLimiter
+    from kindmap.services.accounts.ratelimit import CostBudget, Limits, RateLimiter
 
     budget = CostBudget(capacity=2, refill_per_min=1)
     budget.spend("2001:db8:1:2::1", 2)

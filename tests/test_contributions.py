@@ -10,8 +10,15 @@ import pytest
 from sqlmodel import select
 
 from kindmap.db import read_session, write_session
-from kindmap.models import KindnessNote, Place, PlaceSource, Postcode, Region, ReviewItem
-from kindmap.services.ratelimit import Limits, RateLimiter
+from kindmap.models import (
+    KindnessNote,
+    Place,
+    PlaceSource,
+    Postcode,
+    Region,
+    ReviewItem,
+)
+from kindmap.services.accounts.ratelimit import Limits, RateLimiter
 
 XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${alert(1)}", "\\`"]
 
@@ -36,7 +43,7 @@ def _seed(engine) -> dict[str, int]:
 
 
 def _user(engine, role: str):
-    from kindmap.services.auth import add_scheme, add_user, issue_token
+    from kindmap.services.accounts.auth import add_scheme, add_user, issue_token
 
     with write_session(engine) as s:
         scheme_id = add_scheme(s, name=f"scheme-{role}").id if role in ("carer", "scheme_worker") else None

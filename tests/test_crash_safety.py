@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from kindmap.db import create_schema, make_engine, write_session
-from kindmap.services.auth import add_user, issue_token
+from kindmap.services.accounts.auth import add_user, issue_token
 from kindmap.services.regions import ensure_region
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]

@@ -12,7 +12,7 @@ from kindmap.config import get_settings
 from kindmap.db import read_session
 from kindmap.ingest.csv_places import day_hours_to_osm, preset, read_csv_places
 from kindmap.models import Place, PlaceExtra, PlaceStatus
-from kindmap.services.place_import import import_csv
+from kindmap.services.imports.places import import_csv
 from kindmap.services.regions import add_region
 from tests.conftest import db_fingerprint
 from tests.test_dedupe import copy_rutland

@@ -10,8 +10,13 @@ from kindmap.config import Settings
 from kindmap.db import create_schema, make_engine, read_session
 from kindmap.ingest.csv_places import preset
 from kindmap.models import Place, PlaceExtra, PlaceStatus, ReviewItem
-from kindmap.services.dedupe import Candidate, Matcher, name_tokens, token_set_similarity
-from kindmap.services.place_import import import_csv
+from kindmap.services.imports.dedupe import (
+    Candidate,
+    Matcher,
+    name_tokens,
+    token_set_similarity,
+)
+from kindmap.services.imports.places import import_csv
 
 RUTLAND_LIBRARIES = "rutland/libraries_rutland.csv"
 

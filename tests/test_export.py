@@ -16,8 +16,8 @@ from kindmap.config import ATTRIBUTION, get_settings
 from kindmap.db import read_session, write_session
 from kindmap.errors import InvalidQuery
 from kindmap.models import Place, PlaceStatus, Region
-from kindmap.services import export
-from kindmap.services.export import CSV_COLUMNS, PlaceRecord, export_catalogue
+from kindmap.services.catalogue import export
+from kindmap.services.catalogue.export import CSV_COLUMNS, PlaceRecord, export_catalogue
 
 NASTY = ["=HYPERLINK(\"http://evil\",\"x\")", "+44 1572 000000", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A2)",
          "\tTabbed hall", "\rReturn hall"]

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from kindmap.db import read_session, write_session
 from kindmap.models import Area, Place, PlaceSource, Region
-from kindmap.services.freshness import region_freshness
-from kindmap.services.review import set_local_facts
+from kindmap.services.catalogue.freshness import region_freshness
+from kindmap.services.community.review import set_local_facts
 
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
 

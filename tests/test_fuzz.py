@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
 from schemathesis import checks
 
 from kindmap.api.app import create_app
 from kindmap.config import Settings
 from kindmap.db import create_schema, make_engine, write_session
 from kindmap.models.places import Place
-from kindmap.services.auth import add_user, issue_token
+from kindmap.services.accounts.auth import add_user, issue_token
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 MAX_EXAMPLES = 10  # per operation; ~70 operations keep the whole run around a minute or two

@@ -15,10 +15,10 @@ from kindmap.db import write_session
 from kindmap.errors import DataError, InvalidQuery, NotFound
 from kindmap.geo.projection import LocalProjection
 from kindmap.models import Area, Place, Postcode, Region
-from kindmap.services.gaps import GapQuery, analyse_gaps
-from kindmap.services.gaps_partition import analyse_partitioned
-from kindmap.services.gaps_scenarios import Candidate, best_sites, what_if
-from kindmap.services.gaps_report import write_outputs
+from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+from kindmap.services.gaps.partition import analyse_partitioned
+from kindmap.services.gaps.report import write_outputs
+from kindmap.services.gaps.scenarios import Candidate, best_sites, what_if
 
 PAYLOAD = "<script>alert(1)</script>${alert(1)}\\`"
 PROJ = LocalProjection.centred_on(0.0, 52.0)
@@ -221,8 +221,8 @@ def north_ayrshire(tmp_path_factory, data_dir):
     from kindmap.config import Settings
     from kindmap.db import create_schema, make_engine
     from kindmap.ingest.csv_places import preset
-    from kindmap.services.demo import import_region
-    from kindmap.services.place_import import import_csv
+    from kindmap.services.imports.demo import import_region
+    from kindmap.services.imports.places import import_csv
 
     folder = tmp_path_factory.mktemp("na")
     settings = Settings(database_url=f"sqlite:///{folder / 'na.sqlite3'}", data_dir=data_dir, state_dir=folder)

@@ -15,8 +15,8 @@ from kindmap.db import write_session
 from kindmap.errors import NotFound
 from kindmap.ingest.manifest import known_regions
 from kindmap.models import Region
-from kindmap.services.gaps import GapQuery, analyse_gaps
-from kindmap.services.gaps_scenarios import what_if
+from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+from kindmap.services.gaps.scenarios import what_if
 
 # Manifest regions that are never imported in these tests: none may be named as a choice.
 MANIFEST_ONLY = [slug for slug in known_regions() if slug != "rutland"]

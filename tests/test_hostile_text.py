@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 from kindmap.config import get_settings
 from kindmap.db import read_session, write_session
 from kindmap.models import Area, Place, Region, ReviewItem
-from kindmap.services.gaps import GapQuery, analyse_gaps
-from kindmap.services.gaps_report import write_outputs
+from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+from kindmap.services.gaps.report import write_outputs
 from tests.ingest.conftest import osm_xml
 from tests.test_gaps import _pt, seed
 
@@ -89,7 +89,7 @@ def _short(marker: Path) -> list[str]:
 
 
 def _osm_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
-    from kindmap.services.imports import import_osm
+    from kindmap.services.imports.files import import_osm
 
     lon, lat = _pt(0)
     # XML 1.0 cannot hold C0 control characters, so an OSM extract never carries them.
@@ -104,7 +104,7 @@ def _osm_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
 
 def _csv_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
     from kindmap.ingest.csv_places import CsvMapping
-    from kindmap.services.place_import import import_csv
+    from kindmap.services.imports.places import import_csv
 
     lon, lat = _pt(0)
     path = folder / "hostile.csv"
@@ -119,7 +119,7 @@ def _csv_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
 
 
 def _oruk_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
-    from kindmap.services.place_import import import_oruk
+    from kindmap.services.imports.places import import_oruk
 
     example = json.loads((settings.data_dir.parent / "schemas/openreferral-uk/examples/service_full.json").read_text())
     lon, lat = _pt(0)
@@ -139,7 +139,7 @@ def _oruk_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
 
 
 def _suggest_and_approve(client, engine, names: list[str]) -> list[str]:
-    from kindmap.services.ratelimit import Limits, RateLimiter
+    from kindmap.services.accounts.ratelimit import Limits, RateLimiter
     from tests.test_contributions import _user
 
     client.app.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))

@@ -18,7 +18,7 @@ from sqlmodel import select
 from kindmap.db import read_session, write_session
 from kindmap.models import Place
 from kindmap.models.accounts import User
-from kindmap.services.auth import add_user
+from kindmap.services.accounts.auth import add_user
 from tests.conftest import db_fingerprint
 from tests.test_households import PASSWORD, build_world, new_household
 

@@ -13,7 +13,7 @@ from kindmap.config import Settings
 from kindmap.db import create_schema, make_engine, read_session, write_session
 from kindmap.models.audit import AuditEntry
 from kindmap.models.households import Household, HouseholdCarer
-from kindmap.services.auth import add_scheme, add_user
+from kindmap.services.accounts.auth import add_scheme, add_user
 from tests.conftest import copy_database, db_fingerprint
 
 PASSWORD = "correct horse battery staple"

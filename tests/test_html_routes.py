@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from kindmap.db import write_session
-from kindmap.services.auth import add_user, issue_token
+from kindmap.services.accounts.auth import add_user, issue_token
 
 MISSING_ID = "987654321"  # a well-formed id no row has (the database is empty)
 BAD_ID = "0"  # ids are >= 1

@@ -24,10 +24,10 @@ from kindmap.ingest.csv_places import CsvMapping
 from kindmap.ingest.limits import ImportLimits, bounded_rows, check_file_size
 from kindmap.models import Area, Place, PlaceExtra, Postcode
 from kindmap.models.activities import Opportunity
-from kindmap.services.activities import import_activities
-from kindmap.services.demo import import_region
-from kindmap.services.imports import import_areas, import_osm, import_postcodes
-from kindmap.services.place_import import import_csv, import_oruk
+from kindmap.services.imports.activities import import_activities
+from kindmap.services.imports.demo import import_region
+from kindmap.services.imports.files import import_areas, import_osm, import_postcodes
+from kindmap.services.imports.places import import_csv, import_oruk
 from tests.conftest import db_fingerprint
 from tests.ingest.conftest import osm_xml
 

@@ -8,7 +8,8 @@ from kindmap.db import read_session
 from kindmap.errors import DataError, NotFound
 from kindmap.ingest.areas import AreaColumns
 from kindmap.models import Area, Place, PlaceCreate, Postcode
-from kindmap.services.imports import ImportReport, import_areas, import_postcodes, upsert_places
+from kindmap.services.imports.files import import_areas, import_postcodes, upsert_places
+from kindmap.services.imports.runs import ImportReport
 from tests.conftest import db_fingerprint
 
 COLUMNS = AreaColumns(code="code", name="name", decile="decile", households="hh", index_name="IMD 2019", kind="LSOA 2011")

@@ -9,7 +9,7 @@ from kindmap.api.app import create_app
 from kindmap.api.limits import LoginRateLimit
 from kindmap.db import write_session
 from kindmap.errors import RateLimited
-from kindmap.services.auth import add_user
+from kindmap.services.accounts.auth import add_user
 
 PASSWORD = "correct horse battery staple"
 

@@ -12,9 +12,9 @@ from kindmap.db import read_session, write_session
 from kindmap.models import Place
 from kindmap.models.activities import Opportunity
 from kindmap.models.common import utcnow
-from kindmap.services.activities import seed_sample_activities
-from kindmap.services.auth import add_user
-from kindmap.services.link_counts import THRESHOLD, CountCell, _complement
+from kindmap.services.accounts.auth import add_user
+from kindmap.services.catalogue.activities import seed_sample_activities
+from kindmap.services.households.link_counts import THRESHOLD, CountCell, _complement
 from tests.test_households import PASSWORD, build_world
 
 OAKHAM = {"lon": -0.7280, "lat": 52.6700}

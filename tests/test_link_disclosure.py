@@ -18,8 +18,8 @@ from sqlmodel import select
 from kindmap.db import read_session, write_session
 from kindmap.models import Area, Place, Region
 from kindmap.models.common import utcnow
-from kindmap.services.auth import add_user
-from kindmap.services.link_counts import THRESHOLD
+from kindmap.services.accounts.auth import add_user
+from kindmap.services.households.link_counts import THRESHOLD
 from tests.test_households import PASSWORD, build_world
 
 OAKHAM = {"lon": -0.7280, "lat": 52.6700}

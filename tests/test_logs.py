@@ -22,7 +22,12 @@ from kindmap.api.app import create_app
 from kindmap.cli import app as cli
 from kindmap.config import get_settings
 from kindmap.errors import InvalidQuery
-from kindmap.logs import JsonFormatter, TextFormatter, configure_logging, uvicorn_log_config
+from kindmap.logs import (
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+    uvicorn_log_config,
+)
 
 HOUSEHOLD = "987651"
 POSTCODE = "LE15 6HP"

@@ -18,7 +18,13 @@ import pytest
 from kindmap.config import default_data_dir
 from kindmap.errors import DataError, NotFound
 from kindmap.ingest import manifest as manifest_mod
-from kindmap.ingest.manifest import ManifestFile, ensure_file, known_regions, load_manifest, sha256_of
+from kindmap.ingest.manifest import (
+    ManifestFile,
+    ensure_file,
+    known_regions,
+    load_manifest,
+    sha256_of,
+)
 
 DATA_DIR = default_data_dir()
 needs_data = pytest.mark.skipif(not (DATA_DIR / "rutland").is_dir(), reason=f"real data not at {DATA_DIR}")

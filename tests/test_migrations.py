@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 
 from kindmap.cli import app as cli_app
 from kindmap.config import get_settings
-from kindmap.db import create_schema, head_revision, include_name, make_engine, migration_config, schema_revision, upgrade
+from kindmap.db import (
+    create_schema,
+    head_revision,
+    include_name,
+    make_engine,
+    migration_config,
+    schema_revision,
+    upgrade,
+)
 from tests.conftest import copy_database, db_fingerprint
 
 REGENERATE = 'models changed without a migration; run: kindmap db revision "what changed" (then review the file)'

@@ -18,9 +18,9 @@ from kindmap.hours import localize
 from kindmap.models import Place, PlaceStatus
 from kindmap.models.activities import Opportunity
 from kindmap.schemas import place_collection, place_feature
-from kindmap.services.activities import opportunity_public
-from kindmap.services.catalog import CatalogCache
-from kindmap.services.search import SearchQuery, search_places
+from kindmap.services.catalogue.activities import opportunity_public
+from kindmap.services.catalogue.index import CatalogCache
+from kindmap.services.catalogue.search import SearchQuery, search_places
 
 LONDON = ZoneInfo("Europe/London")
 WINTER_TUESDAY = datetime(2026, 11, 24, 12, 0)  # naive local, GMT

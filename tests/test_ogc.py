@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from kindmap.db import read_session, write_session
 from kindmap.models import Area, Place, PlaceStatus, Region
-from kindmap.services import ogc
-from kindmap.services.export import PlaceRecord
+from kindmap.services.catalogue.export import PlaceRecord
+from kindmap.services.standards.ogc import core as ogc
 
 OLD, NEW = datetime(2021, 6, 1, 12, 0, tzinfo=timezone.utc), datetime(2023, 3, 1, 9, 30, tzinfo=timezone.utc)
 PUBLIC_PROPS = set(PlaceRecord.model_fields) - {"id", "lon", "lat"}

@@ -11,8 +11,8 @@ from kindmap.api.app import create_app
 from kindmap.db import make_engine, read_session, write_session
 from kindmap.models import Place, PlaceStatus, Region
 from kindmap.models.activities import ActivityStatus, Booking, Cost, Opportunity
-from kindmap.services.activities import seed_sample_activities
-from kindmap.services.ogc_opportunities import OpportunityProperties
+from kindmap.services.catalogue.activities import seed_sample_activities
+from kindmap.services.standards.ogc.opportunities import OpportunityProperties
 from tests.conftest import copy_database
 
 URL = "/ogc/collections/opportunities/items"

@@ -19,8 +19,8 @@ from kindmap.config import get_settings
 from kindmap.db import read_session
 from kindmap.geo.distance import haversine_m
 from kindmap.models import Place, PlaceExtra, PlaceStatus, Postcode
-from kindmap.services import oruk
-from kindmap.services.place_import import import_oruk
+from kindmap.services.imports.places import import_oruk
+from kindmap.services.standards.oruk import documents as oruk
 from tests.conftest import db_fingerprint
 from tests.test_dedupe import copy_rutland
 

@@ -11,10 +11,18 @@ from sqlmodel import select
 from kindmap.api.app import create_app
 from kindmap.db import make_engine, read_session, write_session
 from kindmap.models import Place, PlaceStatus, Region
-from kindmap.models.activities import (ActivityStatus, Booking, Cost, Opportunity, ScheduleKind, SupportKind,
-                                       SupportService)
-from kindmap.services import oruk, oruk_activities
-from kindmap.services.activities import seed_sample_activities
+from kindmap.models.activities import (
+    ActivityStatus,
+    Booking,
+    Cost,
+    Opportunity,
+    ScheduleKind,
+    SupportKind,
+    SupportService,
+)
+from kindmap.services.catalogue.activities import seed_sample_activities
+from kindmap.services.standards.oruk import activities as oruk_activities
+from kindmap.services.standards.oruk import documents as oruk
 from tests.conftest import copy_database
 from tests.test_oruk import _valid, validators  # noqa: F401  (the module-scoped fixture of compiled-schema validators)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from kindmap.cli import app as cli_app
 from kindmap.config import get_settings
 from kindmap.db import read_session
-from kindmap.services import oruk_activities
+from kindmap.services.standards.oruk import activities as oruk_activities
 from tests.test_oruk import _valid, validators  # noqa: F401
 from tests.test_oruk_activities import world  # noqa: F401
 

@@ -8,7 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from kindmap.db import read_session
-from kindmap.services import oruk_activities, oruk_taxonomy
+from kindmap.services.standards.oruk import activities as oruk_activities
+from kindmap.services.standards.oruk import taxonomy as oruk_taxonomy
 from tests.test_oruk import _valid, validators  # noqa: F401  (the compiled-schema validators, for Page)
 from tests.test_oruk_activities import world  # noqa: F401  (published opportunities and support services)
 

@@ -14,7 +14,7 @@ from kindmap.models import Place
 from kindmap.models.activities import Opportunity, SupportService
 from kindmap.models.audit import AuditEntry
 from kindmap.models.households import PlanItem
-from kindmap.services.activities import seed_sample_activities
+from kindmap.services.catalogue.activities import seed_sample_activities
 from kindmap.services.walking import network_path
 from tests.conftest import db_fingerprint
 from tests.test_households import build_world

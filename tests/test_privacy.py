@@ -21,7 +21,7 @@ from kindmap.db import read_session, write_session
 from kindmap.models import Place
 from kindmap.models.activities import Opportunity, SupportService
 from kindmap.models.households import Household, HouseholdCarer, LinkLog
-from kindmap.services.activities import seed_sample_activities
+from kindmap.services.catalogue.activities import seed_sample_activities
 from tests.test_households import build_world
 
 # The canary: a distinctive id, label, note and point (EPSG:4326) inside Rutland, away from any

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kindmap.errors import RateLimited
-from kindmap.services.ratelimit import Limits, RateLimiter
+from kindmap.services.accounts.ratelimit import Limits, RateLimiter
 
 
 def test_per_client_window_slides_and_retry_after_counts_down():

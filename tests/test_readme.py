@@ -140,7 +140,7 @@ def _status(base: str, path: str, token: str) -> int:
     ("/api/gaps?region=rutland&minutes=15", {"analyst@example.org", "admin@example.org"}),
     ("/api/freshness?region=rutland", {"analyst@example.org", "moderator@example.org", "admin@example.org"}),
     ("/api/review", {"moderator@example.org", "analyst@example.org", "admin@example.org"}),
-    # admins see households by design (services/households.py); analysts and moderators never do
+    # admins see households by design (services/households/records.py); analysts and moderators never do
     ("/api/households/1", {"carer@example.org", "worker@example.org", "admin@example.org"}),
 ])
 def test_the_walkthrough_accounts_open_what_their_role_needs_and_nothing_else(walked, newcomer, path, allowed):

@@ -17,8 +17,8 @@ from kindmap.geo.profiles import get_profile
 from kindmap.models import Place
 from kindmap.models.activities import Opportunity
 from kindmap.models.audit import AuditEntry
-from kindmap.services.activities import seed_sample_activities
-from kindmap.services.recommend import walk_band
+from kindmap.services.catalogue.activities import seed_sample_activities
+from kindmap.services.recommend.recommendations import walk_band
 from kindmap.services.walking import network_path
 from tests.test_households import build_world
 

@@ -20,8 +20,8 @@ from kindmap.db import create_schema, make_engine, read_session, write_session
 from kindmap.errors import Conflict, DataError
 from kindmap.ingest.osm import read_osm_places
 from kindmap.models import ImportRun, LocalFact, Place, PlaceSource, ReviewItem
-from kindmap.services.imports import import_osm
-from kindmap.services.review import resolve_review_item, set_local_facts
+from kindmap.services.community.review import resolve_review_item, set_local_facts
+from kindmap.services.imports.files import import_osm
 from tests.conftest import db_fingerprint
 
 OLD, NEW = "rutland-2018-02.osm.pbf", "rutland-2022-11.osm.pbf"
@@ -186,7 +186,7 @@ def test_dry_run_previews_without_writing(base2018, data_dir, diff):
 
 
 def test_failure_half_way_changes_nothing(base2018, data_dir, monkeypatch, tmp_path):
-    import kindmap.services.reimport as reimport
+    import kindmap.services.imports.reimport as reimport
 
     engine = base2018["engine"]
     before = db_fingerprint(engine)

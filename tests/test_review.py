@@ -10,8 +10,19 @@ from sqlmodel import select
 
 from kindmap.db import read_session, write_session
 from kindmap.errors import Conflict, InvalidQuery, NotFound
-from kindmap.models import LocalFact, Place, PlaceSource, PlaceStatus, Region, ReviewItem
-from kindmap.services.review import add_review_item, resolve_review_item, set_local_facts
+from kindmap.models import (
+    LocalFact,
+    Place,
+    PlaceSource,
+    PlaceStatus,
+    Region,
+    ReviewItem,
+)
+from kindmap.services.community.review import (
+    add_review_item,
+    resolve_review_item,
+    set_local_facts,
+)
 
 
 def _seed(engine) -> dict[str, int]:
@@ -105,7 +116,7 @@ def test_outcomes_edit_keep_confirm_and_refusals(engine):
 
 
 def _user(engine, role: str):
-    from kindmap.services.auth import add_scheme, add_user, issue_token
+    from kindmap.services.accounts.auth import add_scheme, add_user, issue_token
 
     with write_session(engine) as s:
         scheme_id = add_scheme(s, name=f"scheme-{role}").id if role in ("carer", "scheme_worker") else None

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from kindmap.db import write_session
 from kindmap.models.activities import Opportunity
-from kindmap.services.activities import next_on, occurrences
+from kindmap.services.catalogue.activities import next_on, occurrences
 
 MINUTELY_1970 = "DTSTART:19700101T000000\nRRULE:FREQ=MINUTELY"
 SECONDLY = "DTSTART:20250101T000000\nRRULE:FREQ=SECONDLY"
@@ -53,7 +53,7 @@ def _opp(schedule: str, minutes: int = 60) -> Opportunity:
 
 
 def _admin(engine) -> dict[str, str]:
-    from kindmap.services.auth import add_user, issue_token
+    from kindmap.services.accounts.auth import add_user, issue_token
 
     with write_session(engine) as s:
         user = add_user(s, email="admin@example.org", password="a long pass phrase 42", role="admin")
@@ -188,7 +188,7 @@ def test_the_import_refuses_them_row_by_row_with_exit_2(settings, engine, tmp_pa
 
 def test_oruk_schedules_are_mapped_as_text_never_expanded():
     from kindmap.ingest.oruk import schedules_to_osm
-    from kindmap.services.oruk_activities import rrule_schedules
+    from kindmap.services.standards.oruk.activities import rrule_schedules
 
     docs = within(HANG_S, rrule_schedules, MINUTELY_1970, duration_minutes=60, service_id="s")
     assert [d.get("freq") for d in docs] == [None] and "FREQ=MINUTELY" in docs[0]["description"]

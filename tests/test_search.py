@@ -10,8 +10,8 @@ from kindmap.db import read_session, write_session
 from kindmap.errors import InvalidQuery, NotFound
 from kindmap.geo.distance import haversine_m
 from kindmap.models import Place, PlaceStatus, Postcode, Region
-from kindmap.services.catalog import CatalogCache
-from kindmap.services.search import SearchQuery, get_place, search_places
+from kindmap.services.catalogue.index import CatalogCache
+from kindmap.services.catalogue.search import SearchQuery, get_place, search_places
 
 HOURS = ["Mo-Fr 09:00-17:00", "Sa 10:00-12:00", "24/7", None, "not real hours", "Tu,Th 14:00-16:00"]
 

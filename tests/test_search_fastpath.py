@@ -11,8 +11,13 @@ from sqlalchemy import event
 from kindmap.db import read_session, write_session
 from kindmap.errors import InvalidQuery
 from kindmap.models import Place, PlaceStatus, Postcode, Region
-from kindmap.services.catalog import CatalogCache
-from kindmap.services.search import SearchQuery, bbox_area_km2, check_bbox, search_places
+from kindmap.services.catalogue.index import CatalogCache
+from kindmap.services.catalogue.search import (
+    SearchQuery,
+    bbox_area_km2,
+    check_bbox,
+    search_places,
+)
 
 
 @pytest.fixture

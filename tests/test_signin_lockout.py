@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from kindmap.api.app import create_app
 from kindmap.db import write_session
-from kindmap.services.auth import add_user
+from kindmap.services.accounts.auth import add_user
 
 PASSWORD = "correct horse battery staple"
 VICTIM = "victim@example.test"

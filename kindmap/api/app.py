@@ -8,22 +8,31 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
+from starlette.middleware.gzip import GZipMiddleware
 
 from kindmap import __version__
 from kindmap.api.errors import install_error_handlers
-from kindmap.api.routes import meta, ogc, places, web
-from kindmap.api.routes import openreferral
-from kindmap.api.routes import activities, auth, households
-from kindmap.api.routes import freshness, review
-from kindmap.api.routes import contributions, pages
-from kindmap.api.routes import walking
-from kindmap.api.routes import gaps
-from kindmap.api.routes import carers
-from kindmap.api.routes import council
 from kindmap.api.json_depth import JsonDepthLimit
 from kindmap.api.limits import install_limits
+from kindmap.api.routes import (
+    activities,
+    auth,
+    carers,
+    contributions,
+    council,
+    freshness,
+    gaps,
+    households,
+    meta,
+    ogc,
+    openreferral,
+    pages,
+    places,
+    review,
+    walking,
+    web,
+)
 from kindmap.api.security import SecurityHeaders, content_security_policy
 from kindmap.config import Settings, get_settings, web_dir
 from kindmap.db import create_schema, make_engine
@@ -43,7 +52,7 @@ log = logging.getLogger("kindmap.api")
 def _warm(app: FastAPI) -> None:
     """Build the catalogue index before the first visitor asks (a cold 50k-place index costs ~1 s)."""
     from kindmap.db import read_session
-    from kindmap.services.catalog import DEFAULT_CACHE
+    from kindmap.services.catalogue.index import DEFAULT_CACHE
 
     try:
         with read_session(app.state.engine) as session:

@@ -22,7 +22,7 @@ Use::
 - Roles: carer, scheme_worker, council_analyst, moderator, admin
   (``kindmap.models.accounts.Role``). ``MODERATORS`` = admin + moderator (review queue);
   ``ANALYSTS`` = admin + council_analyst (council views). Household access is not a role
-  check: use ``kindmap.services.households.visible_household`` (404 for everyone else).
+  check: use ``kindmap.services.households.records.visible_household`` (404 for everyone else).
 - Tests may set ``app.state.clock`` (a callable returning an aware datetime) and
   ``app.state.auth_settings`` (``AuthSettings(token_ttl_minutes=…)``).
 """
@@ -40,7 +40,7 @@ from kindmap.api.deps import SessionDep
 from kindmap.errors import Forbidden, Unauthorized
 from kindmap.models.accounts import Role, User
 from kindmap.models.common import utcnow
-from kindmap.services.auth import BAD_TOKEN, AuthSettings, resolve_token
+from kindmap.services.accounts.auth import BAD_TOKEN, AuthSettings, resolve_token
 
 MODERATORS = ("admin", "moderator")
 ANALYSTS = ("admin", "council_analyst")

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kindmap.api.proxies import ForwardedClient, TrustedProxies
 from kindmap.config import Settings
 from kindmap.errors import RateLimited
-from kindmap.services.ratelimit import CostBudget, Limits, RateLimiter
+from kindmap.services.accounts.ratelimit import CostBudget, Limits, RateLimiter
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATHS = ("/api/auth/token", "/api/auth/session")

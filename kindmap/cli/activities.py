@@ -34,7 +34,7 @@ def import_activities_cmd(
     demo_db: Annotated[bool, typer.Option("--demo", help="Import into the demo database.")] = False,
 ) -> None:
     """Import opportunities or support services (one transaction; upserts on source + source_id)."""
-    from kindmap.services.activities import import_activities
+    from kindmap.services.imports.activities import import_activities
 
     try:
         if kind not in ("opportunity", "support"):
@@ -57,7 +57,7 @@ def sample_activities(
     demo_db: Annotated[bool, typer.Option("--demo/--no-demo", help="Use the demo database (default).")] = True,
 ) -> None:
     """Add clearly marked sample opportunities and support at real places (for demonstrations)."""
-    from kindmap.services.activities import seed_sample_activities
+    from kindmap.services.catalogue.activities import seed_sample_activities
 
     try:
         added = seed_sample_activities(open_engine(get_settings(), demo=demo_db), region=region)

@@ -10,7 +10,16 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from kindmap.cli.common import app, err, fail, import_app, open_engine, osm_progress, out, region_app
+from kindmap.cli.common import (
+    app,
+    err,
+    fail,
+    import_app,
+    open_engine,
+    osm_progress,
+    out,
+    region_app,
+)
 from kindmap.config import ATTRIBUTION, Settings, get_settings
 from kindmap.errors import InvalidQuery, KindmapError
 from kindmap.hours import parse_windows
@@ -37,7 +46,7 @@ def demo(force: Annotated[bool, typer.Option(help="Re-import even if the same fi
 
 
 def _build_demo(settings: Settings, *, force: bool = False) -> None:
-    from kindmap.services.demo import build_demo
+    from kindmap.services.imports.demo import build_demo
 
     engine = open_engine(settings, demo=True)
     progress, tick = osm_progress()
@@ -95,7 +104,7 @@ def near(
     """Welcoming places near a postcode or point, nearest first (by walking time with --minutes)."""
     from kindmap.db import read_session
     from kindmap.schemas import place_collection
-    from kindmap.services.search import SearchQuery, search_places
+    from kindmap.services.catalogue.search import SearchQuery, search_places
 
     settings = get_settings()
     try:
@@ -143,7 +152,7 @@ def near(
 def ensure_network_for_cli(settings: Settings) -> None:
     """Build missing walking networks for regions that have an OSM extract (quietly; ~0.3 s each)."""
     from kindmap.ingest.manifest import known_regions
-    from kindmap.services.demo import ensure_network
+    from kindmap.services.imports.demo import ensure_network
 
     for slug in known_regions():
         try:
@@ -191,7 +200,7 @@ def import_areas_cmd(
 ) -> None:
     """Import small areas with deprivation figures; column names default to the region manifest's."""
     from kindmap.ingest.areas import AreaColumns
-    from kindmap.services.imports import import_areas
+    from kindmap.services.imports.files import import_areas
 
     settings = get_settings()
     try:
@@ -216,7 +225,7 @@ def _manifest_area_columns(region: str, path: Path):
     """The column mapping from the region manifest when it describes this file, else empty."""
     from kindmap.ingest.areas import AreaColumns
     from kindmap.ingest.manifest import known_regions, load_manifest
-    from kindmap.services.demo import area_columns
+    from kindmap.services.imports.demo import area_columns
 
     if region in known_regions():
         for entry in load_manifest(region).files:
@@ -238,7 +247,7 @@ def import_postcodes_cmd(
     demo_db: Annotated[bool, typer.Option("--demo")] = False,
 ) -> None:
     """Import postcode centroids (columns are detected; override with the options)."""
-    from kindmap.services.imports import import_postcodes
+    from kindmap.services.imports.files import import_postcodes
 
     settings = get_settings()
     columns = {k: v for k, v in {"postcode": postcode_col, "lon": lon_col, "lat": lat_col, "area_code": area_col}.items() if v}
@@ -258,7 +267,7 @@ def import_region_cmd(
     demo_db: Annotated[bool, typer.Option("--demo")] = False,
 ) -> None:
     """Verify and import every file a region manifest names (areas, postcodes, OSM)."""
-    from kindmap.services.demo import import_region
+    from kindmap.services.imports.demo import import_region
 
     settings = get_settings()
     try:

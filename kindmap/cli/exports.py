@@ -19,7 +19,7 @@ DemoOption = Annotated[bool, typer.Option("--demo", help="Export the demo databa
 
 def _export(fmt: str, out: Path, region: str | None, category: list[str] | None, demo: bool) -> None:
     from kindmap.db import read_session
-    from kindmap.services.export import export_catalogue
+    from kindmap.services.catalogue.export import export_catalogue
 
     try:
         engine = open_engine(get_settings(), demo=demo)
@@ -52,7 +52,7 @@ def export_gpkg(out: OutOption, region: RegionOption = None, category: CategoryO
 def export_oruk(out: OutOption, demo: DemoOption = False) -> None:
     """Published places, opportunities and support services as a JSON list of full Open Referral UK services."""
     from kindmap.db import read_session
-    from kindmap.services.oruk_activities import export_services
+    from kindmap.services.standards.oruk.activities import export_services
 
     try:
         engine = open_engine(get_settings(), demo=demo)

@@ -31,10 +31,10 @@ def gaps(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the outputs (replaced atomically).")] = Path("gaps"),
 ) -> None:
     """Where welcoming free places are out of walking reach, by small area and deprivation decile."""
-    from kindmap.services.gaps import GapQuery, analyse_gaps
-    from kindmap.services.gaps_partition import analyse_partitioned
-    from kindmap.services.gaps_scenarios import best_sites
-    from kindmap.services.gaps_report import write_outputs
+    from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+    from kindmap.services.gaps.partition import analyse_partitioned
+    from kindmap.services.gaps.report import write_outputs
+    from kindmap.services.gaps.scenarios import best_sites
 
     settings = get_settings()
     q = GapQuery(region=region, minutes=minutes, profile=profile, slot=slot, categories=tuple(category) if category else None,

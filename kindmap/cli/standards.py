@@ -79,7 +79,7 @@ def import_csv(
     no_dedupe: Annotated[bool, typer.Option("--no-dedupe", help="Do not merge with places from other sources.")] = False,
 ) -> None:
     """Import places from a CSV file with a column mapping; postcodes without coordinates are geocoded."""
-    from kindmap.services.place_import import import_csv as run
+    from kindmap.services.imports.places import import_csv as run
 
     settings = get_settings()
     try:
@@ -106,7 +106,7 @@ def import_oruk(
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid records, report the rest.")] = False,
 ) -> None:
     """Import Open Referral UK services (validated against the HSDS 3.0 UK profile first)."""
-    from kindmap.services.place_import import import_oruk as run
+    from kindmap.services.imports.places import import_oruk as run
 
     settings = get_settings()
     try:

@@ -52,7 +52,7 @@ def import_osm_cmd(
     demo_db: Annotated[bool, typer.Option("--demo", help="Write to the demo database.")] = False,
 ) -> None:
     """Import (or re-import) welcoming places from OSM: adds, updates OSM fields, flags missing places for review."""
-    from kindmap.services.imports import import_osm
+    from kindmap.services.imports.files import import_osm
 
     settings = get_settings()
     try:
@@ -95,8 +95,8 @@ def review_list(
 ) -> None:
     """Items waiting for a decision, oldest first."""
     from kindmap.db import read_session
+    from kindmap.services.community.review import ReviewFilter, list_review_items
     from kindmap.services.regions import find_region
-    from kindmap.services.review import ReviewFilter, list_review_items
 
     try:
         with read_session(open_engine(get_settings(), demo=demo_db)) as session:
@@ -131,7 +131,7 @@ def review_resolve(
 ) -> None:
     """Decide one review item."""
     from kindmap.db import write_session
-    from kindmap.services.review import resolve_review_item
+    from kindmap.services.community.review import resolve_review_item
 
     try:
         changes = _parse_changes(set_ or [])
@@ -156,7 +156,7 @@ def facts_set(
 ) -> None:
     """Record local facts for a place; they override imported values and survive re-imports."""
     from kindmap.db import write_session
-    from kindmap.services.review import set_local_facts
+    from kindmap.services.community.review import set_local_facts
 
     try:
         with write_session(open_engine(get_settings(), demo=demo_db)) as session:
@@ -175,7 +175,7 @@ def freshness(
 ) -> None:
     """How fresh a region's places are: by category and small area, and the oldest records to check next."""
     from kindmap.db import read_session
-    from kindmap.services.freshness import region_freshness
+    from kindmap.services.catalogue.freshness import region_freshness
 
     days = stale_after_days or get_settings().stale_after_days
     try:

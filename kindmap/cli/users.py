@@ -51,7 +51,7 @@ def user_add(
 ) -> None:
     """Create an account (e.g. the first admin)."""
     from kindmap.db import write_session
-    from kindmap.services.auth import add_user, find_scheme
+    from kindmap.services.accounts.auth import add_user, find_scheme
 
     try:
         password = read_new_password(from_stdin=password_stdin)
@@ -77,7 +77,7 @@ def user_passwd(
     from kindmap.db import write_session
     from kindmap.errors import NotFound
     from kindmap.models.accounts import User, normalise_email
-    from kindmap.services.auth import set_password
+    from kindmap.services.accounts.auth import set_password
 
     try:
         password = read_new_password(from_stdin=password_stdin)
@@ -120,7 +120,7 @@ def scheme_add(
 ) -> None:
     """Add a Shared Lives scheme."""
     from kindmap.db import write_session
-    from kindmap.services.auth import add_scheme
+    from kindmap.services.accounts.auth import add_scheme
 
     try:
         engine = open_engine(get_settings(), demo=demo_db)

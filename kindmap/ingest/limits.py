@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from kindmap.config import Settings
 from kindmap.errors import PayloadTooLarge
 
 UPLOAD_SETTING = "KINDMAP_MAX_UPLOAD_MB"
@@ -76,3 +77,12 @@ def bounded_rows(iterable: Iterable[T], *, max_rows: int, what: str, unit: str =
         if count > max_rows:
             raise too_many_rows(what, max_rows=max_rows, unit=unit)
         yield item
+
+
+def import_limits(limits: ImportLimits | None = None) -> ImportLimits:
+    """``limits`` if given, else the configured ones (``KINDMAP_MAX_UPLOAD_MB``, ``KINDMAP_MAX_IMPORT_ROWS``)."""
+    if limits is not None:
+        return limits
+    # Read afresh, not through get_settings(): that caches every setting for the whole process,
+    # and an import called as a library function should not pin the database URL for later callers.
+    return ImportLimits.from_settings(Settings())

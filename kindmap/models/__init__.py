@@ -2,11 +2,9 @@
 
 from kindmap.models import accounts, activities, audit, households  # noqa: F401  (accounts, households, activities, audit)
 from kindmap.models.areas import Area, AreaPublic, Postcode, Region, RegionPublic
-from kindmap.models.extras import PlaceExtra
 from kindmap.models.contributions import KindnessNote  # noqa: F401
+from kindmap.models.extras import PlaceExtra
 from kindmap.models.imports import ImportRun
-from kindmap.models.provenance import FieldGroup, LocalFact, PlaceSource  # noqa: F401
-from kindmap.models.review import ReviewItem, ReviewKind, ReviewOutcome, ReviewStatus  # noqa: F401
 from kindmap.models.places import (
     Accessibility,
     Place,
@@ -16,6 +14,8 @@ from kindmap.models.places import (
     WelcomeCriteria,
     Wheelchair,
 )
+from kindmap.models.provenance import FieldGroup, LocalFact, PlaceSource  # noqa: F401
+from kindmap.models.review import ReviewItem, ReviewKind, ReviewOutcome, ReviewStatus  # noqa: F401
 
 __all__ = [
     "Accessibility",

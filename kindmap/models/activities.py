@@ -17,8 +17,8 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from kindmap.models.common import utcnow
-from kindmap.schemas import LocalDateTime, UtcDateTime
 from kindmap.models.households import check_terms
+from kindmap.schemas import LocalDateTime, UtcDateTime
 
 MAX_RRULE_CHARS = 500
 

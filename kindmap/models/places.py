@@ -6,10 +6,9 @@ most sources say nothing about most of them and "unknown" must not read as "no".
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from enum import Enum
-
-import math
 
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
@@ -103,7 +102,7 @@ class Place(PlaceBase, table=True):
     merged_into_id: int | None = Field(default=None, foreign_key="place.id")
     created_at: datetime = Field(default_factory=utcnow)
     # onupdate: any ORM update moves it, even one that forgot to; the catalogue index
-    # (services/catalog.py) keys its rebuilds on it.
+    # (services/catalogue/index.py) keys its rebuilds on it.
     updated_at: datetime = Field(default_factory=utcnow, index=True, sa_column_kwargs={"onupdate": utcnow})
 
 

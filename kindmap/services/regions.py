@@ -72,8 +72,7 @@ def add_region(session: Session, *, slug: str, name: str, code: str | None, boun
 
 def _read_boundary(path: Path) -> str:
     """``read_boundary`` after the import size limit (KINDMAP_MAX_UPLOAD_MB), like every other import file."""
-    from kindmap.ingest.limits import check_file_size
-    from kindmap.services.imports import import_limits
+    from kindmap.ingest.limits import check_file_size, import_limits
 
     check_file_size(Path(path), max_mb=import_limits().max_upload_mb)
     return read_boundary(path)

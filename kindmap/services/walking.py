@@ -23,9 +23,9 @@ from kindmap.errors import InvalidQuery
 from kindmap.geo.distance import haversine_m
 from kindmap.geo.graph import Router, SnapSet
 from kindmap.geo.isochrone import isochrone
-from kindmap.geo.projection import LocalProjection
 from kindmap.geo.network import WalkNetwork, build_network
 from kindmap.geo.profiles import Profile, get_profile
+from kindmap.geo.projection import LocalProjection
 from kindmap.models import Region
 
 NETWORK = "network"

@@ -117,7 +117,7 @@ def _seed(settings) -> None:
 
     from kindmap.db import create_schema, make_engine, write_session
     from kindmap.models import Place, Postcode, Region
-    from kindmap.services.auth import add_user
+    from kindmap.services.accounts.auth import add_user
     from kindmap.services.walking import network_path
 
     path = network_path(settings, "testshire")
@@ -150,7 +150,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, _pg):
     """The kindmap app over the synthetic database (tests may swap its rate limiter)."""
     from kindmap.api.app import create_app
     from kindmap.config import Settings
-    from kindmap.services.ratelimit import Limits, RateLimiter
+    from kindmap.services.accounts.ratelimit import Limits, RateLimiter
     from tests.conftest import scratch_database
 
     state = tmp_path_factory.mktemp("browser")

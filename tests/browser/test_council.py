@@ -33,7 +33,7 @@ def council_data(app):
     from kindmap.db import write_session
     from kindmap.models import Area, Region
     from kindmap.models.accounts import User
-    from kindmap.services.auth import add_user
+    from kindmap.services.accounts.auth import add_user
 
     engine = app.state.engine
     with write_session(engine) as session:

@@ -15,7 +15,17 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from tests.test_hostile_text import IMG, JINJA, JS_TEMPLATE, JS_URL, RAW, RICH_LINK, SCRIPT, SVG, corpus
+from tests.test_hostile_text import (
+    IMG,
+    JINJA,
+    JS_TEMPLATE,
+    JS_URL,
+    RAW,
+    RICH_LINK,
+    SCRIPT,
+    SVG,
+    corpus,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +53,8 @@ def _no_harm(page) -> None:
 
 
 def test_gap_map_shows_hostile_names_as_text(page, settings, engine, tmp_path):
-    from kindmap.services.gaps import GapQuery, analyse_gaps
-    from kindmap.services.gaps_report import write_outputs
+    from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+    from kindmap.services.gaps.report import write_outputs
 
     marker = tmp_path / "PWNED"
     names = [n for n in corpus(marker) if len(n) < 300]  # the 5,000-character name would cover the map

@@ -11,7 +11,13 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import NEAR_NAMES, TILE_URL, XSS_IMG, XSS_SCRIPT, XSS_TEMPLATE
+from tests.browser.conftest import (
+    NEAR_NAMES,
+    TILE_URL,
+    XSS_IMG,
+    XSS_SCRIPT,
+    XSS_TEMPLATE,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,13 @@ import pytest
 
 from kindmap.errors import DataError
 from kindmap.geo.graph import Router
-from kindmap.geo.network import FLAG_STEPS, FLAG_WHEELCHAIR_NO, WalkNetwork, build_network, is_walkable
+from kindmap.geo.network import (
+    FLAG_STEPS,
+    FLAG_WHEELCHAIR_NO,
+    WalkNetwork,
+    build_network,
+    is_walkable,
+)
 from tests.geo import FOOT, lonlat, write_osm
 
 

@@ -11,9 +11,15 @@ from kindmap.api.auth import require_roles
 from kindmap.api.deps import EngineDep, SessionDep, SettingsDep
 from kindmap.db import write_session
 from kindmap.hours import to_local_naive
-from kindmap.models.activities import OpportunityCreate, OpportunityPublic, SupportCreate, SupportKind, SupportPublic
+from kindmap.models.activities import (
+    OpportunityCreate,
+    OpportunityPublic,
+    SupportCreate,
+    SupportKind,
+    SupportPublic,
+)
 from kindmap.schemas import ErrorOut
-from kindmap.services import activities as svc
+from kindmap.services.catalogue import activities as svc
 
 router = APIRouter(prefix="/api", tags=["activities"])
 

@@ -9,13 +9,25 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from pydantic import BaseModel, Field
 
-from kindmap.api.auth import AuthSettingsDep, ClockDep, CredentialsDep, CurrentUser, unauthorized
+from kindmap.api.auth import (
+    AuthSettingsDep,
+    ClockDep,
+    CredentialsDep,
+    CurrentUser,
+    unauthorized,
+)
 from kindmap.api.deps import ClientDep, EngineDep
 from kindmap.db import write_session
 from kindmap.errors import InvalidQuery, Unauthorized
 from kindmap.models.accounts import User, UserPublic, normalise_email
 from kindmap.schemas import ErrorOut
-from kindmap.services.auth import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, authenticate, issue_token, revoke_token
+from kindmap.services.accounts.auth import (
+    MAX_EMAIL_CHARS,
+    MAX_PASSWORD_CHARS,
+    authenticate,
+    issue_token,
+    revoke_token,
+)
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

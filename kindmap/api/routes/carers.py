@@ -18,9 +18,10 @@ from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.db import read_session, write_session
 from kindmap.schemas import ErrorOut
-from kindmap.services import links_chart, plan
-from kindmap.services.link_counts import LinkCounts, link_counts
-from kindmap.services.recommend import Recommendations, recommend
+from kindmap.services.households import links_chart
+from kindmap.services.households.link_counts import LinkCounts, link_counts
+from kindmap.services.recommend import plan
+from kindmap.services.recommend.recommendations import Recommendations, recommend
 
 router = APIRouter(tags=["carers"])
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}

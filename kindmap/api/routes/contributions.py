@@ -16,8 +16,8 @@ from kindmap.errors import InvalidQuery, PayloadTooLarge
 from kindmap.models.accounts import User
 from kindmap.models.contributions import KindnessNotePublic
 from kindmap.schemas import ErrorOut
-from kindmap.services import contributions as svc
-from kindmap.services.ratelimit import Limits, RateLimiter
+from kindmap.services.accounts.ratelimit import Limits, RateLimiter
+from kindmap.services.community import contributions as svc
 
 router = APIRouter(prefix="/api", tags=["contributions"])
 REVIEWERS = ("admin", "moderator", "council_analyst")  # the same people who work /api/review

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from kindmap.api.auth import require_roles
 from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.schemas import ErrorOut
-from kindmap.services.freshness import place_provenance, region_freshness
+from kindmap.services.catalogue.freshness import place_provenance, region_freshness
 
 router = APIRouter(prefix="/api", tags=["freshness"])
 COUNCIL = ("admin", "council_analyst", "moderator")

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from kindmap.api.auth import ANALYSTS, require_roles
 from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.schemas import ErrorOut
-from kindmap.services.gaps import GapQuery, analyse_gaps
-from kindmap.services.gaps_scenarios import Candidate, best_sites, what_if
+from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+from kindmap.services.gaps.scenarios import Candidate, best_sites, what_if
 
 router = APIRouter(prefix="/api/gaps", tags=["gaps"], dependencies=[Depends(require_roles(*ANALYSTS))])
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}

@@ -9,9 +9,16 @@ from kindmap.api.auth import ClockDep, CurrentUser
 from kindmap.api.deps import EngineDep
 from kindmap.db import read_session, write_session
 from kindmap.models.audit import AuditEntryPublic
-from kindmap.models.households import HouseholdCreate, HouseholdPrivate, HouseholdSummary, HouseholdUpdate, LinkCreate, LinkPrivate
+from kindmap.models.households import (
+    HouseholdCreate,
+    HouseholdPrivate,
+    HouseholdSummary,
+    HouseholdUpdate,
+    LinkCreate,
+    LinkPrivate,
+)
 from kindmap.schemas import ErrorOut
-from kindmap.services import households as svc
+from kindmap.services.households import records as svc
 
 router = APIRouter(prefix="/api/households", tags=["households"])
 

@@ -1,6 +1,6 @@
 """OGC API – Features under /ogc, and the public catalogue as CSV/GeoJSON downloads.
 
-Handlers pass the raw query to ``kindmap.services.ogc``, which rejects unknown or malformed
+Handlers pass the raw query to ``kindmap.services.standards.ogc.core``, which rejects unknown or malformed
 parameters (400, as the standard requires); OGC routes answer errors with the OGC exception
 body ``{"code", "description"}`` plus our usual ``detail``. JSON only: ``f=html`` is a 400.
 """
@@ -16,7 +16,8 @@ from fastapi.routing import APIRoute
 
 from kindmap.api.deps import SessionDep
 from kindmap.errors import KindmapError
-from kindmap.services import export, ogc
+from kindmap.services.catalogue import export
+from kindmap.services.standards.ogc import core as ogc
 
 GEOJSON = "application/geo+json"
 

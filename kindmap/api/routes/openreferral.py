@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 
 from kindmap.api.deps import SessionDep
 from kindmap.schemas import ErrorOut
-from kindmap.services import oruk, oruk_taxonomy
+from kindmap.services.standards.oruk import documents as oruk
+from kindmap.services.standards.oruk import queries as oruk_queries
+from kindmap.services.standards.oruk import taxonomy as oruk_taxonomy
 
 router = APIRouter(prefix="/openreferral", tags=["open referral uk"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -26,13 +28,13 @@ def api_info(request: Request) -> dict[str, str]:
 @router.get("/services", responses=ERRORS)
 def services(session: SessionDep, page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
     """Published places, then opportunities and support services, as ORUK services (one-to-one fields), paged."""
-    return oruk.list_services(session, page=page, per_page=per_page).as_dict()
+    return oruk_queries.list_services(session, page=page, per_page=per_page).as_dict()
 
 
 @router.get("/services/{service_id}", responses=ERRORS)
 def service(service_id: str, session: SessionDep) -> dict[str, Any]:
     """One fully nested ORUK service."""
-    return oruk.get_service(session, service_id)
+    return oruk_queries.get_service(session, service_id)
 
 
 @router.get("/service_at_locations", responses=ERRORS)
@@ -44,14 +46,14 @@ def service_at_locations(
     proximity: Annotated[float | None, Query(gt=0, allow_inf_nan=False, description="Metres from the postcode centroid")] = None,
 ) -> dict[str, Any]:
     """Service-at-locations, paged; with ``postcode`` (and ``proximity`` in metres) nearest first."""
-    return oruk.list_service_at_locations(session, page=page, per_page=per_page, postcode=postcode,
+    return oruk_queries.list_service_at_locations(session, page=page, per_page=per_page, postcode=postcode,
                                           proximity_m=proximity).as_dict()
 
 
 @router.get("/service_at_locations/{sal_id}", responses=ERRORS)
 def service_at_location(sal_id: str, session: SessionDep) -> dict[str, Any]:
     """One fully nested ORUK service_at_location."""
-    return oruk.get_service_at_location(session, sal_id)
+    return oruk_queries.get_service_at_location(session, sal_id)
 
 
 @router.get("/taxonomies", responses=ERRORS)

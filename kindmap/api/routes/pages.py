@@ -22,9 +22,9 @@ from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.errors import NotFound
 from kindmap.hours import to_local_naive
 from kindmap.schemas import ErrorOut, PlaceCollection, place_collection
-from kindmap.services.contributions import HONEYPOT, PROBLEMS, public_notes
-from kindmap.services import mapview
-from kindmap.services.search import SearchQuery
+from kindmap.services.catalogue import mapview
+from kindmap.services.catalogue.search import SearchQuery
+from kindmap.services.community.contributions import HONEYPOT, PROBLEMS, public_notes
 from kindmap.taxonomy import categories
 
 router = APIRouter(tags=["pages"])
@@ -134,7 +134,7 @@ def _render(name: str, status_code: int = 200, **context) -> HTMLResponse:
 def _activities(session, place_id: int, tz: str) -> list:
     try:
         from kindmap.models.activities import Opportunity
-        from kindmap.services.activities import opportunity_public
+        from kindmap.services.catalogue.activities import opportunity_public
     except ImportError:  # activities not installed in this build: the page still works
         return []
     now = to_local_naive(datetime.now().astimezone(), tz=tz)

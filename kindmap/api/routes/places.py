@@ -23,8 +23,8 @@ from kindmap.schemas import (
     place_collection,
     place_detail_feature,
 )
-from kindmap.services.catalog import DEFAULT_CACHE
-from kindmap.services.search import (
+from kindmap.services.catalogue.index import DEFAULT_CACHE
+from kindmap.services.catalogue.search import (
     SearchQuery,
     SearchResult,
     get_place,

@@ -13,8 +13,13 @@ from kindmap.api.deps import EngineDep, SessionDep
 from kindmap.db import write_session
 from kindmap.models.accounts import User
 from kindmap.schemas import ErrorOut
+from kindmap.services.community.review import (
+    ReviewFilter,
+    list_review_items,
+    resolve_review_item,
+    set_local_facts,
+)
 from kindmap.services.regions import find_region
-from kindmap.services.review import ReviewFilter, list_review_items, resolve_review_item, set_local_facts
 
 router = APIRouter(prefix="/api", tags=["review"])
 # Moderators decide; council analysts may work the queue for their council too.

@@ -11,7 +11,7 @@ from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.api.limits import MAX_WALK_MINUTES
 from kindmap.errors import InvalidQuery
 from kindmap.schemas import ErrorOut, IsochroneFeature, IsochroneProperties
-from kindmap.services.search import check_point, locate_postcode
+from kindmap.services.catalogue.search import check_point, locate_postcode
 from kindmap.services.walking import NETWORK, reachable_area
 
 router = APIRouter(prefix="/api", tags=["walking"])

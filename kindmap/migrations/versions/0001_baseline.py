@@ -4,10 +4,9 @@ Revision ID: 0001_baseline
 Revises: 
 Create Date: 2026-11-22 12:29:43.519263
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0001_baseline'
 down_revision = None

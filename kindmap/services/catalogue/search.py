@@ -1,0 +1,269 @@
+"""Near-me search over the published catalogue: by straight-line distance or by walking time."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from sqlmodel import Session, select
+
+from kindmap.config import Settings, get_settings
+from kindmap.errors import InvalidQuery, NotFound
+from kindmap.geo.graph import estimate_walk_minutes
+from kindmap.hours import Window, to_local_naive, window_occurrences
+from kindmap.ingest.postcodes import normalise_postcode
+from kindmap.models import Place, Postcode, Region
+from kindmap.services.catalogue.index import (
+    DEFAULT_CACHE,
+    CatalogCache,
+    CatalogIndex,
+    PlaceCard,
+)
+from kindmap.services.walking import (
+    DEFAULT_WALKING,
+    ESTIMATED,
+    NETWORK,
+    WalkingCache,
+    network_path,
+    profile_for,
+    region_for_point,
+)
+from kindmap.taxonomy import check_categories
+
+
+@dataclass
+class SearchQuery:
+    """A search; coordinates are EPSG:4326 degrees, radius in metres, times local.
+
+    With ``max_walk_minutes`` the search is by walking time on the region's path network
+    (``profile`` walk/slow/step_free), nearest first by minutes. ``windows`` keeps places
+    open for at least part of one of the times the person is free.
+    """
+
+    lon: float | None = None
+    lat: float | None = None
+    postcode: str | None = None
+    radius_m: float | None = None
+    categories: list[str] = field(default_factory=list)
+    free: bool | None = None
+    drop_in: bool | None = None
+    wheelchair: bool | None = None
+    step_free: bool | None = None
+    quiet: bool | None = None
+    open_at: datetime | None = None
+    windows: list[Window] = field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None
+    max_walk_minutes: float | None = None
+    profile: str | None = None
+    limit: int = 50
+
+
+@dataclass
+class Hit:
+    place: PlaceCard
+    distance_m: float | None
+    open: bool | None
+    walk_minutes: float | None = None
+    next_open: datetime | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    lon: float | None
+    lat: float | None
+    postcode: str | None
+    radius_m: float | None
+    open_at: datetime | None
+    total: int
+    travel: str | None = None
+    profile: str | None = None
+    max_walk_minutes: float | None = None
+    windows: list[Window] = field(default_factory=list)
+
+
+MAX_WALK_MINUTES = 180
+
+
+def check_point(lon: float, lat: float) -> None:
+    """Raise ``InvalidQuery`` unless lon/lat are finite EPSG:4326 degrees."""
+    if not (isinstance(lon, (int, float)) and isinstance(lat, (int, float))):
+        raise InvalidQuery("lon and lat must be numbers")
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidQuery("lon and lat must be finite numbers")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidQuery(f"({lon}, {lat}) is out of range: lon must be -180..180 and lat -90..90")
+
+
+def locate_postcode(session: Session, text: str) -> Postcode:
+    """The centroid of a postcode, or ``NotFound`` saying which regions are loaded."""
+    code = normalise_postcode(text)
+    row = session.get(Postcode, code)
+    if row is None:
+        regions = ", ".join(session.exec(select(Region.name)).all()) or "none yet"
+        raise NotFound(f"postcode {code} is not in kindmap's postcode list (regions loaded: {regions}); check it, or search by location")
+    return row
+
+
+def filter_mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
+    """Bool per catalogue position: matches the query's category, criteria and bbox filters."""
+    keep = np.ones(index.size, dtype=bool)
+    if q.categories:
+        keep &= np.isin(index.category, check_categories(q.categories))
+    for wanted, column in ((q.free, index.free), (q.drop_in, index.drop_in), (q.step_free, index.step_free), (q.quiet, index.quiet)):
+        if wanted is not None:
+            keep &= column == (1 if wanted else 0)
+    if q.wheelchair is not None:
+        ok = np.isin(index.wheelchair, ["yes"])
+        keep &= ok if q.wheelchair else ~ok
+    if q.bbox is not None:
+        minx, miny, maxx, maxy = q.bbox
+        keep &= (index.lon >= minx) & (index.lon <= maxx) & (index.lat >= miny) & (index.lat <= maxy)
+    return keep
+
+
+def _walk(session: Session, index: CatalogIndex, q: SearchQuery, *, lon: float, lat: float, keep: np.ndarray,
+          settings: Settings, walking: WalkingCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """Positions, metres and minutes of places within the walk, nearest first, and how it was measured."""
+    minutes_cap = q.max_walk_minutes
+    if not (math.isfinite(minutes_cap) and 0 < minutes_cap <= MAX_WALK_MINUTES):
+        raise InvalidQuery(f"max_walk_minutes must be more than 0 and at most {MAX_WALK_MINUTES}")
+    profile = profile_for(settings, q.profile)
+    region = region_for_point(session, lon, lat, margin_m=settings.region_margin_m, cache=walking)
+    router = walking.router(settings, region.slug)
+    # A walk is never shorter than the straight line, so the line bounds the candidates.
+    reach_m = minutes_cap * profile.metres_per_minute * 1.01
+    idx, dist = index.points.within(lon, lat, radius_m=reach_m)
+    sel = keep[idx]
+    idx, dist = idx[sel], dist[sel]
+    if router is None:
+        minutes = estimate_walk_minutes(dist, profile=profile, circuity=settings.circuity)
+        travel = ESTIMATED
+    else:
+        origin = router.snap(lon, lat, profile=profile)
+        snaps = walking.place_snaps(router, path_key=network_path(settings, region.slug), signature=index.signature,
+                                    profile=profile, lon=index.lon, lat=index.lat)
+        minutes = router.walk_minutes_to_snapped(origin, snaps.take(idx), profile=profile, max_minutes=minutes_cap)
+        travel = NETWORK
+    within = np.isfinite(minutes) & (minutes <= minutes_cap)
+    idx, dist, minutes = idx[within], dist[within], minutes[within]
+    order = np.lexsort((index.ids[idx], dist, minutes))
+    return idx[order], dist[order], minutes[order], travel, profile.name
+
+
+def _next_open_in_windows(index: CatalogIndex, pos: int, windows: list[Window], now: datetime) -> datetime | None:
+    """The first time a place opens inside the next occurrence of any window."""
+    best = None
+    for start, end in window_occurrences(windows, now=now):
+        at = index.hours.next_open(pos, max(start, now))
+        if at is not None and at < end and (best is None or at < best):
+            best = at
+    return best
+
+
+def needs_session(q: SearchQuery) -> bool:
+    """Whether a search reads the database beyond the catalogue index (postcode lookup, walking network)."""
+    return bool(q.postcode) or q.max_walk_minutes is not None
+
+
+def bbox_area_km2(bbox: tuple[float, float, float, float]) -> float:
+    """Area of a lon/lat box on the sphere (EPSG:4326 degrees in, km² out)."""
+    minx, miny, maxx, maxy = bbox
+    r = 6371.0088
+    return r * r * math.radians(maxx - minx) * (math.sin(math.radians(maxy)) - math.sin(math.radians(miny)))
+
+
+def check_bbox(bbox: tuple[float, float, float, float], *, max_km2: float) -> None:
+    """Raise ``InvalidQuery`` unless ``bbox`` is a valid EPSG:4326 box of at most ``max_km2``."""
+    minx, miny, maxx, maxy = bbox
+    check_point(minx, miny), check_point(maxx, maxy)
+    if minx > maxx or miny > maxy:
+        raise InvalidQuery("bbox is minlon,minlat,maxlon,maxlat with min ≤ max")
+    area = bbox_area_km2(bbox)
+    if area > max_km2:
+        raise InvalidQuery(f"bbox covers {area:,.0f} km²; a search may cover at most {max_km2:,.0f} km² "
+                           "(zoom in, or search near a postcode or point)")
+
+
+def search_places(session: Session | None, q: SearchQuery, *, settings: Settings | None = None,
+                  cache: CatalogCache = DEFAULT_CACHE, walking: WalkingCache = DEFAULT_WALKING,
+                  now: datetime | None = None, index: CatalogIndex | None = None) -> SearchResult:
+    """Published places near a point or postcode (nearest first, by distance or walking time), or all by name.
+
+    ``index`` (from ``cache.fresh``) lets a caller search without a session when ``needs_session(q)``
+    is false: no database is touched then.
+    """
+    settings = settings or get_settings()
+    tz = settings.timezone
+    if not 1 <= q.limit <= settings.max_limit:
+        raise InvalidQuery(f"limit must be between 1 and {settings.max_limit}")
+    if q.postcode and (q.lon is not None or q.lat is not None):
+        raise InvalidQuery("give either a postcode or lon and lat, not both")
+    if (q.lon is None) != (q.lat is None):
+        raise InvalidQuery("give both lon and lat")
+    if q.bbox is not None:
+        check_bbox(q.bbox, max_km2=settings.max_bbox_km2)
+    lon, lat, postcode = q.lon, q.lat, None
+    if q.postcode:
+        row = locate_postcode(session, q.postcode)
+        lon, lat, postcode = row.lon, row.lat, row.postcode
+    elif lon is not None:
+        check_point(lon, lat)
+    radius = q.radius_m
+    if radius is not None and not (math.isfinite(radius) and 0 < radius <= settings.max_radius_m):
+        raise InvalidQuery(f"radius_m must be more than 0 and at most {settings.max_radius_m:g} metres")
+    if q.max_walk_minutes is not None and lon is None:
+        raise InvalidQuery("max_walk_minutes needs a starting point: a postcode, or lon and lat")
+    if q.profile is not None and q.max_walk_minutes is None:
+        profile_for(settings, q.profile)  # an unknown profile is an error even when unused
+
+    if index is None:
+        index = cache.get(session, tz=tz, recheck_s=settings.catalog_recheck_s)
+    keep = filter_mask(index, q)
+    local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
+    when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
+    states = index.hours.state_at(when)
+    if q.open_at is not None:
+        keep &= states == 1
+    if q.windows:
+        keep &= index.hours.open_during(q.windows, now=local_now)
+
+    minutes = None
+    travel = profile = None
+    if lon is None:
+        radius = None
+        order = np.flatnonzero(keep)
+        order = order[np.argsort(np.asarray(index.names, dtype=object)[order], kind="stable")] if order.size else order
+        distances = [None] * order.size
+    elif q.max_walk_minutes is not None:
+        radius = None
+        order, dist, minutes, travel, profile = _walk(session, index, q, lon=lon, lat=lat, keep=keep,
+                                                      settings=settings, walking=walking)
+        distances = dist.tolist()
+    else:
+        radius = radius or settings.default_radius_m
+        idx, dist = index.points.within(lon, lat, radius_m=radius)
+        sel = keep[idx]
+        order, distances = idx[sel], dist[sel].tolist()
+    total = int(order.size)
+    order, distances = order[: q.limit], distances[: q.limit]
+    hits = []
+    for k, (pos, d) in enumerate(zip(order, distances)):
+        state = int(states[pos])
+        place = index.cards[pos]  # the index's public summary: no row read per search
+        next_open = (_next_open_in_windows(index, int(pos), q.windows, local_now) if q.windows
+                     else index.hours.next_open(int(pos), local_now) if state == 0 else None)
+        hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state),
+                        None if minutes is None else round(float(minutes[k]), 1), next_open))
+    return SearchResult(hits, lon, lat, postcode, radius, when if q.open_at else None, total,
+                        travel=travel, profile=profile, max_walk_minutes=q.max_walk_minutes, windows=q.windows)
+
+
+def get_place(session: Session, place_id: int, *, include_unpublished: bool = False) -> Place:
+    """One place by id; unpublished places are not found for the public."""
+    place = session.get(Place, place_id)
+    if place is None or (not include_unpublished and place.status != "published"):
+        raise NotFound(f"no place with id {place_id}")
+    return place

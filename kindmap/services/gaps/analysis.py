@@ -1,0 +1,153 @@
+"""Council gap analysis: where welcoming free places are out of walking reach, for whom, and what would change it.
+
+The analysis is built from small modules, each owning one step; this module ties them together
+(``prepare`` loads, ``analyse_gaps`` measures) and re-exports their public names:
+
+* :mod:`~kindmap.services.gaps.query` the question (``GapQuery``), thresholds, time slots, reference week;
+* :mod:`~kindmap.services.gaps.inputs` demand (households at postcode centroids) and supply (places);
+* :mod:`~kindmap.services.gaps.times` walk minutes on the network, or estimated (straight line × circuity);
+* :mod:`~kindmap.services.gaps.measure` coverage, median walk, E2SFCA and the result tables;
+* :mod:`~kindmap.services.gaps.scenarios` what-if and best new sites; :mod:`~kindmap.services.gaps.partition`
+  the same analysis in Dask tiles; :mod:`~kindmap.services.gaps.report` the output files.
+
+Coordinates are EPSG:4326; walk times are minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from kindmap.config import Settings
+from kindmap.db import read_session
+from kindmap.errors import DataError, NotFound
+from kindmap.geo.profiles import Profile
+from kindmap.models import Region
+from kindmap.services.gaps.inputs import (
+    Demand,
+    Supply,
+    load_demand,
+    load_places,
+    open_in_slot,
+    select_supply,
+    weekly_hours,
+)
+from kindmap.services.gaps.measure import (
+    GapResult,
+    area_tables,
+    measure,
+    share,
+    supply_weight,
+)
+from kindmap.services.gaps.query import (
+    DEFAULT_CATEGORIES,
+    DEFAULT_UNKNOWN_HOURS,
+    HORIZON_MINUTES,
+    MAX_MINUTES,
+    MAX_SUPPLY_HOURS,
+    MIN_MINUTES,
+    MOST_DEPRIVED,
+    REFERENCE_WEEK,
+    SLOTS,
+    THRESHOLDS,
+    GapQuery,
+)
+from kindmap.services.gaps.times import EstimatedTimes, NetworkTimes, walk_times
+from kindmap.services.walking import ESTIMATED, profile_for
+
+__all__ = [
+    "DEFAULT_CATEGORIES", "DEFAULT_UNKNOWN_HOURS", "HORIZON_MINUTES", "MAX_MINUTES", "MAX_SUPPLY_HOURS", "MIN_MINUTES",
+    "MOST_DEPRIVED", "REFERENCE_WEEK", "SLOTS", "THRESHOLDS", "Context", "Demand", "EstimatedTimes", "GapQuery",
+    "GapResult", "NetworkTimes", "Supply", "analyse_gaps", "area_tables", "imported_region", "load_demand", "load_places", "measure",
+    "open_in_slot", "prepare", "region_geojson", "result_from", "select_supply", "share", "supply_weight",
+    "walk_times", "weekly_hours",
+]
+
+
+def imported_region(session: Session, slug: str) -> Region:
+    """The region in the database, or NotFound naming only the imported regions (or how to import one)."""
+    region = session.exec(select(Region).where(Region.slug == slug)).first()
+    if region is not None:
+        return region
+    from kindmap.ingest.manifest import known_regions
+
+    # A manifest only says a region can be imported; the analysis needs its areas and places in the database.
+    has_manifest = slug in known_regions()
+    imported = sorted(session.exec(select(Region.slug)).all())
+    if not imported:
+        how = (f"import it with: kindmap import region {slug}" if has_manifest else
+               "import one with: kindmap import region SLUG (kindmap region list shows the regions with a manifest)")
+        raise NotFound(f"unknown region {slug!r}: no regions are imported yet; {how}")
+    hint = f"; import it with: kindmap import region {slug}" if has_manifest else ""
+    raise NotFound(f"unknown region {slug!r}; imported regions: {', '.join(imported)}{hint}")
+
+
+@dataclass
+class Context:
+    """Everything loaded for one query: region, demand, supply, other places and the walk-time engine."""
+
+    region: str
+    region_name: str
+    region_id: int
+    query: GapQuery
+    profile: Profile
+    demand: Demand
+    eligible: Supply
+    is_open: np.ndarray
+    others: Supply
+    times: object
+
+    @property
+    def supply(self) -> Supply:
+        """The places counted: eligible and open in the slot."""
+        return self.eligible.take(np.flatnonzero(self.is_open))
+    boundary: str | None
+
+
+def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
+    """Validate the query and load demand, supply and walk times; raises before any output is written."""
+    q.check()
+    profile = profile_for(settings, q.profile)
+    with read_session(engine) as session:
+        region = imported_region(session, q.region)
+        demand = load_demand(session, region.id, region_name=region.name)
+        eligible, is_open, others = select_supply(session, region.id, q)
+        slug, name, rid, boundary = region.slug, region.name, region.id, region.boundary_geojson
+    if not is_open.any():
+        raise DataError(f"{name} has no places matching these criteria (categories {', '.join(q.categories or DEFAULT_CATEGORIES)}"
+                        f"{', slot ' + q.slot if q.slot != 'any' else ''}); import places or widen the criteria")
+    return Context(slug, name, rid, q, profile, demand, eligible, is_open, others,
+                   walk_times(settings, slug, profile, demand), boundary)
+
+
+def result_from(ctx: Context, m: dict, supply: Supply) -> GapResult:
+    """Assemble the result tables for one measured supply set."""
+    areas, deciles, totals = area_tables(ctx.demand, m, ctx.query)
+    notes = []
+    if ctx.times.method == ESTIMATED:
+        notes.append("walk times are estimated (straight-line distance × circuity): this region has no path network")
+    unknown = int(np.isnan(supply.weekly_hours).sum())
+    if unknown:
+        notes.append(f"{unknown} of {len(supply)} places have no opening hours; E2SFCA counts them as "
+                     f"{DEFAULT_UNKNOWN_HOURS:g} hours a week")
+    if ctx.times.off_network:
+        notes.append(f"{ctx.times.off_network} postcode points are over 1 km from any path and count as out of reach")
+    return GapResult(ctx.region, ctx.region_name, ctx.query, ctx.profile.name, ctx.times.method, m["thresholds"],
+                     supply, areas, deciles, totals, notes, m["minutes"], ctx.demand.weight)
+
+
+def analyse_gaps(engine: Engine, settings: Settings, q: GapQuery) -> GapResult:
+    """The whole-region gap analysis for one threshold, profile and time slot."""
+    ctx = prepare(engine, settings, q)
+    return result_from(ctx, measure(ctx.demand, ctx.supply, ctx.times, q), ctx.supply)
+
+
+def region_geojson(ctx_or_result) -> dict:
+    """Areas as a GeoJSON FeatureCollection (EPSG:4326) with their measures."""
+    feats = [{"type": "Feature", "geometry": json.loads(a["geometry_geojson"]),
+              "properties": {k: v for k, v in a.items() if k != "geometry_geojson"}} for a in ctx_or_result.areas]
+    return {"type": "FeatureCollection", "features": feats}

@@ -1,0 +1,150 @@
+"""Gap analysis inputs: demand (households at postcode centroids) and supply (published places), EPSG:4326.
+
+**Demand.** Each small area's households (``Area.households``, census) are shared equally
+among the area's postcode centroids (an area without postcodes keeps them at its centroid),
+so reach is measured where people live rather than at area centroids. Postcode centroids
+are public; no private household ever feeds these figures.
+
+**Supply.** Published places of the chosen categories (default ``DEFAULT_CATEGORIES``),
+optionally only those recorded free / drop-in / step-free (``True``; unknown is not enough),
+and open during a time slot (see :mod:`kindmap.services.gaps.query`). Places with unknown
+hours are left out of a time slot unless ``include_unknown_hours``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlmodel import Session, select
+
+from kindmap.errors import DataError
+from kindmap.hours import HoursIndex, check_hours, parse_windows
+from kindmap.models import Area, Place, PlaceStatus, Postcode
+from kindmap.services.gaps.query import (
+    DEFAULT_CATEGORIES,
+    REFERENCE_WEEK,
+    SLOTS,
+    GapQuery,
+)
+
+
+@dataclass
+class Demand:
+    """Small areas and the demand points (postcode centroids) carrying their households; EPSG:4326."""
+
+    code: list[str]
+    name: list[str]
+    households: np.ndarray  # per area
+    decile: np.ndarray  # per area, NaN unknown
+    rank: np.ndarray
+    geometry: list[str]  # GeoJSON per area
+    lon: np.ndarray  # per point
+    lat: np.ndarray
+    area: np.ndarray  # area index per point
+    weight: np.ndarray  # households per point
+
+
+@dataclass
+class Supply:
+    """Candidate or open places: ids (None for hypothetical ones), names, EPSG:4326 points, weekly hours."""
+
+    ids: list[int | None]
+    names: list[str]
+    lon: np.ndarray
+    lat: np.ndarray
+    hours: list[str | None]
+    weekly_hours: np.ndarray  # NaN unknown
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, idx) -> "Supply":
+        """A subset of the places."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return Supply([self.ids[i] for i in idx], [self.names[i] for i in idx], self.lon[idx], self.lat[idx],
+                      [self.hours[i] for i in idx], self.weekly_hours[idx])
+
+    def plus(self, other: "Supply") -> "Supply":
+        """Both sets of places."""
+        return Supply(self.ids + other.ids, self.names + other.names, np.r_[self.lon, other.lon],
+                      np.r_[self.lat, other.lat], self.hours + other.hours, np.r_[self.weekly_hours, other.weekly_hours])
+
+
+def load_demand(session: Session, region_id: int, *, region_name: str) -> Demand:
+    """The region's areas and their households spread equally over each area's postcodes."""
+    areas = session.exec(select(Area).where(Area.region_id == region_id).order_by(Area.code)).all()
+    if not areas:
+        raise DataError(f"{region_name} has no small areas; import an area file with households first")
+    missing = [a.code for a in areas if a.households is None]
+    if missing:
+        raise DataError(f"{len(missing)} of {len(areas)} small areas in {region_name} have no households "
+                        f"(e.g. {', '.join(missing[:3])}); re-import the area file with a households column")
+    index = {a.code: i for i, a in enumerate(areas)}
+    rows = session.exec(select(Postcode.area_code, Postcode.lon, Postcode.lat)
+                        .where(Postcode.area_code.in_(list(index))).order_by(Postcode.postcode)).all()
+    area_idx = np.array([index[r[0]] for r in rows], dtype=np.int64)
+    lon = np.array([r[1] for r in rows], dtype=np.float64)
+    lat = np.array([r[2] for r in rows], dtype=np.float64)
+    # An area without postcodes keeps its households at its centroid.
+    bare = np.setdiff1d(np.arange(len(areas)), area_idx)
+    area_idx = np.r_[area_idx, bare]
+    lon = np.r_[lon, [areas[i].centroid_lon for i in bare]]
+    lat = np.r_[lat, [areas[i].centroid_lat for i in bare]]
+    households = np.array([a.households for a in areas], dtype=np.float64)
+    per_area = np.bincount(area_idx, minlength=len(areas))
+    return Demand(
+        code=[a.code for a in areas], name=[a.name for a in areas], households=households,
+        decile=np.array([a.deprivation_decile if a.deprivation_decile is not None else np.nan for a in areas], float),
+        rank=np.array([a.deprivation_rank if a.deprivation_rank is not None else np.nan for a in areas], float),
+        geometry=[a.geometry_geojson for a in areas], lon=lon, lat=lat, area=area_idx,
+        weight=households[area_idx] / per_area[area_idx],
+    )
+
+
+def weekly_hours(hours: list[str | None]) -> np.ndarray:
+    """Typical weekly open hours per opening_hours string (NaN when missing or unreadable)."""
+    index = HoursIndex(hours, start=REFERENCE_WEEK, horizon_days=7)
+    return np.array([index.weekly_open_hours(i) for i in range(len(hours))], dtype=np.float64)
+
+
+def open_in_slot(hours: list[str | None], slot: str, *, include_unknown: bool) -> np.ndarray:
+    """Bool per place: open during part of the slot in the reference week (unknown → ``include_unknown``)."""
+    text = SLOTS[slot]
+    if text is None:
+        return np.ones(len(hours), bool)
+    index = HoursIndex(hours, start=REFERENCE_WEEK, horizon_days=7)
+    is_open = index.open_during(parse_windows(text), week_of=REFERENCE_WEEK)
+    unknown = np.array([h is None or not check_hours(h).valid for h in hours], bool)
+    return np.where(unknown, include_unknown, is_open)
+
+
+def load_places(session: Session, region_id: int, *, categories_: tuple[str, ...] | None = None,
+                exclude_ids: set[int] | None = None) -> Supply:
+    """Published places of the region (all categories when ``categories_`` is None), ordered by id."""
+    stmt = select(Place).where(Place.region_id == region_id, Place.status == PlaceStatus.published).order_by(Place.id)
+    if categories_ is not None:
+        stmt = stmt.where(Place.category.in_(list(categories_)))
+    rows = [p for p in session.exec(stmt).all() if p.id not in (exclude_ids or set())]
+    hours = [p.opening_hours for p in rows]
+    return Supply([p.id for p in rows], [p.name for p in rows], np.array([p.lon for p in rows], float),
+                  np.array([p.lat for p in rows], float), hours, weekly_hours(hours))
+
+
+def select_supply(session: Session, region_id: int, q: GapQuery) -> tuple[Supply, np.ndarray, Supply]:
+    """(places meeting the criteria, which of them are open in the slot, the region's places not counted)."""
+    cats = tuple(q.categories or DEFAULT_CATEGORIES)
+    stmt = select(Place.id).where(Place.region_id == region_id, Place.status == PlaceStatus.published,
+                                  Place.category.in_(list(cats)))
+    if q.free:
+        stmt = stmt.where(Place.free_to_use == True)  # noqa: E712  (SQL comparison)
+    if q.drop_in:
+        stmt = stmt.where(Place.drop_in == True)  # noqa: E712
+    if q.step_free:
+        stmt = stmt.where(Place.step_free == True)  # noqa: E712
+    ids = set(session.exec(stmt).all())
+    eligible = load_places(session, region_id, categories_=cats)
+    eligible = eligible.take([i for i, pid in enumerate(eligible.ids) if pid in ids])
+    is_open = open_in_slot(eligible.hours, q.slot, include_unknown=q.include_unknown_hours)
+    others = load_places(session, region_id, exclude_ids=set(np.array(eligible.ids, dtype=np.int64)[is_open].tolist()))
+    return eligible, is_open, others

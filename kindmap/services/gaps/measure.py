@@ -1,0 +1,101 @@
+"""Gap analysis measures: coverage within each threshold, median walk, E2SFCA access, and the result tables.
+
+Figures are per small area, per deprivation decile and for the whole region; no private data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kindmap.geo import coverage as cov
+from kindmap.services.gaps.inputs import Demand, Supply
+from kindmap.services.gaps.query import (
+    DEFAULT_UNKNOWN_HOURS,
+    HORIZON_MINUTES,
+    MAX_SUPPLY_HOURS,
+    MOST_DEPRIVED,
+    THRESHOLDS,
+    GapQuery,
+)
+
+
+@dataclass
+class GapResult:
+    """Per-area measures, the deprivation-decile view and region totals; no private data."""
+
+    region: str
+    region_name: str
+    query: GapQuery
+    profile: str
+    method: str
+    thresholds: tuple[float, ...]
+    places: Supply
+    areas: list[dict]
+    by_decile: list[dict]
+    totals: dict
+    notes: list[str] = field(default_factory=list)
+    point_minutes: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    point_weights: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+
+
+def supply_weight(weekly: np.ndarray) -> np.ndarray:
+    """E2SFCA supply: weekly open hours capped at MAX_SUPPLY_HOURS; unknown → DEFAULT_UNKNOWN_HOURS."""
+    return np.minimum(np.where(np.isfinite(weekly), weekly, DEFAULT_UNKNOWN_HOURS), MAX_SUPPLY_HOURS)
+
+
+def measure(demand: Demand, supply: Supply, times, q: GapQuery, *, minutes: np.ndarray | None = None) -> dict:
+    """Every measure for one supply set; ``minutes`` (nearest place per point) may be given precomputed."""
+    n = len(demand.code)
+    if minutes is None:
+        minutes = times.nearest(supply.lon, supply.lat, horizon=HORIZON_MINUTES)
+    thresholds = tuple(sorted(set(THRESHOLDS) | {q.minutes}))
+    covered = cov.covered_by_group(minutes, demand.weight, demand.area, n, thresholds=thresholds)
+    at = covered[thresholds.index(q.minutes)]
+    rows, cols, mins = times.pairs(supply.lon, supply.lat, threshold=q.minutes)
+    W = cov.decay_matrix(rows, cols, mins, shape=(demand.lon.size, len(supply)), threshold=q.minutes, decay=q.decay)
+    access = cov.e2sfca(W, demand.weight, supply_weight(supply.weekly_hours))
+    score = cov.weighted_mean_by_group(access.score * 1000.0, demand.weight, demand.area, n)
+    return {"minutes": minutes, "thresholds": thresholds, "covered": covered, "covered_at": at,
+            "median": cov.weighted_median_by_group(minutes, demand.weight, demand.area, n), "score": score}
+
+
+def share(part: float, whole: float) -> float | None:
+    """``part / whole``, or None when there is no whole."""
+    return float(part / whole) if whole > 0 else None
+
+
+def area_tables(demand: Demand, m: dict, q: GapQuery) -> tuple[list[dict], list[dict], dict]:
+    """(per-area rows, per-decile rows, region totals) for one set of measures."""
+    hh = demand.households
+    uncovered = hh - m["covered_at"]
+    priority = cov.priority_score(uncovered, demand.decile)
+    areas = []
+    for i, code in enumerate(demand.code):
+        med = m["median"][i]
+        areas.append({
+            "code": code, "name": demand.name[i], "households": int(hh[i]),
+            "share_covered": share(m["covered_at"][i], hh[i]),
+            **{f"share_within_{t:g}": share(m["covered"][k][i], hh[i]) for k, t in enumerate(m["thresholds"])},
+            "median_walk_minutes": float(med) if np.isfinite(med) else None,
+            "uncovered_households": float(uncovered[i]), "e2sfca_score": float(np.nan_to_num(m["score"][i])),
+            "deprivation_rank": None if np.isnan(demand.rank[i]) else int(demand.rank[i]),
+            "deprivation_decile": None if np.isnan(demand.decile[i]) else int(demand.decile[i]),
+            "priority": float(priority[i]), "geometry_geojson": demand.geometry[i],
+        })
+    deciles = []
+    for d in sorted({a["deprivation_decile"] for a in areas}, key=lambda x: (x is None, x)):
+        sel = np.array([a["deprivation_decile"] == d for a in areas])
+        h, c = float(hh[sel].sum()), float(m["covered_at"][sel].sum())
+        deciles.append({"decile": d, "areas": int(sel.sum()), "households": h, "covered_households": c,
+                        "uncovered_households": h - c, "share_covered": share(c, h)})
+    total_h, total_c = float(hh.sum()), float(m["covered_at"].sum())
+    deprived = np.isin(demand.decile, MOST_DEPRIVED)
+    totals = {"households": total_h, "covered_households": total_c, "uncovered_households": total_h - total_c,
+              "share_covered": share(total_c, total_h),
+              **{f"share_within_{t:g}": share(float(m["covered"][k].sum()), total_h) for k, t in enumerate(m["thresholds"])},
+              "most_deprived_households": float(hh[deprived].sum()),
+              "most_deprived_covered": float(m["covered_at"][deprived].sum()),
+              "most_deprived_share_covered": share(float(m["covered_at"][deprived].sum()), float(hh[deprived].sum()))}
+    return areas, deciles, totals

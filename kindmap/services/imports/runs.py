@@ -1,0 +1,128 @@
+"""An import run: its report, dry runs, limits, one transaction, and its record in ``ImportRun``.
+
+Every importer (region files, CSV and ORUK places, re-imports, activities) builds on
+this module and nothing here imports them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from kindmap.db import write_session
+from kindmap.errors import DataError
+from kindmap.ingest.problems import RowProblem, summarise
+from kindmap.models import ImportRun
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do): counts and, for places, a change report."""
+
+    kind: str
+    region: str | None
+    file: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0  # known to this source but not in this file (whether or not flagged before)
+    skipped: int = 0
+    possibly_closed: int = 0  # newly flagged possibly closed (missing from a full extract)
+    reappeared: int = 0  # flagged before, listed again now
+    problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    seconds: float = 0.0
+    data_timestamp: datetime | None = None
+    previous_data_timestamp: datetime | None = None
+    run_id: int | None = None
+    report_path: str | None = None
+    added_items: list[dict] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)  # updated places with field-level old/new values
+    possibly_closed_items: list[dict] = field(default_factory=list)
+    reappeared_items: list[dict] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        """How many places this import changed (0 means the file brought nothing new)."""
+        return self.added + self.updated + self.possibly_closed + self.reappeared
+
+    def summary(self) -> str:
+        """One line for people."""
+        verb = "would import" if self.dry_run else "imported"
+        text = (
+            f"{self.kind}: {verb} {self.added} new, {self.updated} updated, {self.unchanged} unchanged"
+            f" from {self.file} in {self.seconds:.1f} s"
+        )
+        if self.possibly_closed:
+            text += f"; {self.possibly_closed} no longer listed, {'would be ' if self.dry_run else ''}flagged possibly closed for review"
+        if self.reappeared:
+            text += f"; {self.reappeared} listed again after being missing"
+        if self.missing and self.missing != self.possibly_closed:
+            text += f"; {self.missing} known but not in this file"
+        if self.skipped:
+            text += f"; {self.skipped} rows skipped"
+        return text
+
+    def to_dict(self) -> dict:
+        """The change report as plain JSON-able data."""
+        out = {k: v for k, v in vars(self).items() if k != "problems"}
+        out["problems"] = [vars(p) for p in self.problems]
+        out["changed"] = self.changed
+        for key in ("data_timestamp", "previous_data_timestamp"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+
+class DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_problems(report: ImportReport, problems: list[RowProblem], *, skip_invalid: bool) -> None:
+    """Abort with every row problem listed, or (with ``skip_invalid``) count them as skipped."""
+    report.problems = problems
+    if problems and not skip_invalid:
+        raise DataError(
+            f"{report.file}: {len(problems)} row(s) have problems; nothing was imported. Fix them, "
+            f"or import the valid rows with --skip-invalid:\n{summarise(problems)}",
+            details=[vars(p) for p in problems[:200]],
+        )
+    report.skipped = len(problems)
+
+
+def _run(engine: Engine, report: ImportReport, work: Callable[[Session], None], *, started: float) -> ImportReport:
+    try:
+        with write_session(engine) as session:
+            work(session)
+            if report.dry_run:
+                raise DryRun
+    except DryRun:
+        pass
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _record_run(session: Session, report: ImportReport, *, region_id: int | None, path: Path, data_timestamp: datetime | None = None) -> None:
+    session.add(
+        ImportRun(
+            kind=report.kind, region_id=region_id, file_name=path.name[:300], file_sha256=file_sha256(path),
+            data_timestamp=data_timestamp, added=report.added, updated=report.updated,
+            unchanged=report.unchanged, missing=report.missing, skipped=report.skipped,
+        )
+    )

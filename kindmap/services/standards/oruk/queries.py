@@ -1,0 +1,92 @@
+"""Open Referral UK pages and single documents the API serves: services, service_at_locations.
+
+Builds on ``documents`` (places) and ``activities`` (opportunities, support services); neither
+imports this module, so the three form no circle.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from kindmap.errors import InvalidQuery, NotFound
+from kindmap.geo.distance import PointIndex
+from kindmap.models import Place, PlaceStatus
+from kindmap.services.catalogue.search import locate_postcode
+from kindmap.services.standards.oruk import activities as oruk_activities
+from kindmap.services.standards.oruk.documents import (
+    Page,
+    _check_paging,
+    place_service,
+    service_at_location,
+    service_list_item,
+    stable_id,
+)
+
+
+def _published():
+    return select(Place).where(Place.status == PlaceStatus.published)
+
+
+def list_services(session: Session, *, page: int = 1, per_page: int = 50) -> Page:
+    """A page of ORUK service list items: published places by id, then opportunities, then support services."""
+    _check_paging(page, per_page)
+    places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published)).one()
+    start = (page - 1) * per_page
+    rows = session.exec(_published().order_by(Place.id).offset(start).limit(per_page)).all()
+    contents = [service_list_item(p) for p in rows]
+    if len(contents) < per_page:
+        contents += oruk_activities.list_items(session, offset=max(start - places, 0), limit=per_page - len(contents))
+    return Page(places + oruk_activities.count(session), page, per_page, contents)
+
+
+def _place_by_uuid(session: Session, value: str, *, suffix: tuple[str, ...]) -> Place:
+    try:
+        wanted = str(uuid.UUID(value))
+    except ValueError:
+        raise InvalidQuery(f"{value!r} is not a UUID; ORUK ids look like 3fa85f64-5717-4562-b3fc-2c963f66afa6") from None
+    # ids are uuid5 over the place id, so look it up by recomputing over published ids (cheap: ints only)
+    for place_id in session.exec(select(Place.id).where(Place.status == PlaceStatus.published)).all():
+        if stable_id("place", place_id, *suffix) == wanted:
+            return session.get(Place, place_id)
+    raise NotFound(f"no published service with id {value}")
+
+
+def get_service(session: Session, service_id: str) -> dict:
+    """The full ORUK service for an id (place, opportunity or support service), or ``NotFound``."""
+    try:
+        return place_service(_place_by_uuid(session, service_id, suffix=()))
+    except NotFound:
+        found = oruk_activities.find_service(session, str(uuid.UUID(service_id)))
+        if found is None:
+            raise
+        return found
+
+
+def get_service_at_location(session: Session, sal_id: str) -> dict:
+    """The full ORUK service_at_location for an id, or ``NotFound``."""
+    return service_at_location(_place_by_uuid(session, sal_id, suffix=("service_at_location",)))
+
+
+def list_service_at_locations(session: Session, *, page: int = 1, per_page: int = 50, postcode: str | None = None,
+                              proximity_m: float | None = None) -> Page:
+    """A page of service_at_locations; with a postcode, nearest first within ``proximity_m`` metres."""
+    _check_paging(page, per_page)
+    if proximity_m is not None and not (math.isfinite(proximity_m) and 0 < proximity_m <= 100_000):
+        raise InvalidQuery("proximity is in metres: more than 0 and at most 100000")
+    if proximity_m is not None and not postcode:
+        raise InvalidQuery("proximity needs a postcode to measure from")
+    places = session.exec(_published().order_by(Place.id)).all()
+    if postcode:
+        centre = locate_postcode(session, postcode)
+        index = PointIndex([p.lon for p in places], [p.lat for p in places]) if places else None
+        if index is None:
+            places = []
+        else:
+            idx, _ = index.within(centre.lon, centre.lat, radius_m=proximity_m or 5000)
+            places = [places[i] for i in idx.tolist()]
+    chunk = places[(page - 1) * per_page: page * per_page]
+    return Page(len(places), page, per_page, [service_at_location(p, full=False) for p in chunk])
