@@ -199,14 +199,16 @@ def import_areas_cmd(
     demo_db: Annotated[bool, typer.Option("--demo")] = False,
 ) -> None:
     """Import small areas with deprivation figures; column names default to the region manifest's."""
-    from kindmap.ingest.areas import AreaColumns
+    import dataclasses
+
     from kindmap.services.imports.files import import_areas
 
     settings = get_settings()
     try:
         defaults = _manifest_area_columns(region, path)
-        columns = AreaColumns(
-            code=code_col or defaults.code, name=name_col or defaults.name, rank=rank_col or defaults.rank,
+        # The manifest's other columns (ward, score, method) come along with the options' overrides.
+        columns = dataclasses.replace(
+            defaults, code=code_col or defaults.code, name=name_col or defaults.name, rank=rank_col or defaults.rank,
             decile=decile_col or defaults.decile, population=population_col or defaults.population,
             households=households_col or defaults.households, index_name=index_name or defaults.index_name,
             kind=kind or defaults.kind,

@@ -30,6 +30,11 @@ class AreaColumns:
     households: str | None = None
     index_name: str | None = None  # e.g. "IMD 2019"
     kind: str = "Small area"  # e.g. "LSOA 2011"
+    score: str | None = None
+    method: str | None = None  # how the deprivation figures reach this area (per row)
+    index_col: str | None = None  # the index name per row (a table holding IMD 2025 and WIMD 2019)
+    ward_code: str | None = None
+    ward_name: str | None = None
 
 
 @dataclass
@@ -45,6 +50,10 @@ class AreaRecord:
     deprivation_index: str | None = None
     deprivation_rank: int | None = None
     deprivation_decile: int | None = None
+    deprivation_score: float | None = None
+    deprivation_method: str | None = None
+    ward_code: str | None = None
+    ward_name: str | None = None
 
 
 @dataclass
@@ -54,14 +63,16 @@ class AreasRead:
     columns: list[str] = field(default_factory=list)
 
 
-def _read_frame(path: Path, *, limits: ImportLimits | None = None):
+def _read_frame(path: Path, *, limits: ImportLimits | None = None, where: str | None = None,
+                layer: str | None = None):
     if not path.is_file():
         raise DataError(f"area file {path} does not exist; check the path")
     if limits is not None:
         check_file_size(path, max_mb=limits.max_upload_mb)
     try:
         # One feature past the limit is enough to know the file is over it; the rest is never read.
-        frame = pyogrio.read_dataframe(path, max_features=limits.max_rows + 1 if limits else None)
+        frame = pyogrio.read_dataframe(path, layer=layer, where=where,
+                                       max_features=limits.max_rows + 1 if limits else None)
     except Exception as exc:  # pyogrio raises several driver-specific errors
         raise DataError(f"{path.name} is not a readable vector file (GeoJSON, GeoPackage…): {exc}") from exc
     if limits is not None and len(frame) > limits.max_rows:
@@ -90,9 +101,37 @@ def _optional_int(value, *, row: int, column: str | None, problems: list[RowProb
     return int(round(number))
 
 
-def read_areas(path: Path, *, columns: AreaColumns, limits: ImportLimits | None = None) -> AreasRead:
-    """Read areas within ``limits``; bad rows become ``problems`` (the caller decides whether to proceed)."""
-    frame = _read_frame(Path(path), limits=limits or ImportLimits())
+def _optional_text(value, *, max_length: int) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text[:max_length] or None
+
+
+def _optional_float(value, *, row: int, column: str | None, problems: list[RowProblem]) -> float | None:
+    if column is None or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append(RowProblem(row, column, f"{value!r} is not a number"))
+        return None
+    if math.isnan(number):
+        return None
+    if not math.isfinite(number):
+        problems.append(RowProblem(row, column, f"{value!r} is not a finite number"))
+        return None
+    return number
+
+
+def read_areas(path: Path, *, columns: AreaColumns, limits: ImportLimits | None = None,
+               where: str | None = None, layer: str | None = None) -> AreasRead:
+    """Read areas within ``limits``; bad rows become ``problems`` (the caller decides whether to proceed).
+
+    ``where`` is an OGR SQL filter (e.g. ``ltla24cd = 'W06000022'``) so only one council's rows
+    of a national table are read; ``layer`` names the layer of a multi-layer file.
+    """
+    frame = _read_frame(Path(path), limits=limits or ImportLimits(), where=where, layer=layer)
     available = [c for c in frame.columns if c != "geometry"]
     wanted = {k: v for k, v in vars(columns).items() if k not in ("index_name", "kind") and v}
     missing = [f"{k}={v!r}" for k, v in wanted.items() if v not in available]
@@ -138,9 +177,14 @@ def read_areas(path: Path, *, columns: AreaColumns, limits: ImportLimits | None 
             centroid_lat=float(point.y),
             population=_optional_int(rec.get(columns.population) if columns.population else None, row=i, column=columns.population, problems=problems),
             households=_optional_int(rec.get(columns.households) if columns.households else None, row=i, column=columns.households, problems=problems),
-            deprivation_index=columns.index_name,
+            deprivation_index=(_optional_text(rec.get(columns.index_col), max_length=40) if columns.index_col else None)
+            or columns.index_name,
             deprivation_rank=_optional_int(rec.get(columns.rank) if columns.rank else None, row=i, column=columns.rank, problems=problems),
             deprivation_decile=decile,
+            deprivation_score=_optional_float(rec.get(columns.score) if columns.score else None, row=i, column=columns.score, problems=problems),
+            deprivation_method=_optional_text(rec.get(columns.method), max_length=200) if columns.method else None,
+            ward_code=_optional_text(rec.get(columns.ward_code), max_length=16) if columns.ward_code else None,
+            ward_name=_optional_text(rec.get(columns.ward_name), max_length=200) if columns.ward_name else None,
         )
         if problems:
             out.problems.extend(problems)
@@ -151,9 +195,9 @@ def read_areas(path: Path, *, columns: AreaColumns, limits: ImportLimits | None 
     return out
 
 
-def read_boundary(path: Path) -> str:
-    """Union of every feature in a boundary file, as GeoJSON text in EPSG:4326."""
-    frame = _read_frame(Path(path))
+def read_boundary(path: Path, *, where: str | None = None, layer: str | None = None) -> str:
+    """Union of every feature in a boundary file (or of those ``where`` selects), as GeoJSON text in EPSG:4326."""
+    frame = _read_frame(Path(path), where=where, layer=layer)
     geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
     if not geoms:
         raise DataError(f"{Path(path).name} holds no boundary geometry")

@@ -23,6 +23,9 @@ class RegionBase(SQLModel):
 class Region(RegionBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     boundary_geojson: str | None = None
+    # Where the region's OpenStreetMap extract has map data (EPSG:4326 GeoJSON): areas outside it
+    # are "no data", never "no access". None until an extract is imported.
+    map_extent_geojson: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -39,6 +42,15 @@ class AreaBase(SQLModel):
     deprivation_index: str | None = Field(default=None, max_length=40, description="e.g. 'IMD 2019'.")
     deprivation_rank: int | None = None
     deprivation_decile: int | None = Field(default=None, ge=1, le=10, description="1 = most deprived.")
+    deprivation_score: float | None = Field(default=None, description="The index's score (higher = more deprived).")
+    deprivation_method: str | None = Field(
+        default=None, max_length=200,
+        description="How the figures reach this area, e.g. 'direct (LSOA21)' or how WIMD 2019 was carried to 2021 areas.")
+    ward_code: str | None = Field(default=None, max_length=16, description="Electoral ward (GSS), e.g. E05012633.")
+    ward_name: str | None = Field(default=None, max_length=200, description="The ward people know, e.g. 'Greetham'.")
+    map_share: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Share of the area (0–1) the region's OpenStreetMap extract covers; None until one is imported.")
     centroid_lon: float
     centroid_lat: float
 

@@ -26,7 +26,9 @@ def area_columns(entry) -> AreaColumns:
     cols, opts = entry.columns, entry.options
     return AreaColumns(code=cols["code"], name=cols["name"], rank=cols.get("rank"), decile=cols.get("decile"),
                        population=cols.get("population"), households=cols.get("households"),
-                       index_name=opts.get("index_name"), kind=opts.get("kind", "Small area"))
+                       index_name=opts.get("index_name"), kind=opts.get("kind", "Small area"),
+                       score=cols.get("score"), method=cols.get("method"), index_col=cols.get("index_name"),
+                       ward_code=cols.get("ward_code"), ward_name=cols.get("ward_name"))
 
 
 def _already_imported(engine: Engine, hashes: set[str]) -> bool:

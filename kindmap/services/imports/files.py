@@ -30,12 +30,16 @@ from kindmap.services.regions import ensure_region
 
 
 def import_areas(engine: Engine, *, region: str, path: Path, columns: AreaColumns, data_dir: Path,
-                 dry_run: bool = False, skip_invalid: bool = False, limits: ImportLimits | None = None) -> ImportReport:
-    """Upsert small areas by code into ``region`` (refused whole past ``limits``; see ``import_limits``)."""
+                 dry_run: bool = False, skip_invalid: bool = False, limits: ImportLimits | None = None,
+                 where: str | None = None, layer: str | None = None) -> ImportReport:
+    """Upsert small areas by code into ``region`` (refused whole past ``limits``; see ``import_limits``).
+
+    ``where``/``layer`` select one council's rows of a national table (see ``read_areas``).
+    """
     path = Path(path)
     started = time.perf_counter()
     report = ImportReport(kind="areas", region=region, file=path.name, dry_run=dry_run)
-    read = read_areas(path, columns=columns, limits=import_limits(limits))
+    read = read_areas(path, columns=columns, limits=import_limits(limits), where=where, layer=layer)
     check_problems(report, read.problems, skip_invalid=skip_invalid)
 
     def work(session: Session) -> None:
