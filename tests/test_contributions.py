@@ -18,7 +18,7 @@ from kindmap.models import (
     Region,
     ReviewItem,
 )
-from kindmap.services.accounts.ratelimit import Limits, RateLimiter
+from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits, Limits, RateLimiter
 
 XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${alert(1)}", "\\`"]
 
@@ -163,7 +163,8 @@ def test_honeypot_looks_accepted_but_stores_nothing(client, engine):
 def test_rate_limit_429_with_retry_after_per_client_and_global(client, engine):
     ids = _seed(engine)
     now = [1000.0]
-    client.app.state.contribution_limiter = RateLimiter(Limits(per_client=3, total=100, window_s=600), clock=lambda: now[0])
+    client.app.state.contribution_limiter = ContributionLimiter.uniform(
+        KindLimits(per_target=3, per_client=100, total=100, window_s=600), clock=lambda: now[0])
     note = {"place_id": ids["library"], "text": "Thank you for the warm welcome"}
     for _ in range(3):
         assert client.post("/api/contributions/kindness-notes", json=note).status_code == 202
@@ -181,13 +182,14 @@ def test_rate_limit_429_with_retry_after_per_client_and_global(client, engine):
     # Limits are published in the API description of the public endpoints.
     spec = client.get("/openapi.json").json()
     desc = spec["paths"]["/api/contributions/kindness-notes"]["post"]["description"]
-    assert "5 submissions per 10 minutes" in desc and "429" in desc and "Retry-After" in desc
+    assert "3 per 10 minutes about one place from one client, 30 per 10 minutes from one client" in desc
+    assert "429" in desc and "Retry-After" in desc
     assert "requestBody" in spec["paths"]["/api/contributions/suggestions"]["post"]
 
 
 def test_kindness_notes_shown_only_after_approval_and_escaped(client, engine):
     ids = _seed(engine)
-    client.app.state.contribution_limiter = RateLimiter(Limits(per_client=50, total=50))
+    client.app.state.contribution_limiter = ContributionLimiter.uniform(KindLimits(per_target=50, per_client=50, total=50))
     lib = ids["library"]
     for text in ("Thank you for the warm welcome", *XSS):
         text = text if len(text) >= 3 else text + "!!"  # notes are at least 3 characters
@@ -297,3 +299,23 @@ def test_place_page_shows_everything_escaped_and_never_links_javascript(client, 
     missing = client.get("/places/99999")
     assert missing.status_code == 404 and "Place not found" in missing.text
     assert client.get("/suggest").status_code == 200 and client.get("/moderate").status_code == 200
+
+
+def test_contribution_limits_are_per_kind_and_per_place(client, engine):
+    from kindmap.api.routes.contributions import DEFAULT_LIMITS
+
+    ids = _seed(engine)
+    client.app.state.contribution_limiter = ContributionLimiter(DEFAULT_LIMITS)
+    lib = ids["library"]
+    note = {"place_id": lib, "text": "Thank you for the warm welcome"}
+    for _ in range(3):
+        assert client.post("/api/contributions/kindness-notes", json=note).status_code == 202
+    r = client.post("/api/contributions/kindness-notes", json=note)
+    assert r.status_code == 429 and "Too many submissions from you" in r.json()["detail"]
+    # Same client, another kind of contribution: its own count.
+    r = client.post("/api/contributions/problems", json={"place_id": lib, "problem": "wrong_hours"})
+    assert r.status_code == 202
+    r = client.post("/api/contributions/suggestions", json=SUGGESTION)
+    assert r.status_code == 202
+    desc = client.get("/openapi.json").json()["paths"]["/api/contributions/suggestions"]["post"]["description"]
+    assert "2 per 10 minutes about one suggested name from one client, 10 per 10 minutes from one client" in desc

@@ -139,10 +139,10 @@ def _oruk_import(engine, settings, folder: Path, names: list[str]) -> list[str]:
 
 
 def _suggest_and_approve(client, engine, names: list[str]) -> list[str]:
-    from kindmap.services.accounts.ratelimit import Limits, RateLimiter
+    from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits
     from tests.test_contributions import _user
 
-    client.app.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))
+    client.app.state.contribution_limiter = ContributionLimiter.uniform(KindLimits(1000, 1000, 1000))
     sent = []
     for n in names:
         r = client.post("/api/contributions/suggestions",

@@ -85,7 +85,7 @@ def limits_text(limits: Settings) -> str:
     return (
         "\n\n## Limits\n\n"
         f"- Request bodies: at most **{limits.max_body_kb} KiB** (also when sent chunked); past it **413**.\n"
-        "- Public contributions: smaller bodies and a per-client rate limit (see each operation); **429** "
+        "- Public contributions: smaller bodies and rate limits per kind of contribution, per place and per client (see each operation); **429** "
         "with `Retry-After` past it.\n"
         f"- Sign-in (`/api/auth/token`, `/api/auth/session`): {limits.login_attempts_per_account} attempts "
         f"per account and {limits.login_attempts_per_client} per client every {minutes} minutes; **429** with "

@@ -150,7 +150,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, _pg):
     """The kindmap app over the synthetic database (tests may swap its rate limiter)."""
     from kindmap.api.app import create_app
     from kindmap.config import Settings
-    from kindmap.services.accounts.ratelimit import Limits, RateLimiter
+    from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits
     from tests.conftest import scratch_database
 
     state = tmp_path_factory.mktemp("browser")
@@ -159,7 +159,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, _pg):
         _seed(settings)
         application = create_app(settings)
         # Every test posts from 127.0.0.1: a roomy limit here; the rate-limit test sets a tight one.
-        application.state.contribution_limiter = RateLimiter(Limits(per_client=1000, total=1000))
+        application.state.contribution_limiter = ContributionLimiter.uniform(KindLimits(1000, 1000, 1000))
         yield application
         application.state.engine.dispose()  # the server has stopped (``server`` tears down first)
 

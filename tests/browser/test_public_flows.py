@@ -154,10 +154,10 @@ def test_empty_and_bad_forms_keep_what_was_typed(page, server):
 
 
 def test_rate_limit_shows_a_friendly_message_and_keeps_the_text(page, server, app):
-    from kindmap.services.accounts.ratelimit import Limits, RateLimiter
+    from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits
 
     roomy = app.state.contribution_limiter
-    app.state.contribution_limiter = RateLimiter(Limits(per_client=1, total=100, window_s=600))
+    app.state.contribution_limiter = ContributionLimiter.uniform(KindLimits(per_target=1, per_client=100, total=100))
     try:
         library = _place_id(server, "Testshire Library")
         page.goto(f"{server}/places/{library}")

@@ -16,21 +16,26 @@ from kindmap.errors import InvalidQuery, PayloadTooLarge
 from kindmap.models.accounts import User
 from kindmap.models.contributions import KindnessNotePublic
 from kindmap.schemas import ErrorOut
-from kindmap.services.accounts.ratelimit import Limits, RateLimiter
+from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits
 from kindmap.services.community import contributions as svc
 
 router = APIRouter(prefix="/api", tags=["contributions"])
 REVIEWERS = ("admin", "moderator", "council_analyst")  # the same people who work /api/review
 Reviewer = Annotated[User, Depends(require_roles(*REVIEWERS))]
-DEFAULT_LIMITS = Limits()
+DEFAULT_LIMITS = {kind: KindLimits(*numbers) for kind, numbers in svc.RATE_LIMITS.items()}
+ABOUT = {"suggestion": "one suggested name", "problem_report": "one place", "kindness_note": "one place"}
 
-PUBLIC_RULES = f"""
+
+def public_rules(kind: str) -> str:
+    """The rules of a public contribution form, with its own rate limits, for the API docs."""
+    return f"""
 
 No account is needed. To keep the queue useful:
 
-- **Rate limit:** {DEFAULT_LIMITS.describe()}. Past it: **429** with `Retry-After` (seconds).
-  Clients are counted by a salted hash of their address, kept in memory only; the address
-  itself is never stored.
+- **Rate limit:** {DEFAULT_LIMITS[kind].describe(ABOUT[kind])}. Past it: **429** with `Retry-After`
+  (seconds). Each kind of contribution (suggestions, problem reports, kindness notes) is counted
+  on its own. Clients are counted by a salted hash of their address, kept in memory only; the
+  address itself is never stored.
 - **Size:** request bodies over {svc.MAX_BODY_BYTES // 1024} KiB get **413**; each text field has a
   length limit (below); texts are Unicode-normalised (NFC) and control characters removed.
 - **Honeypot:** the `{svc.HONEYPOT}` field must be left empty (the page hides it from people).
@@ -70,11 +75,11 @@ class Decision(BaseModel):
     notes_published: int = 0
 
 
-def limiter(request: Request) -> RateLimiter:
+def limiter(request: Request) -> ContributionLimiter:
     """The app's limiter (tests may set ``app.state.contribution_limiter``)."""
     found = getattr(request.app.state, "contribution_limiter", None)
     if found is None:
-        found = request.app.state.contribution_limiter = RateLimiter(DEFAULT_LIMITS)
+        found = request.app.state.contribution_limiter = ContributionLimiter(DEFAULT_LIMITS)
     return found
 
 
@@ -98,10 +103,14 @@ def _body_schema(model: type[BaseModel]) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
-async def _submit(request: Request, engine, model, action, message: str) -> Received:
-    # Count before validating, so a client hammering with bad bodies is limited too.
-    limiter(request).hit(request.client.host if request.client else None)
+async def _submit(request: Request, engine, kind: str, model, action, message: str) -> Received:
+    # Count before validating, so a client hammering with bad bodies is limited too; then once
+    # more about what it is about (a place, a suggested name), which only a valid body says.
+    address = request.client.host if request.client else None
+    limits = limiter(request)
+    limits.hit_client(address, kind)
     data = svc.parse(model, await read_json(request))
+    limits.hit_target(address, kind, svc.rate_target(data))
     if not svc.is_bot(data):
         def write() -> None:
             with write_session(engine) as session:
@@ -112,25 +121,25 @@ async def _submit(request: Request, engine, model, action, message: str) -> Rece
 
 @router.post("/contributions/suggestions", status_code=202, response_model=Received, responses=PUBLIC_ERRORS,
              openapi_extra=_body_schema(svc.SuggestionIn), summary="Suggest a place",
-             description="Suggest a welcoming place that is missing from the map." + PUBLIC_RULES)
+             description="Suggest a welcoming place that is missing from the map." + public_rules("suggestion"))
 async def suggest(request: Request, engine: EngineDep) -> Received:
-    return await _submit(request, engine, svc.SuggestionIn, svc.submit_suggestion,
+    return await _submit(request, engine, "suggestion", svc.SuggestionIn, svc.submit_suggestion,
                          "Thank you. A moderator will check your suggestion before it appears on the map.")
 
 
 @router.post("/contributions/problems", status_code=202, response_model=Received, responses=PUBLIC_ERRORS,
              openapi_extra=_body_schema(svc.ProblemIn), summary="Report a problem with a place",
-             description="Tell us a place has closed, has the wrong hours, is not free or not accessible." + PUBLIC_RULES)
+             description="Tell us a place has closed, has the wrong hours, is not free or not accessible." + public_rules("problem_report"))
 async def report_problem(request: Request, engine: EngineDep) -> Received:
-    return await _submit(request, engine, svc.ProblemIn, svc.submit_problem,
+    return await _submit(request, engine, "problem_report", svc.ProblemIn, svc.submit_problem,
                          "Thank you. A moderator will check the place and correct it.")
 
 
 @router.post("/contributions/kindness-notes", status_code=202, response_model=Received, responses=PUBLIC_ERRORS,
              openapi_extra=_body_schema(svc.KindnessIn), summary="Thank a place",
-             description="A short thank-you, shown on the place's page once a moderator approves it." + PUBLIC_RULES)
+             description="A short thank-you, shown on the place's page once a moderator approves it." + public_rules("kindness_note"))
 async def thank_place(request: Request, engine: EngineDep) -> Received:
-    return await _submit(request, engine, svc.KindnessIn, svc.submit_kindness,
+    return await _submit(request, engine, "kindness_note", svc.KindnessIn, svc.submit_kindness,
                          "Thank you. Your note will appear on this page once a moderator has read it.")
 
 

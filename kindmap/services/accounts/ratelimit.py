@@ -47,24 +47,26 @@ class RateLimiter:
         self._clients: dict[str, deque[float]] = {}
         self._all: deque[float] = deque()
 
-    def client_key(self, address: str | None) -> str:
-        """A salted, truncated SHA-256 of a client address (the address itself is never kept)."""
-        return hashlib.sha256(self._salt + who(address).encode()).hexdigest()[:32]
+    def client_key(self, address: str | None, bucket: str = "") -> str:
+        """A salted, truncated SHA-256 of a client address and an optional bucket name (what the
+        count is about, e.g. one place); the address itself is never kept."""
+        return hashlib.sha256(self._salt + who(address).encode() + b"\0" + bucket.encode()).hexdigest()[:32]
 
-    def hit(self, address: str | None) -> None:
-        """Record one submission from ``address``, or raise ``RateLimited`` with seconds to wait."""
-        key = self.client_key(address)
+    def hit(self, address: str | None, *, bucket: str = "", whose: str = "from you") -> None:
+        """Record one submission from ``address`` (in ``bucket``), or raise ``RateLimited`` with
+        seconds to wait; ``whose`` words the per-client refusal."""
+        key = self.client_key(address, bucket)
         now = self._clock()
         window = self.limits.window_s
         with self._lock:
             self._expire(now)
             mine = self._clients.setdefault(key, deque())
-            for events, limit, whose in ((mine, self.limits.per_client, "from you"),
-                                         (self._all, self.limits.total, "from everyone")):
+            for events, limit, said in ((mine, self.limits.per_client, whose),
+                                        (self._all, self.limits.total, "from everyone")):
                 if len(events) >= limit:
                     wait = max(1, math.ceil(events[0] + window - now))
                     raise RateLimited(
-                        f"Too many submissions {whose} in a short time. Please wait about "
+                        f"Too many submissions {said} in a short time. Please wait about "
                         f"{_minutes(wait)} and try again; what you wrote is kept.", retry_after=wait)
             mine.append(now)
             self._all.append(now)
@@ -91,6 +93,82 @@ class RateLimiter:
         for events in self._clients.values():
             while events and events[0] <= cutoff:
                 events.popleft()
+
+
+@dataclass(frozen=True)
+class KindLimits:
+    """Limits for one kind of contribution, each within ``window_s`` seconds: from one client
+    about one thing (a place, or one suggested name), from one client in all, from everyone."""
+
+    per_target: int
+    per_client: int
+    total: int
+    window_s: int = 600
+
+    def describe(self, about: str) -> str:
+        """The limits in plain English, for the API docs."""
+        minutes = max(1, round(self.window_s / 60))
+        return (f"{self.per_target} per {minutes} minutes about {about} from one client, {self.per_client} per "
+                f"{minutes} minutes from one client (a shared network counts as one), and {self.total} "
+                f"per {minutes} minutes from everyone together")
+
+
+class ContributionLimiter:
+    """Per-kind limits for public contributions. Two counts per client and kind: one per target
+    (so one household thanking its favourite place again and again is stopped there) and a wider
+    one per client (a library's or community centre's wifi is one address shared by many people,
+    so it must not be locked out by one of them). Kinds without limits of their own use ``default``.
+    """
+
+    def __init__(self, limits: dict[str, KindLimits], *, default: KindLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = dict(limits)
+        self.default = default or KindLimits(per_target=3, per_client=20, total=200)
+        self._clock = clock
+        self._client: dict[str, RateLimiter] = {}
+        self._target: dict[str, RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def uniform(cls, limits: KindLimits, *, clock: Callable[[], float] = time.monotonic) -> ContributionLimiter:
+        """The same limits for every kind (tests, and deployments that want one rule)."""
+        return cls({}, default=limits, clock=clock)
+
+    def for_kind(self, kind: str) -> KindLimits:
+        """The limits that apply to ``kind``."""
+        return self.limits.get(kind, self.default)
+
+    def _pair(self, kind: str) -> tuple[RateLimiter, RateLimiter]:
+        with self._lock:
+            if kind not in self._client:
+                lim = self.for_kind(kind)
+                self._client[kind] = RateLimiter(Limits(per_client=lim.per_client, total=lim.total,
+                                                        window_s=lim.window_s), clock=self._clock)
+                # Everyone's total is counted once, by the per-client limiter above.
+                self._target[kind] = RateLimiter(Limits(per_client=lim.per_target, total=10**9,
+                                                        window_s=lim.window_s), clock=self._clock)
+            return self._client[kind], self._target[kind]
+
+    def hit_client(self, address: str | None, kind: str) -> None:
+        """Count one ``kind`` submission from ``address`` (before the body is read, so a client
+        sending bad bodies is limited too)."""
+        self._pair(kind)[0].hit(address, whose="from this network")
+
+    def hit_target(self, address: str | None, kind: str, target: str) -> None:
+        """Count one ``kind`` submission from ``address`` about ``target`` (a place, a name)."""
+        self._pair(kind)[1].hit(address, bucket=target, whose="from you")
+
+    def tracked_clients(self) -> int:
+        """How many client hashes are currently held, over every kind."""
+        with self._lock:
+            limiters = list(self._client.values()) + list(self._target.values())
+        return sum(limiter.tracked_clients() for limiter in limiters)
+
+    def reset(self) -> None:
+        """Forget every count."""
+        with self._lock:
+            self._client.clear()
+            self._target.clear()
 
 
 class CostBudget:

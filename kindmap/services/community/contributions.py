@@ -129,6 +129,26 @@ def _friendly(error: dict) -> str:
     return f"{label}: {error.get('msg', 'not valid')}"
 
 
+# Rate limits per kind of contribution, each per 10 minutes: (about one place or one suggested
+# name from one client, from one client in all, from everyone). A library's or community centre's
+# wifi is one client shared by many people, so its own cap is wide and the narrow one is per place:
+# one household thanking its favourite place again and again does not lock the others out.
+# A new kind of contribution adds its row here (kinds without one get (3, 20, 200)).
+RATE_LIMITS: dict[str, tuple[int, int, int]] = {
+    "suggestion": (2, 10, 200),
+    "problem_report": (3, 20, 200),
+    "kindness_note": (3, 30, 300),
+}
+
+
+def rate_target(data: _In) -> str:
+    """What a submission is about, for the narrow rate limit: its place, or the suggested name."""
+    place_id = getattr(data, "place_id", None)
+    if place_id is not None:
+        return f"place/{place_id}"
+    return "name/" + " ".join(str(getattr(data, "name", "") or "").casefold().split())
+
+
 def is_bot(data: _In) -> bool:
     """True when the honeypot field was filled (people never see it)."""
     return bool(data.nickname)
