@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from kindmap import __version__
+from kindmap.api.cors import OpenReadCors
 from kindmap.api.errors import install_error_handlers
 from kindmap.api.json_depth import JsonDepthLimit
 from kindmap.api.limits import install_limits
@@ -95,5 +96,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_limits(app)  # body cap, sign-in rate limits, limits in the docs
     # Compress text (the page, Leaflet, GeoJSON) for phones on slow connections.
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(OpenReadCors)  # open reads only; outside the limits, so a 413/429 carries it too
     app.add_middleware(SecurityHeaders, csp=content_security_policy(settings.tile_url))
     return app

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError as SQLDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kindmap.api.cors import cors_headers
 from kindmap.api.security import loggable_path
 from kindmap.errors import KindmapError, RateLimited
 
@@ -62,4 +63,6 @@ def install_error_handlers(app: FastAPI) -> None:
         route = loggable_path(request.scope)
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, route,
                   extra={"method": request.method, "route": route, "status": 500, "error": type(exc).__name__})
-        return JSONResponse({"detail": "something went wrong on our side; please try again"}, status_code=500)
+        # This answer is sent from outside the middleware stack, so an open read's CORS headers are added here.
+        return JSONResponse({"detail": "something went wrong on our side; please try again"}, status_code=500,
+                            headers=cors_headers(request.scope))
