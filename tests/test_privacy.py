@@ -173,7 +173,7 @@ def call_everything(world, canary, headers: dict) -> list[tuple[str, int, str]]:
                 r = world.client.request(method, url, **kwargs)
                 assert r.status_code < 500, f"{method} {url} {params}: {r.status_code} {r.text[:200]}"
                 seen.append((f"{method} {url} {params}", r.status_code, r.text + json.dumps(dict(r.headers))))
-    for page in ["/", "/docs", "/redoc"] + [f"/static/{p.relative_to(web_dir()).as_posix()}"
+    for page in ["/", "/docs", "/redoc", "/council", "/moderate", "/suggest"] + [f"/static/{p.relative_to(web_dir()).as_posix()}"
                                             for p in web_dir().rglob("*") if p.is_file() and p.stat().st_size < 5_000_000]:
         r = world.client.get(page, headers=headers)
         seen.append((f"GET {page}", r.status_code, r.content.decode("utf-8", "replace")))

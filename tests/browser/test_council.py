@@ -67,11 +67,11 @@ def _pct(part: float, whole: float) -> str:
     return f"{round(part / whole * 100)}%"
 
 
-def _sign_in(page, server: str) -> None:
+def _sign_in(page, server: str, who=ANALYST) -> None:
     page.goto(server + "/council")
-    page.fill("#c-email", ANALYST[0])
-    page.fill("#c-password", ANALYST[1])
-    page.click("#login button[type=submit]")
+    page.fill("#si-email", who[0])
+    page.fill("#si-password", who[1])
+    page.click("#page-sign-in button[type=submit]")
     expect(page.locator("#council")).to_be_visible()
     expect(page.locator("#region option")).to_have_count(2)
 
@@ -87,11 +87,11 @@ def _storage_is_empty(page) -> bool:
 
 def test_signed_out_visit_shows_only_the_sign_in_form(page, server, council_data):
     page.goto(server + "/council")
-    expect(page.locator("#login")).to_be_visible()
-    expect(page.locator("#c-email")).to_be_visible()
-    expect(page.locator("#council")).to_be_hidden()
-    expect(page.locator("#freshness-heading")).to_be_hidden()
-    expect(page.locator("#gaps-heading")).to_be_hidden()
+    expect(page.locator("#page-sign-in")).to_be_visible()
+    expect(page.locator("#si-email")).to_be_visible()
+    expect(page.locator("nav a", has_text="Sign in")).to_have_attribute("href", "/login?next=/council")
+    for absent in ("#council", "#freshness-heading", "#gaps-heading", "#gaps-form"):
+        expect(page.locator(absent)).to_have_count(0)
     assert page.locator("table").count() == 0
     assert not [u for u in page.watch.requests if "/api/" in u]  # nothing asked for before signing in
     # The API behind the page refuses a signed-out visitor as well.
@@ -103,14 +103,14 @@ def test_signed_out_visit_shows_only_the_sign_in_form(page, server, council_data
 
 def test_wrong_password_shows_the_message_and_keeps_the_email(page, server, council_data):
     page.goto(server + "/council")
-    page.fill("#c-email", ANALYST[0])
-    page.fill("#c-password", "not the right password")
-    page.click("#login button[type=submit]")
-    expect(page.locator("#login-error")).to_have_text("incorrect email or password")
-    expect(page.locator("#login-error")).to_be_focused()
-    expect(page.locator("#c-email")).to_have_value(ANALYST[0])
-    expect(page.locator("#c-password")).to_have_value("")
-    expect(page.locator("#council")).to_be_hidden()
+    page.fill("#si-email", ANALYST[0])
+    page.fill("#si-password", "not the right password")
+    page.click("#page-sign-in button[type=submit]")
+    expect(page.locator("#si-error")).to_have_text("incorrect email or password")
+    expect(page.locator("#si-error")).to_be_focused()
+    expect(page.locator("#si-email")).to_have_value(ANALYST[0])
+    expect(page.locator("#si-password")).to_have_value("")
+    expect(page.locator("#council")).to_have_count(0)
     assert "password" not in page.url and not any("not the right" in u or "not+the+right" in u for u in page.watch.requests)
     assert _storage_is_empty(page)
 
@@ -177,23 +177,26 @@ def test_analyst_sees_freshness_and_gaps_from_the_api_under_the_real_csp(page, s
     assert not any(ANALYST[1].replace(" ", "+") in u or ANALYST[1].replace(" ", "%20") in u for u in page.watch.requests)
     assert _storage_is_empty(page)
 
-    page.click("#sign-out")
-    expect(page.locator("#login")).to_be_visible()
-    expect(page.locator("#council")).to_be_hidden()
+    page.click("#nav-sign-out")
+    expect(page).to_have_url(server + "/")
+    page.goto(server + "/council")
+    expect(page.locator("#page-sign-in")).to_be_visible()
     assert page.locator("table").count() == 0
 
 
-def test_moderator_is_told_gaps_are_for_analysts(page, server, council_data):
+def test_a_moderator_gets_a_plain_not_for_your_account_page(page, server, council_data):
     from tests.browser.conftest import MODERATOR
 
     page.goto(server + "/council")
-    page.fill("#c-email", MODERATOR[0])
-    page.fill("#c-password", MODERATOR[1])
-    page.click("#login button[type=submit]")
-    expect(page.locator("#fresh-by-category")).to_be_visible()  # moderators may see freshness
-    page.click("#gaps-form button[type=submit]")
-    expect(page.locator("#council-error")).to_contain_text("cannot see this view")
-    assert page.locator("#gaps-by-decile").count() == 0
+    page.fill("#si-email", MODERATOR[0])
+    page.fill("#si-password", MODERATOR[1])
+    page.click("#page-sign-in button[type=submit]")
+    expect(page.locator("h1")).to_have_text("The council view is not for your account")
+    assert page.locator("form").count() == 0 and page.locator("#gaps-form").count() == 0
+    nav = page.locator("nav.page-nav a")
+    assert "Review queue" in nav.all_text_contents() and "Council view" not in nav.all_text_contents()
+    page.click("#nav-sign-out")
+    expect(page).to_have_url(server + "/")
 
 
 def test_axe_finds_no_violations_and_the_page_fits_375_px(browser, server, council_data):
@@ -221,4 +224,4 @@ def test_axe_finds_no_violations_and_the_page_fits_375_px(browser, server, counc
 def test_password_never_reaches_the_url(page, server, council_data):
     _sign_in(page, server)
     assert re.fullmatch(re.escape(server) + r"/council", page.url)
-    expect(page.locator("#c-password")).to_have_value("")
+    assert page.locator("#si-password").count() == 0

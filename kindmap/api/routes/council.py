@@ -1,7 +1,9 @@
-"""The council page: freshness at a glance and where welcoming free places are missing (sign in as an analyst).
+"""The council page: freshness at a glance and where welcoming free places are missing.
 
-The page itself holds no data: it signs in, then reads ``/api/freshness`` and ``/api/gaps`` with the
-bearer token kept in memory, so the roles those endpoints check are the only gate on the figures.
+Who sees what is decided here, on the server, from the web session cookie: analysts and admins
+get the page; anyone else signed in gets a plain "not for your account" page (403) without the
+forms; signed out, a sign-in form. The figures themselves come from ``/api/freshness`` and
+``/api/gaps``, whose role checks are the gate on the data.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kindmap.api.nav import COUNCIL_ROLES, PageUser, staff_page
 from kindmap.config import ATTRIBUTION, web_dir
 
 router = APIRouter(tags=["pages"])
@@ -23,8 +26,8 @@ SLOTS = (("any", "Any time"), ("weekday_daytime", "Weekday daytime"), ("weekday_
 
 
 @router.get("/council", response_class=HTMLResponse, include_in_schema=False)
-def council_page() -> HTMLResponse:
-    """Freshness at a glance and gap analysis for council staff (sign in with an analyst account)."""
-    html = _env.get_template("council.html").render(title="Council view", attribution=ATTRIBUTION, minutes=MINUTES,
-                                                    default_minutes=15, paces=PACES, slots=SLOTS)
-    return HTMLResponse(html)
+def council_page(user: PageUser) -> HTMLResponse:
+    """Freshness at a glance and gap analysis for council staff (council analysts and admins)."""
+    return staff_page(_env, "council.html", user, path="/council", roles=COUNCIL_ROLES, page_name="The council view",
+                      who_for="council analysts", title="Council view", minutes=MINUTES, default_minutes=15,
+                      paces=PACES, slots=SLOTS)

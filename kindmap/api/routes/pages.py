@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from kindmap.api.deps import SessionDep, SettingsDep
+from kindmap.api.nav import MODERATION_ROLES, PageUser, nav_context, staff_page
 from kindmap.api.routes.places import parse_bbox, read_place
 from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.errors import NotFound
@@ -126,9 +127,12 @@ def _http_url(value: str | None) -> str | None:
 _env.filters.update(long_date=_long_date, when=_when, hours_lines=_hours_lines, http_url=_http_url)
 
 
-def _render(name: str, status_code: int = 200, **context) -> HTMLResponse:
-    return HTMLResponse(_env.get_template(name).render(attribution=ATTRIBUTION, honeypot=HONEYPOT, **context),
-                        status_code=status_code)
+def _render(name: str, status_code: int = 200, *, user=None, path: str | None = None, **context) -> HTMLResponse:
+    # Signed in, the navigation names the account: such a page is never cached for others.
+    headers = {"Cache-Control": "private, no-store"} if user is not None else None
+    return HTMLResponse(_env.get_template(name).render(attribution=ATTRIBUTION, honeypot=HONEYPOT,
+                                                       **nav_context(user, current=path), **context),
+                        status_code=status_code, headers=headers)
 
 
 def _activities(session, place_id: int, tz: str) -> list:
@@ -144,25 +148,29 @@ def _activities(session, place_id: int, tz: str) -> list:
 
 
 @router.get("/places/{place_id}", response_class=HTMLResponse, include_in_schema=False)
-def place_page(place_id: int, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def place_page(place_id: int, session: SessionDep, settings: SettingsDep, user: PageUser) -> HTMLResponse:
     """A page per place: everything known about it, its kindness notes, and forms to thank it or report a problem."""
     try:
         feature = read_place(place_id, session, settings)
     except NotFound:
-        return _render("not_found.html", 404, title="Place not found")
+        return _render("not_found.html", 404, title="Place not found", user=user)
     return _render("place.html", title=feature.properties.name, place=feature.properties, place_id=feature.id,
                    lon=feature.geometry.coordinates[0], lat=feature.geometry.coordinates[1],
                    notes=public_notes(session, place_id), activities=_activities(session, place_id, settings.timezone),
-                   problems=PROBLEMS)
+                   problems=PROBLEMS, user=user)
 
 
 @router.get("/suggest", response_class=HTMLResponse, include_in_schema=False)
-def suggest_page() -> HTMLResponse:
+def suggest_page(user: PageUser) -> HTMLResponse:
     """The "suggest a place" form."""
-    return _render("suggest.html", title="Suggest a place", categories=list(categories().values()))
+    return _render("suggest.html", title="Suggest a place", categories=list(categories().values()), user=user,
+                   path="/suggest")
 
 
 @router.get("/moderate", response_class=HTMLResponse, include_in_schema=False)
-def moderate_page() -> HTMLResponse:
-    """The moderators' queue of public contributions (sign in with a moderator account)."""
-    return _render("moderate.html", title="Moderate contributions", categories=list(categories().values()))
+def moderate_page(user: PageUser) -> HTMLResponse:
+    """The moderators' queue of public contributions (moderators and admins; anyone else signed in is told it is
+    not for their account)."""
+    return staff_page(_env, "moderate.html", user, path="/moderate", roles=MODERATION_ROLES, page_name="The review queue",
+                      who_for="moderators", title="Review queue", honeypot=HONEYPOT,
+                      categories=list(categories().values()))

@@ -1,10 +1,10 @@
-/* The council page: sign in (bearer token kept in memory only, never stored), pick a region,
- * then freshness at a glance and the gap analysis. Every text goes in with textContent. */
+/* The council page (signed in with the web session cookie; the server only serves it to analysts
+ * and admins): pick a region, then freshness at a glance and the gap analysis. Every text goes in
+ * with textContent. */
 
 import { clear, h } from "../dom.js";
-import { detailOf, logout, requestToken, withToken } from "../staff.js";
+import { detailOf, withSession } from "../staff.js";
 
-let token = null;
 let el = {};
 let freshSeq = 0; // a slower answer for a region no longer selected is dropped
 const SLOW = "Working this out can take a few seconds for a large region…";
@@ -27,8 +27,8 @@ function day(iso) {
 }
 
 async function api(url) {
-  const r = await withToken(token, "GET", url);
-  if (r.status === 401) { signOut("Your sign-in has expired. Please sign in again."); throw new Error("signed out"); }
+  const r = await withSession("GET", url);
+  if (r.status === 401) { window.location.reload(); throw new Error("signed out"); }
   if (r.status === 403) throw new Error("Your account cannot see this view. Ask an administrator for council analyst access.");
   if (!r.ok) throw new Error(await detailOf(r));
   return r.json();
@@ -213,43 +213,7 @@ async function loadRegions() {
   if (!regions.length) throw new Error("No regions are loaded yet. Import a region first.");
 }
 
-function signOut(message) {
-  token = null;
-  clear(el.freshTables);
-  clear(el.gaps);
-  el.freshSummary.textContent = "";
-  el.status.textContent = "";
-  el.error.textContent = "";
-  el.council.hidden = true;
-  el.login.hidden = false;
-  el.loginError.textContent = message || "";
-  document.getElementById("c-email").focus();
-}
-
-async function onLogin(event) {
-  event.preventDefault();
-  el.loginError.textContent = "";
-  const email = document.getElementById("c-email");
-  const password = document.getElementById("c-password");
-  if (!email.value.trim() || !password.value) {
-    el.loginError.textContent = "Enter your email and password.";
-    el.loginError.focus();
-    return;
-  }
-  let r;
-  try {
-    r = await requestToken(email.value.trim(), password.value);
-  } catch (e) {
-    el.loginError.textContent = "Could not reach kindmap. Check your connection.";
-    el.loginError.focus();
-    return;
-  }
-  password.value = ""; // never kept, whatever the outcome
-  if (!r.ok) { el.loginError.textContent = await detailOf(r); el.loginError.focus(); return; }
-  token = (await r.json()).access_token;
-  el.login.hidden = true;
-  el.council.hidden = false;
-  el.heading.focus();
+async function begin() {
   try {
     await loadRegions();
     await loadFreshness();
@@ -261,7 +225,6 @@ async function onLogin(event) {
 
 function start() {
   el = {
-    login: document.getElementById("login"), loginError: document.getElementById("login-error"),
     council: document.getElementById("council"), heading: document.getElementById("council-heading"),
     region: document.getElementById("region"), status: document.getElementById("status"),
     error: document.getElementById("council-error"), freshSummary: document.getElementById("freshness-summary"),
@@ -273,14 +236,10 @@ function start() {
     const o = el.region.options[el.region.selectedIndex];
     return o ? o.text : "this region";
   };
-  el.login.addEventListener("submit", onLogin);
   el.region.addEventListener("change", loadFreshness);
   document.getElementById("region-form").addEventListener("submit", function (e) { e.preventDefault(); });
   document.getElementById("gaps-form").addEventListener("submit", runGaps);
-  document.getElementById("sign-out").addEventListener("click", function () {
-    if (token) logout(token);
-    signOut("You have signed out.");
-  });
+  begin();
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -1,16 +1,15 @@
-/* The moderation page: sign in (bearer token kept in memory only, never stored),
- * then approve, edit or reject what the public sent. All texts go in with textContent. */
+/* The review queue (signed in with the web session cookie; the server only serves it to moderators
+ * and admins): approve, edit or reject what the public sent. All texts go in with textContent. */
 
 import { clear, h } from "../dom.js";
-import { detailOf, logout, requestToken, withToken } from "../staff.js";
+import { detailOf, withSession } from "../staff.js";
 
-let token = null;
 const KINDS = ["suggestion", "kindness_note", "problem_report"];
 let el = {};
 
 async function api(method, url, body) {
-  const r = await withToken(token, method, url, body);
-  if (r.status === 401) { signOut("Your sign-in has expired. Please sign in again."); throw new Error("signed out"); }
+  const r = await withSession(method, url, body);
+  if (r.status === 401) { window.location.reload(); throw new Error("signed out"); }
   if (!r.ok) throw new Error(await detailOf(r));
   return r.json();
 }
@@ -135,45 +134,13 @@ async function loadQueue() {
   }
 }
 
-function signOut(message) {
-  token = null;
-  el.queue.hidden = true;
-  el.login.hidden = false;
-  el.loginError.textContent = message || "";
-  document.getElementById("m-email").focus();
-}
-
-async function onLogin(event) {
-  event.preventDefault();
-  el.loginError.textContent = "";
-  let r;
-  try {
-    r = await requestToken(document.getElementById("m-email").value, document.getElementById("m-password").value);
-  } catch (e) {
-    el.loginError.textContent = "Could not reach kindmap. Check your connection.";
-    return;
-  }
-  if (!r.ok) { el.loginError.textContent = await detailOf(r); el.loginError.focus(); return; }
-  token = (await r.json()).access_token;
-  document.getElementById("m-password").value = "";
-  el.login.hidden = true;
-  el.queue.hidden = false;
-  el.heading.focus();
-  loadQueue();
-}
-
 function start() {
   el = {
-    login: document.getElementById("login"), loginError: document.getElementById("login-error"),
     queue: document.getElementById("queue"), heading: document.getElementById("queue-heading"),
     status: document.getElementById("queue-status"), error: document.getElementById("queue-error"),
     list: document.getElementById("queue-list"),
   };
-  el.login.addEventListener("submit", onLogin);
-  document.getElementById("sign-out").addEventListener("click", function () {
-    if (token) logout(token);
-    signOut("You have signed out.");
-  });
+  loadQueue();
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
