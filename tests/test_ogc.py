@@ -125,6 +125,8 @@ def test_limit_default_max_and_offset_past_the_end(client, world):
     ("bbox=-1,52,-0.9,nan", "four numbers"),
     ("bbox=-1,95,0,96", "out of range"),
     ("bbox=-1,53,0,52", "out of range"),
+    ("bbox=-1,52,0,-0.9,52.1", "or six"),
+    ("bbox=-1,52,100,-0.9,52.1,0", "minimum height is above"),
     ("limit=0", "limit"),
     ("limit=ten", "limit"),
     ("limit=-5", "limit"),
@@ -250,3 +252,33 @@ def test_a_new_collection_is_one_registration(client, world, monkeypatch):
     monkeypatch.setitem(ogc.COLLECTIONS, "regions", regions)
     assert "regions" in [c["id"] for c in _get(client, "/ogc/collections")["collections"]]
     assert _ids(_get(client, "/ogc/collections/regions/items?slug=westshire")) == ["westshire"]
+
+
+def test_six_number_bbox_is_the_four_number_one_with_heights(client, world):
+    flat = _get(client, "/ogc/collections/places/items?bbox=-0.955,52.045,-0.905,52.095&limit=100")
+    high = _get(client, "/ogc/collections/places/items?bbox=-0.955,52.045,-100,-0.905,52.095,8848&limit=100")
+    assert flat["numberMatched"] > 0 and _ids(high) == _ids(flat)
+
+
+def test_landing_page_with_a_slash_is_answered_not_redirected(client, world):
+    r = client.get("/ogc/", follow_redirects=False)
+    assert r.status_code == 200 and r.json() == client.get("/ogc").json()
+
+
+@pytest.mark.parametrize("path", ["/ogc", "/ogc/", "/ogc/conformance", "/ogc/collections", "/ogc/collections/places",
+                                  "/ogc/collections/places/queryables", "/ogc/collections/places/schema",
+                                  "/ogc/collections/places/items?limit=2", "/ogc/collections/places/items/1",
+                                  "/ogc/collections/nope", "/openreferral/services", "/api/export.geojson"])
+def test_head_wherever_get_is(client, world, path):
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_405_allow_lists_every_matching_route(client):
+    r = client.options("/api/households/1/links/chart.png")
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "HEAD", "DELETE"}
+    r = client.put("/ogc/collections/places/items")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+    r = client.delete("/api/households")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, POST"

@@ -16,6 +16,7 @@ from kindmap.api.cors import OpenReadCors
 from kindmap.api.errors import install_error_handlers
 from kindmap.api.json_depth import JsonDepthLimit
 from kindmap.api.limits import install_limits
+from kindmap.api.methods import HeadAsGet
 from kindmap.api.routes import (
     activities,
     auth,
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_limits(app)  # body cap, sign-in rate limits, limits in the docs
     # Compress text (the page, Leaflet, GeoJSON) for phones on slow connections.
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(HeadAsGet)  # HEAD wherever GET is (HTTP; OGC API – Features)
     app.add_middleware(OpenReadCors)  # open reads only; outside the limits, so a 413/429 carries it too
     app.add_middleware(SecurityHeaders, csp=content_security_policy(settings.tile_url))
     return app

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError as SQLDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kindmap.api.cors import cors_headers
+from kindmap.api.methods import allowed_methods
 from kindmap.api.security import loggable_path
 from kindmap.errors import KindmapError, RateLimited
 
@@ -53,8 +54,12 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette lists only the first route matching the path; list them all.
+            headers["Allow"] = allowed_methods(request.app, request.scope["path"]) or headers.get("Allow", "")
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -61,8 +61,9 @@ ITEMS_PARAMETERS = [
     {"name": "offset", "in": "query", "required": False, "description": "Features to skip (follow the next link instead).",
      "schema": {"type": "integer", "minimum": 0, "default": 0}},
     {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-     "description": "minlon,minlat,maxlon,maxlat in CRS84 degrees.",
-     "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}},
+     "description": "minlon,minlat,maxlon,maxlat in CRS84 degrees (or six numbers with heights, which are ignored).",
+     "schema": {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
+                "items": {"type": "number"}}},
     {"name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
      "description": "RFC 3339 instant or interval (e.g. 2022-01-01T00:00:00Z/..) on updated_at; places and opportunities.",
      "schema": {"type": "string"}},
@@ -85,6 +86,7 @@ def _query(request: Request) -> list[tuple[str, str]]:
     return request.query_params.multi_items()
 
 
+@ogc_router.get("/", include_in_schema=False)  # answered here, not redirected: some clients do not follow
 @ogc_router.get("", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
 def landing(request: Request) -> JSONResponse:
     """Landing page: links to the API definition, conformance and collections."""

@@ -53,13 +53,20 @@ def parse_int(name: str, text: str, *, low: int) -> int:
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """'minlon,minlat,maxlon,maxlat' in CRS84 degrees → a tuple, or InvalidParameter."""
+    """'minlon,minlat,maxlon,maxlat' (or with heights, 'minlon,minlat,minh,maxlon,maxlat,maxh', as OGC API –
+    Features allows) in CRS84 degrees → the 2D tuple, or InvalidParameter. Heights are checked and then
+    ignored: every feature here lies on the ground."""
     try:
         parts = tuple(float(v) for v in text.split(","))
     except ValueError:
         parts = ()
-    if len(parts) != 4 or not all(np.isfinite(parts)):
-        raise InvalidParameter("bbox must be four numbers: minlon,minlat,maxlon,maxlat (CRS84 degrees)")
+    if len(parts) not in (4, 6) or not all(np.isfinite(parts)):
+        raise InvalidParameter("bbox must be four numbers, minlon,minlat,maxlon,maxlat, or six with heights, "
+                               "minlon,minlat,minheight,maxlon,maxlat,maxheight (CRS84 degrees)")
+    if len(parts) == 6:
+        if parts[2] > parts[5]:
+            raise InvalidParameter("bbox minimum height is above its maximum height")
+        parts = (parts[0], parts[1], parts[3], parts[4])
     minx, miny, maxx, maxy = parts
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidParameter("bbox is out of range: longitudes -180..180, latitudes -90..90 with minlat ≤ maxlat")
