@@ -121,3 +121,39 @@ def test_isochrone_on_network_and_estimated(client, river):
     assert not circle.contains(Point(1.05, 53.05 + (radius + 20) / 111_200))
     assert client.get("/api/isochrone", params={"lon": 0.5, "lat": 52.5}).status_code == 422
     assert client.get("/api/isochrone", params={"minutes": 10}).status_code == 422
+
+
+def test_walking_cache_is_bounded_and_loads_once(settings):
+    """At most max_routers networks stay loaded (least recently used go); concurrent first loads build one router."""
+    import threading
+
+    from kindmap.services.walking import WalkingCache
+
+    net = network_from_arrays(node_lon=NODES_LON, node_lat=NODES_LAT, edge_u=EDGES[:, 0], edge_v=EDGES[:, 1])
+    for slug in ("a", "b", "c"):
+        path = network_path(settings, slug)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        net.save(path)
+    cache = WalkingCache(max_routers=2, max_snaps=1)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cache.router(settings, "a"))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(r) for r in got}) == 1
+    first = got[0]
+    cache.router(settings, "b")
+    assert cache.router(settings, "a") is first  # used again: "b" is now the least recent
+    cache.router(settings, "c")
+    assert len(cache._routers) == 2 and network_path(settings, "b") not in cache._routers
+    for sig in range(3):
+        cache.place_snaps(first, path_key=network_path(settings, "a"), signature=(sig,), profile=first_profile(),
+                          lon=np.array([0.001]), lat=np.array([52.0]))
+    assert len(cache._snaps) == 1
+
+
+def first_profile():
+    from kindmap.geo.profiles import get_profile
+
+    return get_profile("walk")

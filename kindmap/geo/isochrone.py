@@ -42,29 +42,33 @@ def reached_lines(router: Router, lon: float, lat: float, *, minutes: float, pro
     net = router.net
     origin = router.snap(lon, lat, max_snap_m=max_snap_m, profile=prof)
     budget = minutes * prof.metres_per_minute
-    dist = router.node_metres(origin, profile=prof, max_minutes=minutes)
-    allowed = router.allowed_edges(prof.avoid_key)
-    length = net.edge_length
-    left_u = np.where(allowed, budget - dist[net.edge_u], -np.inf)
-    left_v = np.where(allowed, budget - dist[net.edge_v], -np.inf)
+    o = router._for_profile(SnapSet.of(origin), prof, max_snap_m)
+    # Only edges with an end within the walk can be reached: cost follows the reach, not the network.
+    found = router.local(o, profile=prof, limit_m=budget)
+    rows = found.nodes[np.isfinite(found.metres[0])]
+    edges = router.edges_at(rows)
+    allowed = router.allowed_edges(prof.avoid_key)[edges]
+    length = net.edge_length[edges]
+    left_u = np.where(allowed, budget - found.at(net.edge_u[edges]), -np.inf)
+    left_v = np.where(allowed, budget - found.at(net.edge_v[edges]), -np.inf)
     full = (left_u >= 0) & (left_v >= 0) & (left_u + left_v >= length)
     lines: list[NDArray[np.float64]] = []
     counts = np.diff(net.geom_offsets)
-    full_idx = np.flatnonzero(full)
+    full_idx = edges[full]
     if full_idx.size:
         idx = np.concatenate([np.arange(net.geom_offsets[e], net.geom_offsets[e + 1]) for e in full_idx])
         lines.extend(np.split(net.geom_xy[idx], np.cumsum(counts[full_idx])[:-1]))
-    for e in np.flatnonzero(~full & ((left_u > 0) | (left_v > 0))):
+    for k in np.flatnonzero(~full & ((left_u > 0) | (left_v > 0))):
+        e = edges[k]
         xy = net.edge_xy(e)
-        if left_u[e] > 0:
-            lines.append(_cut(xy, 0.0, min(left_u[e], length[e])))
-        if left_v[e] > 0:
-            lines.append(_cut(xy, max(length[e] - left_v[e], 0.0), length[e]))
-    o = router._for_profile(SnapSet.of(origin), prof, max_snap_m)
+        if left_u[k] > 0:
+            lines.append(_cut(xy, 0.0, min(left_u[k], length[k])))
+        if left_v[k] > 0:
+            lines.append(_cut(xy, max(length[k] - left_v[k], 0.0), length[k]))
     left_o = budget - o.offset_m[0]
     if left_o > 0:
         e = int(o.edge[0])
-        lines.append(_cut(net.edge_xy(e), max(o.along_u[0] - left_o, 0.0), min(o.along_u[0] + left_o, length[e])))
+        lines.append(_cut(net.edge_xy(e), max(o.along_u[0] - left_o, 0.0), min(o.along_u[0] + left_o, net.edge_length[e])))
         # the walk from the point itself to the path
         snapped = _cut(net.edge_xy(e), o.along_u[0], o.along_u[0])[0]
         lines.append(np.array([[o.x[0], o.y[0]], snapped]))

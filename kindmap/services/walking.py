@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,13 +62,20 @@ class RegionArea:
 
 
 class WalkingCache:
-    """Routers per region (reloaded when the network file changes) and region boundaries."""
+    """Routers per region (reloaded when the network file changes) and region boundaries; bounded.
 
-    def __init__(self) -> None:
+    At most ``max_routers`` networks and ``max_snaps`` snapped catalogues are kept (least
+    recently used go first): a national network is gigabytes, so a server answering for many
+    regions must not hold them all. A router is loaded and its search structures built once,
+    under a lock, so concurrent first queries wait for one build instead of each doing it.
+    """
+
+    def __init__(self, *, max_routers: int = 4, max_snaps: int = 16) -> None:
         self._lock = threading.Lock()
-        self._routers: dict[Path, tuple[float, Router]] = {}
+        self.max_routers, self.max_snaps = max_routers, max_snaps
+        self._routers: OrderedDict[Path, tuple[float, Router]] = OrderedDict()
         self._regions: dict[str, tuple[tuple, list[RegionArea]]] = {}
-        self._snaps: dict[tuple, SnapSet] = {}
+        self._snaps: OrderedDict[tuple, SnapSet] = OrderedDict()
 
     def router(self, settings: Settings, region: str) -> Router | None:
         """The region's router, or None when it has no network."""
@@ -77,12 +85,27 @@ class WalkingCache:
         mtime = path.stat().st_mtime
         cached = self._routers.get(path)
         if cached and cached[0] == mtime:
+            self._touch(self._routers, path)
             return cached[1]
         with self._lock:
+            cached = self._routers.get(path)
+            if cached and cached[0] == mtime:  # another request loaded it while this one waited
+                return cached[1]
             router = Router(WalkNetwork.load(path))
+            router.warm(profile_for(settings, None))
             self._routers[path] = (mtime, router)
-            self._snaps = {k: v for k, v in self._snaps.items() if k[0] != path}
+            self._routers.move_to_end(path)
+            while len(self._routers) > self.max_routers:
+                self._routers.popitem(last=False)
+            self._snaps = OrderedDict((k, v) for k, v in self._snaps.items() if k[0] != path)
         return router
+
+    @staticmethod
+    def _touch(entries: OrderedDict, key) -> None:
+        try:
+            entries.move_to_end(key)
+        except KeyError:  # evicted by another thread meanwhile
+            pass
 
     def regions(self, session: Session) -> list[RegionArea]:
         """Regions with their boundaries, cached until the region table changes."""
@@ -106,9 +129,14 @@ class WalkingCache:
         """Every catalogue place snapped to the network once per (catalogue, profile)."""
         key = (path_key, signature, profile.name, profile.speed_kmh)
         snaps = self._snaps.get(key)
-        if snaps is None:
+        if snaps is not None:
+            self._touch(self._snaps, key)
+        else:
             snaps = router.snap_many(lon, lat, profile=profile)
-            self._snaps[key] = snaps
+            with self._lock:
+                self._snaps[key] = snaps
+                while len(self._snaps) > self.max_snaps:
+                    self._snaps.popitem(last=False)
         return snaps
 
 
