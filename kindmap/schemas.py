@@ -73,6 +73,7 @@ class PlaceSummary(BaseModel):
 
 
 class PlaceDetails(PlaceSummary):
+    other_names: str | None = Field(default=None, description="Other names people use, '; '-separated.")
     description: str | None
     address: str | None
     postcode: str | None
@@ -111,6 +112,14 @@ class PlaceDetailFeature(BaseModel):
     properties: PlaceDetails
 
 
+class LocationOut(BaseModel):
+    name: str = Field(description="e.g. 'Uppingham', 'LE15', 'LE15 6'.")
+    kind: str = Field(description="postcode, postcode_sector, postcode_district, or a settlement: town, village, hamlet…")
+    lon: float = Field(description="Longitude, EPSG:4326 (for a district or sector: the mean of its postcode centroids)")
+    lat: float
+    postcodes: int | None = Field(default=None, description="How many postcode centroids a district or sector averages.")
+
+
 class SearchInfo(BaseModel):
     lon: float | None
     lat: float | None
@@ -126,6 +135,11 @@ class SearchInfo(BaseModel):
     profile: str | None = Field(default=None, description="Walking profile: walk, slow or step_free.")
     max_walk_minutes: float | None = None
     windows: list[str] = Field(default_factory=list, description="The free windows searched, e.g. 'Mon 10:00-12:00'.")
+    located: LocationOut | None = Field(
+        default=None, description="Name search only: no place is called that, so these are the places near this town "
+                                  "or postcode area (nearest first).")
+    locations: list[LocationOut] = Field(
+        default_factory=list, description="Name search only: towns, villages and postcode areas the text names.")
 
 
 class PlaceCollection(BaseModel):
@@ -213,6 +227,11 @@ def place_detail_feature(place, *, open_state: bool | None, next_open: datetime 
     return PlaceDetailFeature(id=place.id, geometry=PointGeometry(coordinates=(place.lon, place.lat)), properties=props)
 
 
+def _location(loc) -> LocationOut | None:
+    return None if loc is None else LocationOut(name=loc.name, kind=loc.kind, lon=round(loc.lon, 6), lat=round(loc.lat, 6),
+                                                postcodes=loc.postcodes)
+
+
 def place_collection(result, *, attribution: str, tz: str | None = None) -> PlaceCollection:
     """A search result as a GeoJSON FeatureCollection; naive times in it are local in ``tz``."""
     return PlaceCollection(
@@ -220,7 +239,9 @@ def place_collection(result, *, attribution: str, tz: str | None = None) -> Plac
                                 next_open=h.next_open, tz=tz) for h in result.hits],
         search=SearchInfo(lon=result.lon, lat=result.lat, postcode=result.postcode, radius_m=result.radius_m,
                           open_at=_local(result.open_at, tz), matched=result.total, travel=result.travel, profile=result.profile,
-                          max_walk_minutes=result.max_walk_minutes, windows=[str(w) for w in result.windows]),
+                          max_walk_minutes=result.max_walk_minutes, windows=[str(w) for w in result.windows],
+                          located=_location(getattr(result, "located", None)),
+                          locations=[_location(loc) for loc in getattr(result, "locations", [])]),
         attribution=attribution,
     )
 

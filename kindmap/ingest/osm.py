@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 
 from kindmap.errors import DataError
 from kindmap.ingest.limits import ImportLimits, check_file_size, too_many_rows
+from kindmap.ingest.localities import other_names
 from kindmap.ingest.tagmap import CategoryRule, TagMap, load_tagmap
 from kindmap.models import PlaceCreate
 
@@ -170,6 +171,8 @@ def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, warnings: list[str
         if unnamed.min_area_m2 is not None and _area_m2(geom) < unnamed.min_area_m2:
             return None
         fields["name"] = unnamed.name
+    else:
+        fields["other_names"] = other_names(cand.tags, fields["name"])
     footprint = None
     if geom.geom_type != "Point":
         if isinstance(geom, shapely.MultiPolygon) and len(geom.geoms) == 1:

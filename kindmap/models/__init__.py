@@ -5,6 +5,7 @@ from kindmap.models.areas import Area, AreaPublic, Postcode, Region, RegionPubli
 from kindmap.models.contributions import KindnessNote  # noqa: F401
 from kindmap.models.extras import PlaceExtra
 from kindmap.models.imports import ImportRun
+from kindmap.models.localities import Locality
 from kindmap.models.places import (
     Accessibility,
     Place,
@@ -22,6 +23,7 @@ __all__ = [
     "Area",
     "AreaPublic",
     "ImportRun",
+    "Locality",
     "Place",
     "PlaceCreate",
     "PlaceExtra",

@@ -50,6 +50,9 @@ class Accessibility(SQLModel):
 
 class PlaceBase(WelcomeCriteria, Accessibility):
     name: str = Field(max_length=200)
+    other_names: str | None = Field(default=None, max_length=400,
+                                    description="Other names people use (OSM alt_name, old_name, official_name, "
+                                                "short_name…), '; '-separated; name search finds them.")
     description: str | None = Field(default=None, max_length=4000)
     category: str = Field(index=True, max_length=40, description="A slug from geodata/taxonomy.json.")
     lon: float = Field(ge=-180, le=180, description="Longitude, EPSG:4326.")

@@ -37,7 +37,7 @@ class FieldGroup(str, Enum):
 
 
 FIELD_GROUPS: dict[FieldGroup, tuple[str, ...]] = {
-    FieldGroup.identity: ("name", "description", "category", "lon", "lat", "address", "postcode", "footprint_geojson"),
+    FieldGroup.identity: ("name", "other_names", "description", "category", "lon", "lat", "address", "postcode", "footprint_geojson"),
     FieldGroup.hours: ("opening_hours",),
     FieldGroup.welcome: ("free_to_use", "no_purchase_needed", "drop_in", "warm_hospitality", "toilets", "seating", "wifi"),
     FieldGroup.accessibility: ("wheelchair", "accessible_toilet", "hearing_loop", "quiet_space", "step_free"),

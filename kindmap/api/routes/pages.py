@@ -66,14 +66,20 @@ class ClusterCollection(BaseModel):
 @router.get("/api/places/search", response_model=PlaceCollection, responses=ERRORS, tags=["places"])
 def search_by_name(
     session: SessionDep, settings: SettingsDep,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="Part of the place's name; case and accents ignored")],
+    q: Annotated[str, Query(min_length=1, max_length=100, description=(
+        "Words of the place's name or another name it is known by, its kind, or its town ('Oakham Library'); "
+        "case, accents and small typos ignored. A postcode, postcode district ('LE15') or sector ('LE15 6'), "
+        "or a town with no place of that name, gives the places near it (see search.located)."))],
     category: Category = [],  # noqa: B006
     free: bool | None = None, drop_in: bool | None = None, wheelchair: bool | None = None,
     step_free: bool | None = None, quiet: bool | None = None, open_at: OpenAt = None, open_now: bool = False,
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="Longitude, EPSG:4326: nearer matches first")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude, EPSG:4326")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PlaceCollection:
-    """Published places whose name matches ``q`` (best matches first), with the same filters as /api/places."""
+    """Published places whose names match ``q`` (best matches first), with the same filters as /api/places."""
     query = _filters(category, free, drop_in, wheelchair, step_free, quiet, open_at=open_at, limit=limit)
+    query.lon, query.lat = lon, lat
     result = mapview.search_by_name(session, q, query, open_now=open_now, settings=settings)
     return place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone)
 

@@ -44,6 +44,7 @@ class PlaceCard:
     wheelchair: str | None
     step_free: bool | None
     opening_hours: str | None
+    other_names: str | None = None
 
 
 @dataclass
@@ -87,17 +88,17 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
     """Build the index of published places."""
     rows = session.exec(
         select(Place.id, Place.name, Place.lon, Place.lat, Place.category, Place.free_to_use, Place.drop_in,
-               Place.wheelchair, Place.step_free, Place.quiet_space, Place.opening_hours)
+               Place.wheelchair, Place.step_free, Place.quiet_space, Place.opening_hours, Place.other_names)
         .where(Place.status == PlaceStatus.published)
         .order_by(Place.id)
     ).all()
-    cols = list(zip(*rows)) if rows else [[] for _ in range(11)]
+    cols = list(zip(*rows)) if rows else [[] for _ in range(12)]
     lon = np.asarray(cols[2], dtype=np.float64)
     lat = np.asarray(cols[3], dtype=np.float64)
     wheelchair = [getattr(w, "value", w) for w in cols[7]]
-    cards = [PlaceCard(int(i), name, cat, float(x), float(y), free, drop, wc, step, hours)
-             for i, name, x, y, cat, free, drop, wc, step, hours
-             in zip(cols[0], cols[1], lon, lat, cols[4], cols[5], cols[6], wheelchair, cols[8], cols[10])]
+    cards = [PlaceCard(int(i), name, cat, float(x), float(y), free, drop, wc, step, hours, other)
+             for i, name, x, y, cat, free, drop, wc, step, hours, other
+             in zip(cols[0], cols[1], lon, lat, cols[4], cols[5], cols[6], wheelchair, cols[8], cols[10], cols[11])]
     return CatalogIndex(
         signature=signature or (),
         cards=cards,

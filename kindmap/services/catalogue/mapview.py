@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 
 import numpy as np
@@ -14,6 +13,7 @@ from kindmap.geo.clusters import GridCluster, grid_clusters
 from kindmap.hours import to_local_naive
 from kindmap.models import Place
 from kindmap.services.catalogue.index import DEFAULT_CACHE, CatalogIndex
+from kindmap.services.catalogue.names import locate, match_places, name_index
 from kindmap.services.catalogue.search import (
     Hit,
     SearchQuery,
@@ -36,57 +36,43 @@ def catalogue_filter(index: CatalogIndex, q: SearchQuery, *, open_now: bool, tz:
     return keep, states, when if open_at is not None else None
 
 
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a name: 'Café  St. Anne’s' → 'cafe st annes'."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    bare = bare.replace("'", "").replace("\u2019", "")
-    return " ".join("".join(c if c.isalnum() else " " for c in bare).split())
-
-
-_folded: dict[int, tuple[CatalogIndex, list[str]]] = {}
-
-
-def folded_names(index: CatalogIndex) -> list[str]:
-    """Folded names for an index, computed once per index build."""
-    hit = _folded.get(id(index))
-    if hit is None or hit[0] is not index:
-        _folded.clear()  # one live index per process is the norm; never grow without bound
-        hit = _folded[id(index)] = (index, [fold(n) for n in index.names])
-    return hit[1]
-
-
-def name_matches(index: CatalogIndex, query: str, keep: np.ndarray) -> np.ndarray:
-    """Positions of names containing every word of ``query``: exact, then prefix, then word start, then contains."""
-    q = fold(query)
-    if not q:
-        raise InvalidQuery("q: type at least one letter or number of the place's name")
-    words = q.split()
-    ranked = []
-    for pos, name in enumerate(folded_names(index)):
-        if keep[pos] and all(w in name for w in words):
-            rank = 0 if name == q else 1 if name.startswith(q) else 2 if f" {q}" in f" {name}" else 3
-            ranked.append((rank, name, pos))
-    ranked.sort()
-    return np.asarray([r[2] for r in ranked], dtype=np.int64)
-
-
 def search_by_name(session: Session, text: str, q: SearchQuery, *, open_now: bool, settings: Settings) -> SearchResult:
-    """Published places whose name matches ``text`` (best matches first), with the usual filters."""
+    """Published places whose names match ``text`` (best first; nearer first among equals when
+    ``q.lon``/``q.lat`` are given), with the usual filters.
+
+    When no place's name matches but ``text`` is a (partial) postcode or a town, the result is the
+    places nearest that location instead (``located``); matching locations are listed either way.
+    """
     index = DEFAULT_CACHE.get(session, tz=settings.timezone)
     keep, states, when = catalogue_filter(index, q, open_now=open_now, tz=settings.timezone)
-    order = name_matches(index, text, keep)
+    if q.lon is not None or q.lat is not None:
+        if q.lon is None or q.lat is None:
+            raise InvalidQuery("give both lon and lat")
+        check_point(q.lon, q.lat)
+    names = name_index(session, index)
+    order, _relevance = match_places(names, text, keep, lon=q.lon, lat=q.lat, lons=index.lon, lats=index.lat)
+    locations = locate(session, names, text)
+    located, distances = None, None
+    if order.size == 0 and locations:
+        located = locations[0]
+        radius = settings.default_radius_m
+        idx, dist = index.points.within(located.lon, located.lat, radius_m=radius)
+        sel = keep[idx]
+        order, distances = idx[sel], dist[sel]
     total = int(order.size)
     order = order[: q.limit]
     ids = [int(i) for i in index.ids[order]]
     rows = {p.id: p for p in session.exec(select(Place).where(Place.id.in_(ids))).all()} if ids else {}
     hits = []
-    for pos in order:
+    for k, pos in enumerate(order):
         place = rows.get(int(index.ids[pos]))
         state = int(states[pos])
         if place is not None:
-            hits.append(Hit(place, None, None if state < 0 else bool(state)))
-    return SearchResult(hits, None, None, None, None, when, total)
+            d = None if distances is None else float(distances[k])
+            hits.append(Hit(place, d, None if state < 0 else bool(state)))
+    lon, lat = (located.lon, located.lat) if located else (q.lon, q.lat)
+    return SearchResult(hits, lon, lat, None, settings.default_radius_m if located else None, when, total,
+                        located=located, locations=locations)
 
 
 def clusters_in_view(session: Session, q: SearchQuery, *, zoom: int, open_now: bool,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlmodel import Session, select
@@ -82,6 +83,8 @@ class SearchResult:
     profile: str | None = None
     max_walk_minutes: float | None = None
     windows: list[Window] = field(default_factory=list)
+    located: Any = None  # names.Location: the town or postcode area a name search fell back to
+    locations: list = field(default_factory=list)  # names.Location: towns and postcode areas the text names
 
 
 MAX_WALK_MINUTES = 180

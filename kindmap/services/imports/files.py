@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from kindmap.ingest.areas import AreaColumns, read_areas
 from kindmap.ingest.limits import ImportLimits, import_limits
 from kindmap.ingest.postcodes import read_postcodes
-from kindmap.models import Area, ImportRun, PlaceCreate, Postcode
+from kindmap.models import Area, ImportRun, Locality, PlaceCreate, Postcode
 from kindmap.models.common import utcnow
 from kindmap.services.imports.runs import (
     ImportReport,
@@ -105,6 +105,13 @@ def upsert_places(session: Session, *, region_id: int, source: str, places: list
                 flag_missing=flag_missing, run_id=run_id, source_name=source_name)
 
 
+def replace_localities(session: Session, *, region_id: int, rows: list) -> None:
+    """The region's towns and villages become those of the newest extract (they are a gazetteer, not history)."""
+    session.exec(delete(Locality).where(Locality.region_id == region_id))
+    session.add_all([Locality(region_id=region_id, name=r.name, other_names=r.other_names, kind=r.kind,
+                              lon=r.lon, lat=r.lat, source_id=r.source_id) for r in rows])
+
+
 def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_run: bool = False,
                progress: Callable[[int], None] | None = None, force: bool = False,
                reports_dir: Path | None = None, limits: ImportLimits | None = None) -> ImportReport:
@@ -117,6 +124,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     is saved there as JSON (not for a dry run). Past ``limits`` (file size; candidate places
     as rows) nothing is read further or written (see ``import_limits``).
     """
+    from kindmap.ingest.localities import read_localities
     from kindmap.ingest.osm import read_osm_places
     from kindmap.services.imports.reimport import (
         aware,
@@ -131,6 +139,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     read = read_osm_places(path, progress=progress, limits=import_limits(limits))
     report.warnings.extend(read.warnings)
     report.data_timestamp = read.latest_timestamp
+    localities = read_localities(path)
     sha = file_sha256(path)
 
     def work(session: Session) -> None:
@@ -146,6 +155,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
         report.run_id = run.id
         upsert_places(session, region_id=reg.id, source="osm", places=read.places, report=report,
                       flag_missing=True, run_id=run.id, source_name=path.name)
+        replace_localities(session, region_id=reg.id, rows=localities)
         # ImportRun.missing records the places this run flagged possibly closed.
         run.added, run.updated, run.unchanged = report.added, report.updated, report.unchanged
         run.missing, run.skipped, run.finished_at = report.possibly_closed, report.skipped, utcnow()
