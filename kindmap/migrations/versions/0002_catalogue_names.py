@@ -1,7 +1,7 @@
 """catalogue: other names of places, localities
 
 Revision ID: 0002_catalogue_names
-Revises: 0001_baseline
+Revises: 0002_area_ward
 Create Date: 2026-12-07 12:30:45.179386
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0002_catalogue_names'
-down_revision = '0001_baseline'
+down_revision = '0002_area_ward'
 branch_labels = None
 depends_on = None
 
