@@ -115,13 +115,117 @@ def main() -> None:
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--households", type=int, default=None, help="default: one per node")
     ap.add_argument("--no-old", dest="old", action="store_false")
+    ap.add_argument("--old-places", type=int, default=50, help="places timed on the old gaps path (extrapolated)")
     args = ap.parse_args()
     print(machine_info())
     {"walking": walking, "gaps": gaps}[args.what](args)
 
 
+def gap_database(folder, net, *, households: int, places: int, areas_side: int = 30, seed: int = 3):
+    """A SQLite database with one region on the lattice: areas (blocks), one postcode per household, places."""
+    import json
+
+    from sqlalchemy import insert
+
+    from kindmap.config import Settings
+    from kindmap.db import create_schema, make_engine, write_session
+    from kindmap.models import Area, Place, Postcode, Region
+    from kindmap.services.walking import network_path
+
+    rng = np.random.default_rng(seed)
+    lo_lon, hi_lon = float(net.node_lon.min()), float(net.node_lon.max())
+    lo_lat, hi_lat = float(net.node_lat.min()), float(net.node_lat.max())
+    settings = Settings(database_url=f"sqlite:///{folder}/scale.sqlite3", state_dir=folder)
+    engine = make_engine(settings.database_url, settings=settings)
+    create_schema(engine)
+    net.save(network_path(settings, "lattice"))
+    hlon, hlat = rng.uniform(lo_lon, hi_lon, households), rng.uniform(lo_lat, hi_lat, households)
+    cw, ch = (hi_lon - lo_lon) / areas_side, (hi_lat - lo_lat) / areas_side
+    ax = np.minimum(((hlon - lo_lon) / cw).astype(int), areas_side - 1)
+    ay = np.minimum(((hlat - lo_lat) / ch).astype(int), areas_side - 1)
+    area = ay * areas_side + ax
+    per_area = np.bincount(area, minlength=areas_side ** 2)
+    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
+    with write_session(engine) as s:
+        region = Region(slug="lattice", name="Lattice")
+        s.add(region)
+        s.flush()
+        rid = region.id
+        for k in range(areas_side ** 2):
+            x0, y0 = lo_lon + (k % areas_side) * cw, lo_lat + (k // areas_side) * ch
+            ring = [[x0, y0], [x0 + cw, y0], [x0 + cw, y0 + ch], [x0, y0 + ch], [x0, y0]]
+            s.add(Area(region_id=rid, code=f"A{k:06d}", name=f"Area {k}", kind="synthetic", households=int(per_area[k]),
+                       deprivation_decile=int(k % 10) + 1, deprivation_rank=k + 1, centroid_lon=x0 + cw / 2,
+                       centroid_lat=y0 + ch / 2, geometry_geojson=json.dumps({"type": "Polygon", "coordinates": [ring]})))
+        plon, plat = rng.uniform(lo_lon, hi_lon, places), rng.uniform(lo_lat, hi_lat, places)
+        for j in range(places):
+            s.add(Place(name=f"Place {j}", category="library", lon=float(plon[j]), lat=float(plat[j]), region_id=rid,
+                        opening_hours=hours[j % len(hours)]))
+    with engine.begin() as conn:
+        rows = [{"postcode": f"P{i:07d}", "lon": float(hlon[i]), "lat": float(hlat[i]), "area_code": f"A{area[i]:06d}",
+                 "region_id": rid} for i in range(households)]
+        conn.execute(insert(Postcode.__table__), rows)
+    return settings, engine
+
+
 def gaps(args) -> None:
-    raise SystemExit("not yet")
+    import tempfile
+
+    from kindmap.services.gaps import times as gap_times
+    from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+    from kindmap.services.walking import DEFAULT_WALKING
+
+    for side in args.sides:
+        net = lattice(side)
+        households = args.households or net.n_nodes
+        print(f"\n== gaps: lattice {side}×{side} ({net.n_nodes:,} nodes), {households:,} households, {args.places} places",
+              flush=True)
+        with tempfile.TemporaryDirectory() as folder, Clock("database and network written"):
+            settings, engine = gap_database(folder, net, households=households, places=args.places)
+            q = GapQuery(region="lattice", minutes=15)
+            DEFAULT_WALKING.router(settings, "lattice")  # load once, as a server or a second slot would
+            spent = {}
+            real_pairs = gap_times.NetworkTimes.pairs
+
+            def timed_pairs(self, *a, **k):
+                t = time.process_time()
+                out = real_pairs(self, *a, **k)
+                spent["pairs"] = time.process_time() - t
+                return out
+
+            gap_times.NetworkTimes.pairs = timed_pairs
+            try:
+                with Clock("analyse_gaps, one slot, E2SFCA at 15 min (snapping included)") as c:
+                    result = analyse_gaps(engine, settings, q)
+            finally:
+                gap_times.NetworkTimes.pairs = real_pairs
+            print(f"    of which E2SFCA pairs (NetworkTimes.pairs): cpu {spent['pairs']:.3f} s; "
+                  f"covered {result.totals['share_covered']:.3f}", flush=True)
+            if args.old:
+                times = gap_times.walk_times(settings, "lattice", result_profile(settings), _demand(engine, settings))
+                lon, lat = result.places.lon, result.places.lat
+                sample = np.arange(min(len(lon), args.old_places))
+                t = time.process_time()
+                src = times._sources(lon[sample], lat[sample])
+                for j in np.flatnonzero(src.ok):
+                    times.router._search(src.take([j]), times.profile, 15 * times.profile.metres_per_minute)
+                per = (time.process_time() - t) / sample.size
+                print(f"    old path (whole-network search per place): {per * 1000:.1f} ms cpu per place × {len(lon)} "
+                      f"places ≈ {per * len(lon):.1f} s cpu", flush=True)
+
+
+def result_profile(settings):
+    from kindmap.services.walking import profile_for
+
+    return profile_for(settings, None)
+
+
+def _demand(engine, settings):
+    from kindmap.db import read_session
+    from kindmap.services.gaps.inputs import load_demand
+
+    with read_session(engine) as s:
+        return load_demand(s, 1, region_name="Lattice")
 
 
 if __name__ == "__main__":

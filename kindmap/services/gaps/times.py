@@ -1,8 +1,9 @@
 """Gap analysis walk times (minutes): on the region's path network, or straight line × circuity when it has none.
 
-With a network, households are snapped once and one capped multi-source search runs from the
-open places. Without one, minutes are straight-line metres (local metric projection) × circuity
-at the profile's pace, labelled ``estimated``.
+With a network, households are snapped once; one capped multi-source search from the open places
+gives each household's nearest, and E2SFCA's pairs come from searches bounded by each catchment.
+Without one, minutes are straight-line metres (local metric projection) × circuity at the
+profile's pace, labelled ``estimated``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from kindmap.config import Settings
+from kindmap.geo.catchment import pairs_within
 from kindmap.geo.graph import Router, SnapSet
 from kindmap.geo.profiles import Profile
 from kindmap.geo.projection import LocalProjection
@@ -44,15 +46,16 @@ class NetworkTimes:
         return minutes
 
     def pairs(self, lon: np.ndarray, lat: np.ndarray, *, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(point, place, minutes) for every pair within ``threshold``; one capped search per place."""
-        src = self._sources(lon, lat)
-        rows, cols, vals = [], [], []
-        for j in np.flatnonzero(src.ok):
-            m = self.router.walk_minutes_to_snapped(src[j], self.targets, profile=self.profile, max_minutes=threshold)
-            hit = np.flatnonzero(m <= threshold)
-            rows.append(hit), cols.append(np.full(hit.size, j)), vals.append(m[hit])
-        cat = (lambda a: np.concatenate(a) if a else np.zeros(0))
-        return cat(rows).astype(np.int64), cat(cols).astype(np.int64), cat(vals)
+        """(point, place, minutes) for every pair within ``threshold``.
+
+        Places are searched in groups of nearby places, each only over the nodes and points
+        within its catchment (``kindmap.geo.catchment``): the work grows with places × catchment,
+        not places × region, and the answers equal one whole-network search per place.
+        """
+        if len(lon) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        return pairs_within(self.router, self._sources(lon, lat), self.targets, profile=self.profile,
+                            max_minutes=threshold)
 
 
 class EstimatedTimes:
