@@ -86,7 +86,9 @@ def test_agrees_with_openrouteservice_walking_isochrones(rutland):
     assert exact / n >= 0.65
 
 
-def test_rutland_isochrone_and_query_speed(rutland):
+def test_rutland_isochrone_and_repeated_queries(rutland):
+    """A 15-minute area around Oakham library; repeated capped searches give the same answer
+    (their speed is measured in benchmarks/, not here)."""
     net, _, _ = rutland
     router = Router(net)
     area = isochrone(router, -0.7258676, 52.6693737, minutes=15, profile="walk")  # Oakham library
@@ -94,8 +96,7 @@ def test_rutland_isochrone_and_query_speed(rutland):
     lon, lat = _postcodes()
     targets = router.snap_many(lon, lat)
     origin = router.snap(-0.7258676, 52.6693737)
-    router.nearest(origin, targets, profile="walk", k=10, max_minutes=20)  # warm the per-profile graph
-    started = time.perf_counter()
-    for _ in range(50):
-        router.nearest(origin, targets, profile="walk", k=10, max_minutes=20)
-    assert (time.perf_counter() - started) / 50 < 0.05
+    first = router.nearest(origin, targets, profile="walk", k=10, max_minutes=20)
+    for _ in range(5):
+        again = router.nearest(origin, targets, profile="walk", k=10, max_minutes=20)
+        assert repr(again) == repr(first)
