@@ -2,6 +2,7 @@
 
 from kindmap.cli import (
     core,  # noqa: F401  (registers commands)
+    councils,  # noqa: F401  (region setup)
     db,  # noqa: F401  (db backup, restore, check, upgrade)
     exports,  # noqa: F401  (registers commands)
     gaps,  # noqa: F401  (kindmap gaps)

@@ -11,12 +11,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine
 from sqlmodel import Session, delete, select
 
 from kindmap.ingest.areas import AreaColumns, read_areas
 from kindmap.ingest.limits import ImportLimits, import_limits
-from kindmap.ingest.postcodes import read_postcodes
+from kindmap.ingest.postcodes import PostcodeRecord, read_postcodes
 from kindmap.models import Area, ImportRun, Locality, PlaceCreate, Postcode
 from kindmap.models.common import utcnow
 from kindmap.services.imports.runs import (
@@ -72,11 +74,18 @@ def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, d
     report = ImportReport(kind="postcodes", region=region, file=path.name, dry_run=dry_run)
     read = read_postcodes(path, columns=columns, limits=import_limits(limits))
     check_problems(report, read.problems, skip_invalid=skip_invalid)
+    return write_postcodes(engine, report=report, records=read.records, region=region, data_dir=data_dir,
+                           paths=[path], started=started)
+
+
+def write_postcodes(engine: Engine, *, report: ImportReport, records: list[PostcodeRecord], region: str | None,
+                    data_dir: Path, paths: list[Path], started: float) -> ImportReport:
+    """Upsert already-read postcode records in one transaction (also for Code-Point Open units)."""
 
     def work(session: Session) -> None:
         region_id = ensure_region(session, region, data_dir=data_dir).id if region else None
         existing = {p.postcode: p for p in session.exec(select(Postcode)).all()}
-        for rec in read.records:
+        for rec in records:
             row = existing.get(rec.postcode)
             if row is None:
                 session.add(Postcode(postcode=rec.postcode, lon=rec.lon, lat=rec.lat, area_code=rec.area_code, region_id=region_id))
@@ -87,7 +96,8 @@ def import_postcodes(engine: Engine, *, path: Path, region: str | None = None, d
                 report.updated += 1
             else:
                 report.unchanged += 1
-        _record_run(session, report, region_id=region_id, path=path)
+        for path in paths:
+            _record_run(session, report, region_id=region_id, path=path)
 
     return _run(engine, report, work, started=started)
 
@@ -114,7 +124,8 @@ def replace_localities(session: Session, *, region_id: int, rows: list) -> None:
 
 def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_run: bool = False,
                progress: Callable[[int], None] | None = None, force: bool = False,
-               reports_dir: Path | None = None, limits: ImportLimits | None = None) -> ImportReport:
+               reports_dir: Path | None = None, limits: ImportLimits | None = None,
+               clip: BaseGeometry | None = None) -> ImportReport:
     """Read welcoming places from an OSM PBF (a full extract of ``region``) and re-import them safely.
 
     New places are added; changed ones updated in their OSM-sourced fields only (local facts
@@ -122,7 +133,9 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     deleted. One transaction. Refuses an older extract than the one loaded, or one that does
     not overlap the region's places, unless ``force``. With ``reports_dir``, the change report
     is saved there as JSON (not for a dry run). Past ``limits`` (file size; candidate places
-    as rows) nothing is read further or written (see ``import_limits``).
+    as rows) nothing is read further or written (see ``import_limits``). With ``clip`` (EPSG:4326,
+    the council outline plus a margin) places outside it are left out: a county extract imports
+    only this council's places.
     """
     from kindmap.ingest.localities import read_localities
     from kindmap.ingest.osm import read_osm_places
@@ -137,6 +150,12 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     started = time.perf_counter()
     report = ImportReport(kind="osm", region=region, file=path.name, dry_run=dry_run)
     read = read_osm_places(path, progress=progress, limits=import_limits(limits))
+    if clip is not None and read.places:
+        inside = shapely.contains_xy(clip, [p.lon for p in read.places], [p.lat for p in read.places])
+        outside = int((~inside).sum())
+        if outside:
+            read.places = [p for p, keep in zip(read.places, inside) if keep]
+            report.warnings.append(f"{outside} place(s) of the extract lie outside the region and its margin; left out")
     report.warnings.extend(read.warnings)
     report.data_timestamp = read.latest_timestamp
     localities = read_localities(path)
