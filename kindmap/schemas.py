@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, WithJsonSchema
 
+from kindmap.geo.rfc7946 import round_position
 from kindmap.hours import localize
 
 LOCAL_TIME = "local time with its UTC offset, e.g. 2026-07-06T10:00:00+01:00"
@@ -50,7 +51,9 @@ UtcDateTime = Annotated[datetime, AfterValidator(_as_utc), PlainSerializer(_iso,
 
 class PointGeometry(BaseModel):
     type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float] = Field(description="[lon, lat], EPSG:4326")
+    # RFC 7946 §11.2: 7 decimals (about 1 cm), not a float's 16–17 meaningless digits.
+    coordinates: Annotated[tuple[float, float], AfterValidator(lambda c: tuple(round_position(*c)))] = Field(
+        description="[lon, lat], EPSG:4326, 7 decimal places")
 
 
 class PlaceSummary(BaseModel):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from shapely.geometry import mapping
 
 from kindmap.api.deps import SessionDep, SettingsDep
 from kindmap.api.limits import MAX_WALK_MINUTES
 from kindmap.errors import InvalidQuery
+from kindmap.geo import rfc7946
 from kindmap.schemas import ErrorOut, IsochroneFeature, IsochroneProperties
 from kindmap.services.catalogue.search import check_point, locate_postcode
 from kindmap.services.walking import NETWORK, reachable_area
@@ -46,7 +46,7 @@ def isochrone(
     area, travel, profile_name, region = reachable_area(session, settings, lon=lon, lat=lat, minutes=minutes,
                                                         profile_name=profile)
     return IsochroneFeature(
-        geometry=mapping(area),
+        geometry=rfc7946.geometry(area),
         properties=IsochroneProperties(minutes=minutes, profile=profile_name, travel=travel, region=region,
                                        method=METHODS[travel]),
     )

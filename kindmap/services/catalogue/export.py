@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from kindmap.config import ATTRIBUTION
 from kindmap.errors import InvalidQuery
+from kindmap.geo.rfc7946 import round_position
 from kindmap.models import Place, PlaceStatus, Region
 from kindmap.taxonomy import check_categories, label
 
@@ -150,7 +151,7 @@ def geojson_document(records: list[PlaceRecord]) -> dict:
     for record in records:
         props = record.model_dump(mode="json", exclude={"id", "lon", "lat"})
         features.append({"type": "Feature", "id": record.id,
-                         "geometry": {"type": "Point", "coordinates": [record.lon, record.lat]}, "properties": props})
+                         "geometry": {"type": "Point", "coordinates": round_position(record.lon, record.lat)}, "properties": props})
     return {"type": "FeatureCollection", "name": LAYER, "attribution": ATTRIBUTION,
             "generated": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "features": features}

@@ -15,7 +15,6 @@ Coordinates are EPSG:4326; walk times are minutes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +24,7 @@ from sqlmodel import Session, select
 from kindmap.config import Settings
 from kindmap.db import read_session
 from kindmap.errors import DataError, NotFound
+from kindmap.geo import rfc7946
 from kindmap.geo.profiles import Profile
 from kindmap.models import Region
 from kindmap.services.gaps.inputs import (
@@ -148,6 +148,6 @@ def analyse_gaps(engine: Engine, settings: Settings, q: GapQuery) -> GapResult:
 
 def region_geojson(ctx_or_result) -> dict:
     """Areas as a GeoJSON FeatureCollection (EPSG:4326) with their measures."""
-    feats = [{"type": "Feature", "geometry": json.loads(a["geometry_geojson"]),
+    feats = [{"type": "Feature", "geometry": rfc7946.geometry(a["geometry_geojson"]),
               "properties": {k: v for k, v in a.items() if k != "geometry_geojson"}} for a in ctx_or_result.areas]
     return {"type": "FeatureCollection", "features": feats}

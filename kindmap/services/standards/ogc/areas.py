@@ -6,7 +6,6 @@ Geometries are CRS84 polygons; bbox and extent use shapely on geometries parsed 
 
 from __future__ import annotations
 
-import json
 import threading
 
 import numpy as np
@@ -15,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from kindmap.geo import rfc7946
 from kindmap.models import Area
 from kindmap.services.catalogue.export import region_slugs
 from kindmap.services.standards.ogc.registry import (
@@ -59,7 +59,7 @@ def _area_feature(area: Area, context: dict) -> dict:
                            population=_suppress(area.population), households=_suppress(area.households),
                            deprivation_index=area.deprivation_index, deprivation_rank=area.deprivation_rank,
                            deprivation_decile=area.deprivation_decile)
-    return {"type": "Feature", "id": area.code, "geometry": json.loads(area.geometry_geojson),
+    return {"type": "Feature", "id": area.code, "geometry": rfc7946.geometry(area.geometry_geojson),
             "properties": props.model_dump(mode="json")}
 
 

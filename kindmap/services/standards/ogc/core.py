@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from kindmap.errors import NotFound
+from kindmap.geo.rfc7946 import outer_bbox
 from kindmap.services.catalogue.export import as_utc
 from kindmap.services.standards.ogc.items import item, items
 from kindmap.services.standards.ogc.params import (
@@ -93,7 +94,8 @@ def conformance(*, params: Iterable[tuple[str, str]] = ()) -> dict:
 
 def _describe(session: Session, coll: Collection, *, root: str) -> dict:
     base = f"{root}/ogc/collections/{coll.id}"
-    extent: dict = {"spatial": {"bbox": [coll.extent(session) or [-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}}
+    box = coll.extent(session)
+    extent: dict = {"spatial": {"bbox": [outer_bbox(box) if box else [-180.0, -90.0, 180.0, 90.0]], "crs": CRS84}}
     if coll.temporal is not None:
         first, last = session.exec(select(func.min(coll.temporal), func.max(coll.temporal)).where(*coll.public)).one()
         extent["temporal"] = {"interval": [[_stamp(first), _stamp(last)]], "trs": GREGORIAN}

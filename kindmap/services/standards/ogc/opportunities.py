@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import String, and_, cast, func, or_
 from sqlmodel import Session, select
 
+from kindmap.geo.rfc7946 import round_position
 from kindmap.models import Place, PlaceStatus
 from kindmap.models.activities import ActivityStatus, Booking, Cost, Opportunity
 from kindmap.models.households import check_terms
@@ -63,7 +64,7 @@ def _feature(row: Opportunity, context: dict) -> dict:
         accessibility_notes=row.accessibility_notes, place_id=row.place_id, region=context["regions"].get(row.region_id),
         source=row.source, source_id=row.source_id, source_licence=row.source_licence, verified_at=row.verified_at,
         updated_at=row.updated_at, sample=row.sample)
-    return {"type": "Feature", "id": row.id, "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+    return {"type": "Feature", "id": row.id, "geometry": {"type": "Point", "coordinates": round_position(row.lon, row.lat)},
             "properties": props.model_dump(mode="json")}
 
 

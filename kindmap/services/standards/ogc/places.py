@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from kindmap.errors import InvalidQuery
+from kindmap.geo.rfc7946 import round_position
 from kindmap.models import Place, PlaceStatus
 from kindmap.services.catalogue.export import PlaceRecord, place_record, region_slugs
 from kindmap.services.standards.ogc.registry import (
@@ -40,7 +41,7 @@ def _wheelchair(text: str) -> str:
 
 def _place_feature(place: Place, context: dict) -> dict:
     record = place_record(place, region_slug=context["regions"].get(place.region_id))
-    return {"type": "Feature", "id": place.id, "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+    return {"type": "Feature", "id": place.id, "geometry": {"type": "Point", "coordinates": round_position(place.lon, place.lat)},
             "properties": record.model_dump(mode="json", exclude={"id", "lon", "lat"})}
 
 
