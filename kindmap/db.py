@@ -158,6 +158,7 @@ def upgrade(engine: Engine, *, revision: str = "head") -> None:
 
     with engine.execution_options(kindmap_write=True).begin() as conn:
         command.upgrade(migration_config(conn), revision)
+        _catalogue_triggers(conn)
 
 
 @lru_cache(maxsize=1)
@@ -189,6 +190,15 @@ def create_schema(engine: Engine) -> None:
             elif head is not None:
                 command.upgrade(config, "head")
         SQLModel.metadata.create_all(conn)  # checkfirst: only tables no migration has made yet
+        _catalogue_triggers(conn)
+
+
+def _catalogue_triggers(conn) -> None:
+    """Put the catalogue change counter's triggers back if a migration rebuilt the place table (SQLite batch mode)."""
+    from kindmap.models.catalogue_version import ensure_triggers
+
+    if inspect(conn).has_table("catalogue_version"):
+        ensure_triggers(conn)
 
 
 @contextmanager

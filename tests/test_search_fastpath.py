@@ -144,3 +144,73 @@ def test_a_server_app_freezes_what_it_loaded_at_start_up(settings, engine):
             assert c.get("/api/places?lon=-0.95&lat=52.05&limit=1").status_code == 200
     finally:
         gc.unfreeze()  # this test process goes on making and dropping apps
+
+
+def _version(engine) -> int:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT version FROM catalogue_version WHERE id = 1").scalar_one()
+
+
+def test_every_write_to_place_bumps_the_catalogue_counter_even_raw_sql(engine, seeded):
+    """Triggers, not application code, bump the counter: an ORM write, raw SQL that leaves updated_at alone, a delete."""
+    v0 = _version(engine)
+    with write_session(engine) as s:
+        s.add(Place(name="New hall", category="community_centre", lon=-0.9, lat=52.0, status=PlaceStatus.published))
+    v1 = _version(engine)
+    assert v1 > v0
+    with engine.begin() as conn:  # no updated_at change: the old count/max signature missed this one
+        conn.exec_driver_sql("UPDATE place SET name = 'Renamed hall' WHERE name = 'New hall'")
+    v2 = _version(engine)
+    assert v2 > v1
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM place WHERE name = 'Renamed hall'")
+    assert _version(engine) > v2
+    with engine.begin() as conn:  # other tables leave it alone
+        conn.exec_driver_sql("UPDATE region SET name = 'Testshire!'")
+    assert _version(engine) > v2 and _version(engine) == _version(engine)
+
+
+def test_a_raw_rename_by_another_process_is_seen(engine, seeded, settings):
+    cache = CatalogCache()
+    query = SearchQuery(lon=-0.95, lat=52.05, radius_m=5000, limit=50)
+    with read_session(seeded) as s:
+        assert "Hall 04" in [h.place.name for h in search_places(s, query, settings=settings, cache=cache).hits]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE place SET name = 'Hall four' WHERE name = 'Hall 04'")
+    quick = settings.model_copy(update={"catalog_recheck_s": 0.0})
+    with read_session(seeded) as s:
+        assert "Hall four" in [h.place.name for h in search_places(s, query, settings=quick, cache=cache).hits]
+
+
+def test_concurrent_requests_in_the_stale_window_check_once(engine, seeded, monkeypatch):
+    """However many requests arrive when the index needs re-checking, one runs the check; the rest use its answer."""
+    import threading
+
+    from kindmap.services.catalogue import index as catalogue_index
+
+    cache = CatalogCache()
+    with read_session(seeded) as s:
+        first = cache.get(s, recheck_s=60)
+    calls, real = [], catalogue_index._signature
+
+    def slow_signature(session, tz):
+        calls.append(1)
+        time.sleep(0.2)  # a check on a busy database: the others arrive meanwhile
+        return real(session, tz)
+
+    monkeypatch.setattr(catalogue_index, "_signature", slow_signature)
+    with write_session(engine) as s:  # a commit in this process: the next request must re-check
+        s.add(Place(name="Another hall", category="community_centre", lon=-0.9, lat=52.0, status=PlaceStatus.published))
+    got = []
+
+    def request():
+        with read_session(seeded) as s:
+            got.append(cache.get(s, recheck_s=60))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 8 and len({id(i) for i in got}) == 1 and got[0] is not first
+    assert "Another hall" in got[0].names

@@ -2,6 +2,7 @@
 
 from kindmap.models import accounts, activities, audit, households  # noqa: F401  (accounts, households, activities, audit)
 from kindmap.models.areas import Area, AreaPublic, Postcode, Region, RegionPublic
+from kindmap.models.catalogue_version import CatalogueVersion  # noqa: F401
 from kindmap.models.contributions import KindnessNote  # noqa: F401
 from kindmap.models.extras import PlaceExtra
 from kindmap.models.imports import ImportRun
