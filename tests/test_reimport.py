@@ -7,6 +7,7 @@ reader and compared here), not from the code under test.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from kindmap.config import Settings, get_settings
 from kindmap.db import create_schema, make_engine, read_session, write_session
 from kindmap.errors import Conflict, DataError
+from kindmap.geo.distance import haversine_m
 from kindmap.ingest.osm import read_osm_places
 from kindmap.models import ImportRun, LocalFact, Place, PlaceSource, ReviewItem
 from kindmap.services.community.review import resolve_review_item, set_local_facts
@@ -35,10 +37,34 @@ def diff(data_dir):
     """Independent diff of the two extracts' welcoming places: added, gone, changed (with fields)."""
     old = {p.source_id: p.model_dump(exclude=NOT_COMPARED) for p in read_osm_places(data_dir / "rutland" / OLD).places}
     new = {p.source_id: p.model_dump(exclude=NOT_COMPARED) for p in read_osm_places(data_dir / "rutland" / NEW).places}
-    changed = {k: sorted(f for f in new[k] if new[k][f] != old[k][f]) for k in old.keys() & new.keys()}
+    changed = {k: changed_fields(old[k], new[k]) for k in old.keys() & new.keys()}
     changed = {k: v for k, v in changed.items() if v}
-    return {"old": old, "new": new, "added": new.keys() - old.keys(), "gone": old.keys() - new.keys(),
-            "changed": changed, "unchanged": (old.keys() & new.keys()) - changed.keys()}
+    added, gone = new.keys() - old.keys(), old.keys() - new.keys()
+    # Re-mapped places (node -> way...): the same name ("St." and "Saint" alike) and category, at most 75 m apart.
+    remapped = {}
+    for a in sorted(gone):
+        near = sorted((float(haversine_m(old[a]["lon"], old[a]["lat"], new[b]["lon"], new[b]["lat"])), b) for b in added
+                      if (_plain(new[b]["name"]), new[b]["category"]) == (_plain(old[a]["name"]), old[a]["category"])
+                      and b not in remapped.values())
+        if near and near[0][0] <= 75:
+            remapped[a] = near[0][1]
+    # A second drawing removed: the same name and category still listed within 150 m.
+    twins = {a for a in gone - remapped.keys()
+             if any((new[b]["name"], new[b]["category"]) == (old[a]["name"], old[a]["category"])
+                    and haversine_m(old[a]["lon"], old[a]["lat"], new[b]["lon"], new[b]["lat"]) <= 150
+                    for b in new.keys() - added)}
+    moved = {b: changed_fields(old[a], new[b]) for a, b in remapped.items()}
+    return {"old": old, "new": new, "added": added - set(remapped.values()), "gone": gone - remapped.keys() - twins,
+            "remapped": remapped, "twins": twins, "changed": {**changed, **moved},
+            "unchanged": (old.keys() & new.keys()) - changed.keys()}
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"\bsaint\b", "st", name.lower()))
+
+
+def changed_fields(a: dict, b: dict) -> list[str]:
+    return sorted(f for f in b if b[f] != a[f])
 
 
 def _settings(folder: Path, data_dir: Path, name: str) -> Settings:
@@ -69,7 +95,8 @@ def base2018(tmp_path_factory, data_dir, diff):
     engine = _engine(settings)
     report = import_osm(engine, region="rutland", path=data_dir / "rutland" / OLD, data_dir=data_dir)
     assert report.added == len(diff["old"])
-    edited_sid, field = next((sid, f) for sid, fields in sorted(diff["changed"].items()) for f in fields if f in TEXT_FIELDS)
+    edited_sid, field = next((sid, f) for sid, fields in sorted(diff["changed"].items()) for f in fields
+                             if f in TEXT_FIELDS and sid in diff["old"])
     gone_sid = sorted(diff["gone"])[0]
     with write_session(engine) as s:
         ids = dict(s.exec(select(Place.source_id, Place.id)).all())
@@ -95,6 +122,8 @@ def test_change_report_matches_an_independent_diff(after2022, diff):
     assert {a["source_id"] for a in report.added_items} == diff["added"]
     assert {c["source_id"] for c in report.changes} == set(diff["changed"])
     assert {p["source_id"] for p in report.possibly_closed_items} == diff["gone"]
+    assert {r["old_source_id"]: r["source_id"] for r in report.remapped_items} == diff["remapped"]
+    assert {d["source_id"] for d in report.duplicates_dropped_items} == diff["twins"]
     for change in report.changes:  # field-level diffs name exactly the fields that differ, old and new
         sid = change["source_id"]
         assert sorted(change["fields"]) == diff["changed"][sid]
@@ -163,7 +192,8 @@ def test_same_import_again_reports_zero_changes(after2022, data_dir, diff):
     assert report.unchanged == len(diff["new"])
     with read_session(engine) as s:
         after = {p.id: p.model_dump(exclude={"imported_at", "updated_at"}) for p in s.exec(select(Place)).all()}
-        assert len(s.exec(select(ReviewItem)).all()) == len(diff["gone"])  # no second review item
+        # no second review item
+        assert len(s.exec(select(ReviewItem)).all()) == len(diff["gone"]) + len(diff["twins"])
     assert after == before
 
 
@@ -193,16 +223,16 @@ def test_failure_half_way_changes_nothing(base2018, data_dir, monkeypatch, tmp_p
     calls = []
     real = reimport.add_review_item
 
-    def flaky(*args, **kwargs):  # fails after places were added, updated and some flagged
+    def flaky(*args, **kwargs):  # fails after places were added, updated, re-keyed and some flagged
         calls.append(1)
-        if len(calls) == 5:
+        if len(calls) == 2:
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
     monkeypatch.setattr(reimport, "add_review_item", flaky)
     with pytest.raises(RuntimeError, match="disk full"):
         import_osm(engine, region="rutland", path=data_dir / "rutland" / NEW, data_dir=data_dir)
-    assert len(calls) == 5
+    assert len(calls) == 2
     assert db_fingerprint(engine) == before
     # A truncated file fails while reading, before anything is written.
     broken = tmp_path / "cut.osm.pbf"
@@ -256,3 +286,37 @@ def test_cli_import_osm_force_dry_run_and_exit_2(base2018, data_dir, diff, monke
         assert forced.exit_code == 0 and "forced:" in forced.output
     finally:
         get_settings.cache_clear()
+
+
+def test_remapped_church_keeps_its_id_facts_and_notes(base2018, data_dir):
+    """Oakham Baptist Church was a node in 2018 and is its building (a way) by 2022: the same place."""
+    from kindmap.models import KindnessNote
+
+    settings, engine = _clone(base2018["engine"], base2018["folder"], data_dir, "remap.sqlite3")
+    with write_session(engine) as s:
+        place_id = s.exec(select(Place.id).where(Place.source_id == "node/472658308")).one()
+        set_local_facts(s, place_id, {"warm_hospitality": True}, note="tea after the Sunday service")
+        s.add(KindnessNote(place_id=place_id, text="They made us so welcome"))
+    report = import_osm(engine, region="rutland", path=data_dir / "rutland" / NEW, data_dir=data_dir)
+    item = next(r for r in report.remapped_items if r["place_id"] == place_id)
+    assert (item["old_source_id"], item["source_id"], item["note"]) == ("node/472658308", "way/870761507",
+                                                                      "now mapped as way/870761507")
+    assert item["distance_m"] < 75
+    remapped = {r["name"] for r in report.remapped_items}
+    assert {"Oakham Baptist Church", "Oakham Methodist Church", "Oakham Congregational Church", "Holy Trinity",
+            "St Mary Magdalene", "St. Botolph's"} <= remapped
+    assert place_id not in {p["place_id"] for p in report.possibly_closed_items}
+    assert "now mapped under a new id" in report.summary()
+    with read_session(engine) as s:
+        place = s.get(Place, place_id)
+        assert (place.source_id, place.possibly_closed_since, place.status) == ("way/870761507", None, "published")
+        assert place.warm_hospitality is True and place.footprint_geojson is not None
+        assert s.exec(select(KindnessNote).where(KindnessNote.place_id == place_id)).one().text.startswith("They made")
+        assert s.exec(select(ReviewItem).where(ReviewItem.place_id == place_id)).all() == []
+        assert s.exec(select(Place).where(Place.source_id == "way/870761507")).one().id == place_id  # no second place
+        src = s.exec(select(PlaceSource).where(PlaceSource.place_id == place_id)).one()
+        assert (src.source_id, src.missing_since) == ("way/870761507", None)
+    # The removed second drawing of Barnsdale Gardens is a duplicate to merge, not a closure.
+    dropped = {d["source_id"]: d for d in report.duplicates_dropped_items}
+    assert dropped["node/18384069"]["note"] == "still mapped as relation/2430635"
+    assert {p["name"] for p in report.possibly_closed_items} == {"Public toilets", "Bloody Oaks Quarry"}

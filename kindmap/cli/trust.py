@@ -33,6 +33,11 @@ def print_change_report(report, *, details: int = 15) -> None:
                            for k, v in change["fields"].items() if k != "footprint_geojson")
         moved = " footprint changed;" if "footprint_geojson" in change["fields"] else ""
         out.print(f"  ~ {change['name']} ({change['source_id']}):{moved} {fields}", highlight=False, soft_wrap=True)
+    for item in report.remapped_items[:details]:
+        out.print(f"  = {item['name']} ({item['old_source_id']}) {item['note']}", highlight=False, soft_wrap=True)
+    for item in report.duplicates_dropped_items[:details]:
+        out.print(f"  = {item['name']} ({item['source_id']}) no longer listed but {item['note']}: queued to merge",
+                  highlight=False, soft_wrap=True)
     for item in report.possibly_closed_items[:details]:
         out.print(f"  ? {item['name']} ({item['source_id']}) no longer listed: possibly closed, queued for review",
                   highlight=False, soft_wrap=True)

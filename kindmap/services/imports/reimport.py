@@ -39,6 +39,7 @@ from kindmap.services.community.review import (
     add_review_item,
     recompute_place,
 )
+from kindmap.services.imports.remap import Known, find_twin, pair_remapped
 
 if TYPE_CHECKING:
     from kindmap.services.imports.runs import ImportReport
@@ -83,6 +84,8 @@ def sync_places(session: Session, *, region_id: int, source: str, places: list[P
     now = now or utcnow()
     existing = _source_rows(session, region_id=region_id, source=source)
     session.flush()
+    if flag_missing:
+        _follow_new_ids(session, existing, places, report=report)
     seen: set[str] = set()
     for item in places:
         if item.source_id in seen:
@@ -99,9 +102,38 @@ def sync_places(session: Session, *, region_id: int, source: str, places: list[P
     absent = [src for key, src in existing.items() if key not in seen]
     report.missing = len(absent)
     if flag_missing:
+        twins = _twins(session, absent, existing, seen)
         for src in absent:
-            _flag_missing(session, src, report=report, now=now)
+            _flag_missing(session, src, report=report, now=now, twin=twins.get(src.source_id))
     session.flush()
+
+
+def _follow_new_ids(session: Session, existing: dict[str, PlaceSource], places: list[PlaceCreate], *,
+                    report: ImportReport) -> None:
+    """Re-key the source records of places that the source now lists under another id (see ``remap``).
+
+    The place keeps its id, local facts, notes, links and plans; the update that follows
+    records what else changed, and it is not flagged possibly closed.
+    """
+    listed = {p.source_id for p in places}
+    absent = [src for key, src in existing.items() if key not in listed]
+    fresh = [p for p in places if p.source_id not in existing]
+    if not absent or not fresh:
+        return
+    rows = {src.source_id: (src, session.get(Place, src.place_id)) for src in absent}
+    known = [Known(key, place.name, place.category, place.lon, place.lat) for key, (src, place) in rows.items()
+             if place is not None and place.status != PlaceStatus.closed]
+    for pair in pair_remapped(known, fresh):
+        src, place = rows[pair.old]
+        src.source_id = pair.new.source_id
+        if (place.source, place.source_id) == (src.source, pair.old):
+            place.source_id = pair.new.source_id
+        del existing[pair.old]
+        existing[pair.new.source_id] = src
+        report.remapped += 1
+        report.remapped_items.append({"place_id": place.id, "name": place.name, "old_source_id": pair.old,
+                                      "source_id": pair.new.source_id, "distance_m": round(pair.distance_m, 1),
+                                      "note": f"now mapped as {pair.new.source_id}"})
 
 
 def _add_place(session: Session, item: PlaceCreate, values: dict[str, Any], *, region_id: int, source: str,
@@ -156,14 +188,54 @@ def _update_place(session: Session, src: PlaceSource, item: PlaceCreate, values:
     })
 
 
-def _flag_missing(session: Session, src: PlaceSource, *, report: ImportReport, now: datetime) -> None:
-    """Mark a source record absent; flag its place possibly closed and queue a review item (once)."""
+def _twins(session: Session, absent: list[PlaceSource], existing: dict[str, PlaceSource],
+           seen: set[str]) -> dict[str, tuple[Known, float]]:
+    """For vanished records, a still-listed record of the same place nearby (by old source id)."""
+    if not absent:
+        return {}
+
+    def known(src: PlaceSource) -> Known | None:
+        place = session.get(Place, src.place_id)
+        if place is None or place.status == PlaceStatus.closed:
+            return None
+        return Known(src.source_id, place.name, place.category, place.lon, place.lat)
+
+    listed = [k for k in (known(existing[key]) for key in seen if key in existing) if k is not None]
+    out = {}
+    for src in absent:
+        gone = known(src)
+        twin = find_twin(gone, listed) if gone is not None else None
+        if twin is not None:
+            out[src.source_id] = twin
+    return out
+
+
+def _flag_missing(session: Session, src: PlaceSource, *, report: ImportReport, now: datetime,
+                  twin: tuple[Known, float] | None = None) -> None:
+    """Mark a source record absent; flag its place possibly closed and queue a review item (once).
+
+    With ``twin`` (the same place still listed under another id nearby: the mapper removed a
+    second drawing of it) the place is not called possibly closed: a duplicate review item
+    asks a moderator to fold it into the one still listed.
+    """
     if src.missing_since is not None:
         return  # already known to be missing: not a change
     src.missing_since = now
     place = session.get(Place, src.place_id)
     leads = src.primary and (place.source, place.source_id) == (src.source, src.source_id)
     if not leads or place.status == PlaceStatus.closed:
+        return
+    if twin is not None:
+        other, metres = twin
+        kept = existing_place_id(session, src.source, other.key)
+        add_review_item(session, kind=ReviewKind.duplicate.value, place_id=kept, related_place_id=place.id,
+                        evidence={"reason": f"{src.source_id} is no longer listed; the same place is still mapped as "
+                                            f"{other.key}, {metres:.0f} m away", "name": place.name,
+                                  "source_id": src.source_id, "still_listed_as": other.key, "distance_m": round(metres, 1)},
+                        source=f"{src.source}-reimport")
+        report.duplicates_dropped += 1
+        report.duplicates_dropped_items.append({"place_id": place.id, "source_id": src.source_id, "name": place.name,
+                                                "kept_place_id": kept, "note": f"still mapped as {other.key}"})
         return
     place.possibly_closed_since, place.updated_at = now, now
     evidence = {
@@ -176,6 +248,12 @@ def _flag_missing(session: Session, src: PlaceSource, *, report: ImportReport, n
                     source=f"{src.source}-reimport")
     report.possibly_closed += 1
     report.possibly_closed_items.append({"place_id": place.id, "source_id": src.source_id, "name": place.name})
+
+
+def existing_place_id(session: Session, source: str, source_id: str) -> int | None:
+    """The place a source record feeds."""
+    return session.exec(select(PlaceSource.place_id).where(PlaceSource.source == source,
+                                                           PlaceSource.source_id == source_id)).first()
 
 
 # ----------------------------------------------------------------------------- guards

@@ -36,6 +36,7 @@ class ImportReport:
     skipped: int = 0
     possibly_closed: int = 0  # newly flagged possibly closed (missing from a full extract)
     reappeared: int = 0  # flagged before, listed again now
+    remapped: int = 0  # the same place listed under a new source id (node -> way...): kept, not flagged
     problems: list[RowProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -48,11 +49,14 @@ class ImportReport:
     changes: list[dict] = field(default_factory=list)  # updated places with field-level old/new values
     possibly_closed_items: list[dict] = field(default_factory=list)
     reappeared_items: list[dict] = field(default_factory=list)
+    remapped_items: list[dict] = field(default_factory=list)  # place_id, name, old_source_id, source_id, note
+    duplicates_dropped: int = 0  # no longer listed, but the same place is still listed under another id nearby
+    duplicates_dropped_items: list[dict] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
         """How many places this import changed (0 means the file brought nothing new)."""
-        return self.added + self.updated + self.possibly_closed + self.reappeared
+        return self.added + self.updated + self.possibly_closed + self.reappeared + self.duplicates_dropped
 
     def summary(self) -> str:
         """One line for people."""
@@ -65,6 +69,10 @@ class ImportReport:
             text += f"; {self.possibly_closed} no longer listed, {'would be ' if self.dry_run else ''}flagged possibly closed for review"
         if self.reappeared:
             text += f"; {self.reappeared} listed again after being missing"
+        if self.remapped:
+            text += f"; {self.remapped} now mapped under a new id (same place, kept)"
+        if self.duplicates_dropped:
+            text += f"; {self.duplicates_dropped} second drawings removed (queued to merge, not flagged closed)"
         if self.missing and self.missing != self.possibly_closed:
             text += f"; {self.missing} known but not in this file"
         if self.skipped:
