@@ -258,6 +258,20 @@ def axe_violations(page) -> list[str]:
     }""")
 
 
+def open_filters(page) -> None:
+    """Open the filters sheet (a modal dialog: the page behind it waits) unless it is open."""
+    from playwright.sync_api import expect
+
+    if not page.evaluate("document.getElementById('filters').open"):
+        page.click("#filters-open")
+    expect(page.locator("#filters")).to_be_visible()
+
+
+def close_filters(page) -> None:
+    """Close the filters sheet with its "Show places" button, as a person would."""
+    page.click("#filters-done")
+
+
 def tab_to(page, predicate_js: str, limit: int = 80) -> None:
     """Press Tab until ``predicate_js`` is true in the page (keyboard-only tests)."""
     for _ in range(limit):

@@ -15,6 +15,8 @@ from tests.browser.conftest import (
     NEAR_NAMES,
     TILE_URL,
     XSS_IMG,
+    close_filters,
+    open_filters,
     XSS_SCRIPT,
     XSS_TEMPLATE,
 )
@@ -72,10 +74,12 @@ def test_category_and_free_filters_change_map_and_list(page, server):
     _search(page, server)
     _wait_results(page, 6)
 
+    open_filters(page)
     page.select_option("#category", "library")
-    _wait_results(page, 1)
+    _wait_results(page, 1)  # the results behind the sheet update as filters change
     assert _names(page) == ["Testshire Library"]
     expect(page.locator("#status")).to_contain_text("1 place found near TE1 1ST")
+    expect(page.locator("#filters-status")).to_have_text("1 place matches")
     assert "category=library" in page.url
 
     page.select_option("#category", "")
@@ -89,6 +93,10 @@ def test_category_and_free_filters_change_map_and_list(page, server):
     _wait_results(page, 4)  # the far library is 56 km away
     page.select_option("#radius", "1000")
     _wait_results(page, 2)
+    close_filters(page)
+    expect(page.locator("#filter-count")).to_have_text("2")  # free, and a distance of 1 km
+    expect(page.locator("#filters-open")).to_have_accessible_name("Filters (2 on)")
+    expect(page.locator("#status")).to_be_focused()  # "Show places" goes to the result summary
 
 
 def test_keyboard_only_search_and_details(page, server):
@@ -266,16 +274,22 @@ def test_narrow_screens_and_zoom(browser, server, artifacts, width, height, name
                               is_mobile=width < 400, has_touch=width < 400)
     page = ctx.new_page()
     page.goto(f"{server}/?postcode=TE1+1ST")
-    _wait_results(page, 6)
+    expect(page.locator(ITEMS)).to_have_count(6)
+    # Narrow screens show the list or the map, one at a time: the list first.
+    expect(page.locator("#map")).to_be_hidden()
+    expect(page.locator("#show-list")).to_have_attribute("aria-pressed", "true")
     page.locator(ITEMS).nth(2).click()
     expect(page.locator("#details-name")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    assert _targets_too_small(page) == []
+    page.click("#show-map")
+    expect(page.locator("#map")).to_be_visible()
+    expect(page.locator("#place-list")).to_be_hidden()
+    expect(page.locator(PINS)).to_have_count(6)  # the same places, numbered the same
+    expect(page.locator("#details-name")).to_be_visible()  # the details stay under the map
     page.wait_for_timeout(400)  # let the map finish panning before the picture
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
-    # The list sits below the map on narrow screens.
-    map_box = page.locator("#map").bounding_box()
-    list_box = page.locator("#place-list").bounding_box()
-    assert list_box["y"] >= map_box["y"] + map_box["height"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert _targets_too_small(page) == []
     ctx.close()
 
@@ -340,8 +354,10 @@ def test_text_contrast_is_at_least_4_5(page, server):
 def test_back_button_restores_the_previous_search(page, server):
     _search(page, server)
     _wait_results(page, 6)
+    open_filters(page)
     page.select_option("#category", "library")
     _wait_results(page, 1)
+    close_filters(page)
     page.fill("#postcode", "ZZ9 9ZZ")
     page.press("#postcode", "Enter")
     expect(page.locator("#search-error")).to_be_visible()

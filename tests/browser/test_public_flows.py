@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     XSS_SCRIPT,
     XSS_TEMPLATE,
     axe_violations,
+    open_filters,
     tab_to,
 )
 
@@ -70,6 +71,7 @@ def test_search_by_place_name_ignores_case_and_accents(page, server):
 def test_drop_in_step_free_quiet_and_open_at_filters_change_map_and_list(page, server):
     page.goto(server + "/?postcode=TE1+1ST")
     expect(page.locator(ITEMS)).to_have_count(6)
+    open_filters(page)
     page.check("#drop-in")
     expect(page.locator(ITEMS)).to_have_count(3)
     expect(page.locator(PINS)).to_have_count(3)

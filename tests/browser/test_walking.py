@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     FAR_POSTCODE,
     XSS_IMG,
     axe_violations,
+    open_filters,
     tab_to,
 )
 from tests.browser.test_public_flows import axe_page  # noqa: F401  (fixture)
@@ -57,6 +58,7 @@ def test_walking_time_orders_by_minutes_and_shades_the_reachable_area(page, serv
 
     page.goto(f"{server}/?postcode=TE1+1ST")
     expect(page.locator(ITEMS)).to_have_count(6)
+    open_filters(page)
     expect(page.locator("#walk-field")).to_be_hidden()
     page.check("#measure-walk")
     expect(page.locator("#radius-field")).to_be_hidden()
@@ -95,6 +97,7 @@ def test_pace_changes_results_and_the_url_brings_it_all_back(page, server):
     expect(page.locator("#walk")).to_have_value("15")
     expect(page.locator(ITEMS)).to_have_count(len(usual))
     assert _names(page) == usual
+    open_filters(page)
     page.select_option("#pace", "slow")
     expect(page.locator(ITEMS)).to_have_count(len(slow))
     assert _names(page) == slow
@@ -108,6 +111,7 @@ def test_pace_changes_results_and_the_url_brings_it_all_back(page, server):
     page.goto(page.url)  # a shared link restores the same search
     expect(page.locator("#pace")).to_have_value("step_free")
     expect(page.locator("#measure-walk")).to_be_checked()
+    open_filters(page)
     expect(page.locator("#walk-field")).to_be_visible()
     expect(page.locator("#results-heading")).to_have_text(
         "Places within a 15-minute step-free walk of TE1 1ST, on footpaths and streets")
@@ -146,6 +150,7 @@ def test_free_times_show_the_next_opening_and_bad_times_keep_the_input(page, ser
 
     page.goto(f"{server}/?postcode=TE1+1ST")
     expect(page.locator(ITEMS)).to_have_count(6)
+    open_filters(page)
     expect(page.locator("#free-from")).to_be_hidden()  # optional, so folded away at first
     page.click("#when-box summary")
     page.select_option("#free-from", "14:00")
@@ -160,13 +165,15 @@ def test_free_times_show_the_next_opening_and_bad_times_keep_the_input(page, ser
     expect(page.locator("#status")).to_contain_text(f"open when you are free ({day} 14:00-16:00)")
     assert f"window={day}+14%3A00-16%3A00" in page.url
 
-    # A time range that ends before it starts: the API's words, in the alert; the choices stay.
+    # A time range that ends before it starts: the API's words, in the alert in the sheet beside
+    # the times (the search box's message line would be behind it); the choices stay.
     status, detail = _status_detail(f"{server}/api/places?postcode=TE1%201ST&window={quote(day + ' 16:00-14:00')}")
     assert status == 422
     page.select_option("#free-from", "16:00")
     page.select_option("#free-to", "14:00")
-    error = page.locator("#search-error")
+    error = page.locator("#filters-error")
     expect(error).to_have_text(detail)
+    expect(error).to_be_in_viewport()
     expect(error).to_have_attribute("role", "alert")
     expect(page.locator("#free-from")).to_have_value("16:00")
     expect(page.locator("#free-to")).to_have_value("14:00")
@@ -217,6 +224,11 @@ def test_keyboard_only_walking_time_free_days_and_place_area(page, server):
     page.keyboard.type("TE1 1ST")
     page.keyboard.press("Enter")
     expect(page.locator(ITEMS)).to_have_count(6)
+    expect(page.locator("#status")).to_be_focused()  # focus moves to the result summary
+    # The filters sheet opens from its button; focus goes into it.
+    tab_to(page, "document.activeElement.id === 'filters-open'")
+    page.keyboard.press("Enter")
+    expect(page.locator("#filters")).to_be_visible()
     # The radio group: Tab reaches the chosen one, an arrow key picks walking time.
     tab_to(page, "document.activeElement.id === 'measure-distance'")
     page.keyboard.press("ArrowRight")
@@ -242,6 +254,9 @@ def test_keyboard_only_walking_time_free_days_and_place_area(page, server):
     expect(page.locator("#day-sat")).to_be_checked()
     expect(page.locator("#status")).to_contain_text("Sat 10:00-12:00")
     expect(page.locator(f"{ITEMS} .place-when").first).to_contain_text(re.compile(r"^Open Saturday from \d\d:\d\d$"))
+    page.keyboard.press("Escape")  # closes the sheet; focus goes back to its button
+    expect(page.locator("#filters")).to_be_hidden()
+    expect(page.locator("#filters-open")).to_be_focused()
     tab_to(page, "document.activeElement.classList.contains('place-button')")
     page.keyboard.press("Enter")
     expect(page.locator("#details-name")).to_be_focused()
@@ -272,7 +287,10 @@ def test_mobile_walking_screenshot(browser, server, artifacts):
     page = ctx.new_page()
     page.goto(f"{server}/?postcode=TE1+1ST&walk=30&window=Thu+14%3A00-16%3A00")
     expect(page.locator(ITEMS)).not_to_have_count(0)
+    page.click("#show-map")  # phones show the list or the map; the map draws the area
     expect(page.locator(AREA)).to_have_count(1)
+    expect(page.locator("#map-legend")).to_be_visible()
+    open_filters(page)
     expect(page.locator("#day-thu")).to_be_visible()  # the link's free times are unfolded and ticked
     expect(page.locator("#day-thu")).to_be_checked()
     page.wait_for_timeout(400)

@@ -1,6 +1,6 @@
 /* The search form: filling it from the state, reading it back, and what its controls do. */
 
-import { app, defaultRadius, readUrl, writeUrl } from "./state.js";
+import { app, defaultRadius, emptyState, readUrl, writeUrl } from "./state.js";
 import { h } from "./dom.js";
 import { clearError, runSearch, setStatus, showError } from "./search.js";
 import { hideDetails, selectPlace } from "./details.js";
@@ -77,7 +77,8 @@ function newSearch() {
   app.state.place = null;
   hideDetails();
   writeUrl(true);
-  if (app.ready) runSearch(); // else start() runs it once the page is set up
+  // Focus moves to the result summary (or the message about what to fix).
+  if (app.ready) runSearch({ focus: true }); // else start() runs it once the page is set up
 }
 
 function onSubmit(event) {
@@ -85,6 +86,7 @@ function onSubmit(event) {
   const el = app.el;
   const typed = el.postcode.value.trim();
   if (!typed) {
+    clearError();
     el.postcode.setAttribute("aria-invalid", "true");
     showError("Enter a postcode (for example LE15 6HP) or a place name, or use your location.");
     el.postcode.focus();
@@ -106,13 +108,25 @@ function onFilterChange() {
   if (app.ready) runSearch();
 }
 
+// "Clear filters": back to the defaults, keeping where the search is from.
+function onClearFilters() {
+  const s = app.state;
+  const fresh = emptyState();
+  ["postcode", "q", "lon", "lat", "place"].forEach(function (k) { fresh[k] = s[k]; });
+  app.state = fresh;
+  stateToForm();
+  if (app.el.whenBox.open && !fresh.days.length) app.el.whenBox.open = false;
+  writeUrl(false);
+  if (app.ready) runSearch();
+}
+
 function onLocate() {
   clearError();
   if (!("geolocation" in navigator)) {
     showError("This browser cannot share your location. Type a postcode instead.");
     return;
   }
-  setStatus("Finding your location…");
+  setStatus("Finding your location…", true);
   navigator.geolocation.getCurrentPosition(function (pos) {
     formToFilters();
     // About 100 m precision is enough to sort places by distance, and keeps the
@@ -147,6 +161,7 @@ export function listen() {
   const el = app.el;
   el.form.addEventListener("submit", onSubmit);
   el.locate.addEventListener("click", onLocate);
+  el.filtersClear.addEventListener("click", onClearFilters);
   [el.category, el.radius, el.walk, el.pace, el.measureDistance, el.measureWalk, el.free, el.openNow,
     el.wheelchair, el.dropIn, el.stepFree, el.quiet, el.openAt, el.freeFrom, el.freeTo].concat(el.days).forEach(function (input) {
     input.addEventListener("change", onFilterChange);

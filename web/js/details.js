@@ -7,6 +7,7 @@ import { formatDate, formatDistance, formatWhen, friendlyHours, openWords, trave
 import { ACCESS, WELCOME, WHEELCHAIR, bulletList, contactNodes, loadExtras, section, sourceNode } from "./details-parts.js";
 import { drawPlaceArea, highlightMarker, panToMarker } from "./map.js";
 import { markListSelection } from "./list.js";
+import { isWide, showView } from "./view.js";
 
 const PLACE_AREA_MINUTES = 15;
 let detailsController = null;
@@ -104,6 +105,7 @@ function walkingAreaBox(feature, p) {
     }
     const c = (feature.geometry && feature.geometry.coordinates) || [];
     const pace = app.state.pace;
+    if (!isWide()) showView("map"); // the map is where the area is drawn
     const q = new URLSearchParams({ lon: String(c[0]), lat: String(c[1]), minutes: String(PLACE_AREA_MINUTES), profile: pace });
     if (areaController) areaController.abort();
     const controller = areaController = new AbortController();
@@ -116,11 +118,13 @@ function walkingAreaBox(feature, p) {
       note.textContent = e instanceof ApiError ? e.message : String(e.message);
       return;
     }
-    drawPlaceArea(area);
-    button.setAttribute("aria-pressed", "true");
     const travel = area.properties && area.properties.travel;
-    note.textContent = "The dashed shaded area on the map is within " + (travel === "estimated" ? "about " : "") +
+    const words = "The dashed shaded area on the map is within " + (travel === "estimated" ? "about " : "") +
       walkPhrase(PLACE_AREA_MINUTES, pace, p.name) + ", " + travelWords(travel) + ".";
+    // One area at a time: this one replaces the search's until it is hidden again.
+    drawPlaceArea(area, words);
+    button.setAttribute("aria-pressed", "true");
+    note.textContent = words + (app.search && app.areaLegend ? " It replaces the search's walking area until you hide it." : "");
   });
   return box;
 }

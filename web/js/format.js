@@ -19,6 +19,18 @@ export function formatWalk(minutes, estimated) {
   return estimated ? "about " + n + " min walk (estimated)" : n + " min walk";
 }
 
+// Walking time and distance said the same way everywhere. The distance is always a straight
+// line; the minutes are along paths ("network") or estimated from that line, so the words say
+// which, and "6 min walk · 140 m away" never reads as a contradiction.
+export function formatReach(p, travel) {
+  const walk = formatWalk(p.walk_minutes, travel === "estimated");
+  const metres = typeof p.distance_m === "number" && isFinite(p.distance_m) ? p.distance_m : null;
+  if (!walk) return formatDistance(metres);
+  if (metres === null) return walk;
+  const line = formatDistance(metres).replace(/ away$/, "");
+  return walk + (travel === "estimated" ? "" : " on paths") + " · " + line + " in a straight line";
+}
+
 export function openWords(open) {
   if (open === true) return "Open now";
   if (open === false) return "Closed now";

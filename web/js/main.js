@@ -8,10 +8,12 @@
 import { SELECT_PLACE, app, isBrowsing, readUrl } from "./state.js";
 import { h } from "./dom.js";
 import { getJson } from "./api.js";
-import { initMap } from "./map.js";
 import { closeDetails, selectPlace } from "./details.js";
 import { listen, restorePlace, stateToForm, syncMeasure } from "./controls.js";
-import { runSearch, showError } from "./search.js";
+import { focusSummary, refreshSearchArea, runSearch, showError } from "./search.js";
+import { listenFilters, showFilterCount } from "./filters.js";
+import { ensureMap, isWide, listenView, prefetchMap } from "./view.js";
+import { showMore } from "./list.js";
 
 let browseTimer = null;
 
@@ -28,6 +30,7 @@ function byId(id) {
 async function start() {
   app.el = {
     form: byId("search"), postcode: byId("postcode"), locate: byId("locate"), category: byId("category"),
+    searchButton: byId("search-button"),
     radius: byId("radius"), radiusField: byId("radius-field"),
     measureDistance: byId("measure-distance"), measureWalk: byId("measure-walk"),
     walk: byId("walk"), walkField: byId("walk-field"), pace: byId("pace"), paceField: byId("pace-field"),
@@ -35,14 +38,22 @@ async function start() {
     stepFree: byId("step-free"), quiet: byId("quiet"), openAt: byId("open-at"),
     days: Array.prototype.slice.call(document.querySelectorAll("#free-days input[type=checkbox]")),
     whenBox: byId("when-box"), freeFrom: byId("free-from"), freeTo: byId("free-to"),
+    filters: byId("filters"), filtersOpen: byId("filters-open"), filtersClose: byId("filters-close"),
+    filtersDone: byId("filters-done"), filtersClear: byId("filters-clear"), filtersError: byId("filters-error"),
+    filtersStatus: byId("filters-status"), filterCount: byId("filter-count"), filterCountWords: byId("filter-count-words"),
     error: byId("search-error"), status: byId("status"), map: byId("map"), mapNote: byId("map-note"),
-    mapAreaNote: byId("map-area-note"), list: byId("place-list"), results: byId("results"),
+    mapLegend: byId("map-legend"), mapLegendSwatch: byId("map-legend-swatch"), mapAreaNote: byId("map-area-note"),
+    layout: byId("layout"), showList: byId("show-list"), showMap: byId("show-map"),
+    list: byId("place-list"), showMore: byId("show-more"), results: byId("results"),
     resultsHeading: byId("results-heading"), details: byId("details"), attribution: byId("attribution"),
   };
   const el = app.el;
   app.state = readUrl();
   if (app.state.postcode || app.state.q) el.postcode.value = app.state.postcode || app.state.q;
   listen();
+  listenFilters(focusSummary);
+  listenView(onMapMove, refreshSearchArea);
+  el.showMore.addEventListener("click", showMore);
   document.addEventListener(SELECT_PLACE, function (event) { selectPlace(event.detail.id, event.detail.opts); });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && !el.details.hidden && el.details.contains(document.activeElement)) closeDetails();
@@ -51,7 +62,9 @@ async function start() {
   el.measureWalk.checked = app.state.walk !== null;
   el.measureDistance.checked = app.state.walk === null;
   syncMeasure();
+  showFilterCount();
   if (app.state.days.length) el.whenBox.open = true;
+  if (isWide()) prefetchMap();
 
   try {
     const both = await Promise.all([getJson("/api/config"), getJson("/api/categories")]);
@@ -63,14 +76,17 @@ async function start() {
       el.category.appendChild(opt);
     });
   } catch (e) {
+    document.body.classList.remove("first-load");
     showError("Could not load kindmap. Check your connection and reload the page.");
     return;
   }
   if (app.config.attribution) el.attribution.textContent = app.config.attribution;
   stateToForm();
-  initMap(onMapMove);
+  // Wide screens show the map beside the list from the start; phones when "Map" is chosen.
+  if (isWide()) await ensureMap();
   app.ready = true;
   await runSearch();
+  document.body.classList.remove("first-load");
   restorePlace();
 }
 

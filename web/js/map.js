@@ -1,5 +1,8 @@
 /* The Leaflet map: numbered pins matching the list, clusters for big catalogues, and the
- * area reachable on foot. Markers are mouse/touch shortcuts; the list is the keyboard route. */
+ * area reachable on foot. Markers are mouse/touch shortcuts; the list is the keyboard route.
+ *
+ * One reachable area at a time: the place's (from its details) replaces the search's while it is
+ * shown, and the legend under the map says which one is drawn. */
 
 import { app, requestPlace } from "./state.js";
 import { h, escapeText } from "./dom.js";
@@ -8,8 +11,11 @@ let map = null;
 let markerLayer = null;
 let clusterLayer = null;
 let originLayer = null;
-let areaLayer = null; // reachable from the search point
-let placeAreaLayer = null; // reachable from the place in the details panel
+let areaLayer = null; // the one reachable area drawn
+let searchArea = null; // reachable from the search point, with its legend words
+let searchLegend = "";
+let placeArea = null; // reachable from the place in the details panel, with its legend words
+let placeLegend = "";
 let markers = {}; // place id -> L.marker
 let tileErrorShown = false;
 
@@ -42,12 +48,19 @@ export function initMap(onMove) {
   });
   tiles.addTo(map);
   areaLayer = L.layerGroup().addTo(map);
-  placeAreaLayer = L.layerGroup().addTo(map);
   markerLayer = L.layerGroup().addTo(map);
   clusterLayer = L.layerGroup().addTo(map);
-  map.on("moveend", onMove);
   originLayer = L.layerGroup().addTo(map);
   fitRegions();
+  // The map may open after a search (a phone's "Map" button): show what the list shows.
+  if (app.features.length) drawMarkers(app.search);
+  drawAreaLayer(true);
+  map.on("moveend", onMove);
+}
+
+// Leaflet measures its box when created; a box that was hidden must be measured again.
+export function refreshSize() {
+  if (map) map.invalidateSize();
 }
 
 function fitRegions() {
@@ -146,30 +159,42 @@ export function panToMarker(id) {
   }
 }
 
-// A reachable area (GeoJSON Feature from /api/isochrone), drawn from a style object: no HTML.
-function drawArea(layer, feature, style, fit) {
+// The legend: the drawn area's words beside a swatch drawn like it, or a note with no swatch.
+function showLegend(text, kind) {
+  const el = app.el;
+  el.mapLegend.hidden = !text;
+  el.mapAreaNote.textContent = text || "";
+  el.mapLegendSwatch.hidden = !kind;
+  el.mapLegendSwatch.className = "swatch" + (kind === "place" ? " swatch-place" : "");
+}
+
+// Draws the one area that applies (the place's over the search's), from a style object: no HTML.
+function drawAreaLayer(fit) {
+  const feature = placeArea || searchArea;
+  showLegend(placeArea ? placeLegend : searchLegend, feature ? (placeArea ? "place" : "search") : null);
   if (!map) return;
-  layer.clearLayers();
+  areaLayer.clearLayers();
   if (!feature) return;
-  const shape = L.geoJSON(feature, { style: style, interactive: false }).addTo(layer);
-  if (fit) {
-    const b = shape.getBounds();
-    if (b.isValid()) map.fitBounds(b.pad(0.05), { maxZoom: 16 });
-  }
+  const shape = L.geoJSON(feature, { style: placeArea ? PLACE_AREA_STYLE : AREA_STYLE, interactive: false }).addTo(areaLayer);
+  if (!fit) return;
+  const b = shape.getBounds();
+  // Keep every listed place and the whole search area in view; a place's area is shown whole.
+  if (!placeArea) Object.keys(markers).forEach(function (k) { b.extend(markers[k].getLatLng()); });
+  if (b.isValid()) map.fitBounds(b.pad(0.05), { maxZoom: 16 });
 }
 
-export function drawSearchArea(feature) {
-  drawArea(areaLayer, feature, AREA_STYLE, false);
-  // Keep every listed place and the whole area in view.
-  if (map && feature) {
-    const b = areaLayer.getLayers()[0].getBounds();
-    Object.keys(markers).forEach(function (k) { b.extend(markers[k].getLatLng()); });
-    if (b.isValid()) map.fitBounds(b.pad(0.05), { maxZoom: 16 });
-  }
+// The area reachable from the search point (null: none), and the legend's words for it. A note
+// with no area (e.g. why it could not be drawn) is shown as the legend, without a swatch.
+export function drawSearchArea(feature, legend) {
+  searchArea = feature || null;
+  searchLegend = legend || "";
+  if (!placeArea) drawAreaLayer(Boolean(feature));
 }
 
-export function drawPlaceArea(feature) {
-  drawArea(placeAreaLayer, feature, PLACE_AREA_STYLE, Boolean(feature));
+export function drawPlaceArea(feature, legend) {
+  placeArea = feature || null;
+  placeLegend = feature ? legend || "" : "";
+  drawAreaLayer(Boolean(feature));
 }
 
 export function viewBbox() {
