@@ -298,3 +298,77 @@ def test_the_households_own_people_are_let_in(world, canary, who):
         r = grid_request(world, canary, method, path, CANARY_ID, world.headers(who))
         allowed = 403 if (who == "carer_a1" and path.endswith("/audit")) else 200
         assert r.status_code == allowed, f"{who} {method} {path}: {r.status_code}"
+
+
+# --------------------------------------------------------------------------- the carers' web pages
+
+PAGE_PREFIXES = ("/login", "/logout", "/carer", "/scheme", "/invite", "/reset", "/my/")
+
+
+def page_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every web page of the carers' app (found from the routes, so new pages are covered)."""
+    def flat(routes):
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # FastAPI keeps included routers whole
+            yield from flat(inner.routes) if inner is not None else [route]
+
+    found = []
+    for route in flat(app.routes):
+        path = getattr(route, "path", "")
+        if path.startswith(PAGE_PREFIXES):
+            found += [(m, path) for m in sorted(getattr(route, "methods", ()) or ()) if m in ("GET", "POST")]
+    return sorted(found, key=lambda op: op[1] == "/logout")  # signing out last keeps the session for the rest
+
+
+def page_client(world, who: str | None):
+    """A browser-like client signed in with a web session cookie (or signed out)."""
+    from fastapi.testclient import TestClient
+
+    from tests.test_households import PASSWORD
+
+    client = TestClient(world.app, follow_redirects=False)
+    if who:
+        r = client.post("/api/auth/session", data={"username": f"{who}@example.org", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+    return client
+
+
+def page_url(path: str, household_id: int, world) -> str:
+    return (path.replace("{household_id}", str(household_id)).replace("{token}", "x" * 43)
+            .replace("{user_id}", str(world.users["carer_a1"])))
+
+
+def page_csrf(client) -> str:
+    from kindmap.api import csrf
+
+    cookie = client.cookies.get("kindmap_session")
+    return csrf.token_for(cookie) if cookie else ""
+
+
+@pytest.mark.parametrize("who", [None, "council_analyst", "moderator", "carer_a2", "carer_b", "worker_b"])
+def test_the_carer_pages_never_show_the_canary_to_anyone_else(world, canary, who):
+    routes = page_routes(world.app)
+    assert len(routes) >= 10, routes
+    client = page_client(world, who)
+    for method, path in routes:
+        url = page_url(path, CANARY_ID, world)
+        if method == "GET":
+            r = client.get(url)
+        else:
+            r = client.post(url, data={"csrf_token": page_csrf(client), "label": "Taken over", "postcode": "LE15 6HP",
+                                       "email": "x@example.org"})
+        assert r.status_code < 500, f"{who} {method} {url}: {r.status_code}"
+        assert leaks(r.text) == [], f"{who} {method} {url}"
+        if "{household_id}" in path and who is not None:
+            assert r.status_code in (403, 404), f"{who} {method} {url}: {r.status_code}"
+        if who is None and path != "/login" and not path.startswith(("/invite", "/reset", "/my/")):
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), f"{method} {url}"
+    with read_session(world.engine) as session:
+        assert session.get(Household, CANARY_ID).label == CANARY_LABEL
+
+
+@pytest.mark.parametrize("who", ["carer_a1", "worker_a"])
+def test_the_households_own_people_see_it_on_the_pages(world, canary, who):
+    client = page_client(world, who)
+    r = client.get(f"/carer/households/{CANARY_ID}")
+    assert r.status_code == 200 and CANARY_LABEL in r.text

@@ -100,3 +100,20 @@ class Token(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: datetime | None = None
+
+
+class AccountLink(SQLModel, table=True):
+    """A one-time link that sets a password: ``purpose`` is 'invite' (a new account) or 'reset'.
+
+    Only the sha256 of the link's token is stored, as for sign-in tokens; a link works once,
+    until ``expires_at``, and issuing a new one for the same account and purpose ends the old.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, index=True, unique=True, description="sha256 hex of the link's token.")
+    user_id: int = Field(foreign_key="user.id", index=True)
+    purpose: str = Field(max_length=10)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None

@@ -1,0 +1,74 @@
+"""The scheme worker's pages: the scheme's carers, invitations and password-reset links.
+
+A link is shown once, on the page that made it, for the worker to copy and pass on (no email
+server is needed); only its hash is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.responses import HTMLResponse
+
+from kindmap.api.auth import ClockDep
+from kindmap.api.deps import EngineDep
+from kindmap.api.page_session import PageUser, PostedForm, SignedIn, render
+from kindmap.db import read_session, write_session
+from kindmap.errors import KindmapError
+from kindmap.models.accounts import Role
+from kindmap.services.accounts import links
+from kindmap.services.households import records as svc
+
+router = APIRouter(include_in_schema=False)
+
+
+def scheme_worker(found: SignedIn) -> PageUser:
+    """A scheme worker (the scheme pages are theirs alone)."""
+    if found.user.role != Role.scheme_worker:
+        raise HTTPException(status_code=403, detail="this page is for Shared Lives scheme workers")
+    return found
+
+
+Worker = Annotated[PageUser, Depends(scheme_worker)]
+
+
+def _page(request: Request, who: PageUser, engine, *, status_code: int = 200, **extra) -> HTMLResponse:
+    with read_session(engine) as session:
+        carers = links.scheme_carers(session, who.user)
+        households = svc.list_households(session, who.user)
+    base = str(request.base_url).rstrip("/")
+    return render("scheme_dashboard.html", status_code=status_code, who=who, title="Your scheme", carers=carers,
+                  households=households, base=base, errors=extra.pop("errors", {}), **extra)
+
+
+@router.get("/scheme", response_class=HTMLResponse)
+def scheme_page(request: Request, who: Worker, engine: EngineDep) -> HTMLResponse:
+    """The scheme's households (labels only) and carers, with invitations and reset links."""
+    return _page(request, who, engine)
+
+
+@router.post("/scheme/invite", response_class=HTMLResponse)
+def invite(request: Request, who: Worker, form: PostedForm, engine: EngineDep, clock: ClockDep) -> HTMLResponse:
+    """Invite a carer: a new account and a one-time link (shown once) that sets its password."""
+    email, name = str(form.get("email") or "")[:320], str(form.get("display_name") or "")[:120]
+    try:
+        with write_session(engine) as session:
+            user, raw = links.invite_carer(session, who.user, email=email, display_name=name, now=clock())
+    except KindmapError as exc:
+        return _page(request, who, engine, status_code=exc.status_code,
+                     errors={"email": exc.message[:1].upper() + exc.message[1:] + "."}, email=email, display_name=name)
+    return _page(request, who, engine, new_link={"email": user.email, "path": f"/invite/{raw}", "kind": "invite"})
+
+
+@router.post("/scheme/carers/{user_id}/reset", response_class=HTMLResponse)
+def reset_link(request: Request, user_id: Annotated[int, Path(ge=1, le=2**63 - 1)], who: Worker, form: PostedForm,
+               engine: EngineDep, clock: ClockDep) -> HTMLResponse:
+    """A new one-time link for one of the scheme's carers (a reset, or a fresh invite if never taken up)."""
+    try:
+        with write_session(engine) as session:
+            user, raw = links.issue_reset(session, who.user, user_id, now=clock())
+            kind = "invite" if not user.active else "reset"
+    except KindmapError as exc:
+        return _page(request, who, engine, status_code=exc.status_code, errors={"form": exc.message})
+    return _page(request, who, engine, new_link={"email": user.email, "path": f"/{kind}/{raw}", "kind": kind})

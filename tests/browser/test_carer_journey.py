@@ -1,0 +1,131 @@
+"""The carers' web app in Chromium at phone size (390×844): a scheme worker invites a carer, the
+carer sets a password, signs in, adds a household by postcode with a wheelchair need and Tuesday
+mornings free (after a refused try that keeps what was typed), and signs out. axe-core on every page
+and state; a screenshot of each page goes to docs/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_violations
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+WORKER = ("worker@testshire.example", "a long worker pass phrase")
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def scheme(app):
+    """A Shared Lives scheme in Testshire with one scheme worker."""
+    from kindmap.db import write_session
+    from kindmap.services.accounts.auth import add_scheme, add_user
+
+    with write_session(app.state.engine) as session:
+        scheme = add_scheme(session, name="Testshire Shared Lives", region="testshire")
+        add_user(session, email=WORKER[0], password=WORKER[1], role="scheme_worker", scheme_id=scheme.id)
+    return scheme.id
+
+
+@pytest.fixture
+def phone(browser):
+    ctx = browser.new_context(viewport=PHONE, locale="en-GB", device_scale_factor=1, is_mobile=True, has_touch=True,
+                              bypass_csp=True)  # axe-core is injected inline; the CSP header is checked in test_carer_pages
+    page = ctx.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    yield page
+    ctx.close()
+
+
+def check(page, shot: str | None = None) -> None:
+    """No axe-core violations, nothing wider than the phone, no script errors; a screenshot when named."""
+    assert axe_violations(page) == [], page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
+    assert page.errors == []
+    if shot:
+        page.screenshot(path=str(DOCS / f"carer-{shot}.png"), full_page=True)
+
+
+def sign_in(page, server, email, password):
+    page.goto(server + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button:has-text('Sign in')")
+
+
+def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
+    page = phone
+    page.goto(server + "/carer")
+    expect(page).to_have_url(server + "/login?next=/carer")
+    check(page, "login")
+    page.fill("#email", WORKER[0])
+    page.fill("#password", "not the password")
+    page.click("button:has-text('Sign in')")
+    expect(page.locator(".error-summary")).to_contain_text("Incorrect email or password")
+    expect(page.locator("#email")).to_have_value(WORKER[0])
+    check(page)
+
+    sign_in(page, server, *WORKER)
+    expect(page).to_have_url(server + "/scheme")
+    page.fill("#invite-email", "carer@testshire.example")
+    page.fill("#invite-name", "Sam Carer")
+    page.click("button:has-text('Make an invitation link')")
+    link = page.locator("#the-link").input_value()
+    assert link.startswith(server + "/invite/")
+    expect(page.locator(".household-card")).to_contain_text("invited, password not set yet")
+    check(page, "scheme-invite")
+    page.click("button:has-text('Sign out')")
+    expect(page.locator(".notice")).to_have_text("You have signed out.")
+
+    page.goto(link)
+    expect(page.locator("h1")).to_have_text("Set your password")
+    page.fill("#password", "short")
+    page.fill("#confirm", "short")
+    page.click("button:has-text('Save password')")
+    expect(page.locator("#password-error")).to_contain_text("10 to 1024 characters")
+    check(page, "set-password")
+    page.fill("#password", "sunny tuesday walks")
+    page.fill("#confirm", "sunny tuesday walks")
+    page.click("button:has-text('Save password')")
+    expect(page.locator(".notice")).to_contain_text("Your password is set")
+
+    sign_in(page, server, "carer@testshire.example", "sunny tuesday walks")
+    expect(page).to_have_url(server + "/carer")
+    expect(page.locator("h1")).to_have_text("My households")
+    check(page)
+    page.click("text=Add a household")
+    check(page)
+    # A first try with no name: the message is next to the field, what was typed stays, nothing is saved.
+    page.fill("#postcode", "TE1 1ST")
+    page.locator("label.chip", has_text="Wheelchair access").click()
+    page.check("input[name=free][value=Tue-morning]")
+    page.click("button:has-text('Save household')")
+    expect(page.locator("#label-error")).to_contain_text("Enter a name for the household")
+    expect(page.locator("#postcode")).to_have_value("TE1 1ST")
+    expect(page.locator("input[name=access_needs][value=wheelchair]")).to_be_checked()
+    expect(page.locator("input[name=free][value=Tue-morning]")).to_be_checked()
+    check(page, "household-form-error")
+    page.click("#error-summary a")
+    expect(page.locator("#label")).to_be_focused()
+    page.fill("#label", "Household T")
+    page.locator("label.chip", has_text="Gardening").click()
+    page.click("button:has-text('Save household')")
+    expect(page.locator("h1")).to_have_text("Household T")
+    expect(page.locator(".notice")).to_have_text("Saved.")
+    expect(page.locator(".facts")).to_contain_text("Wheelchair access")
+    expect(page.locator(".facts")).to_contain_text("Tue 09:00-12:00")
+    expect(page.locator(".facts")).to_contain_text("TE1 1ST")
+    check(page, "household")
+    page.goto(server + "/carer")
+    expect(page.locator(".household-card")).to_contain_text("Household T")
+    check(page, "households")
+    page.click("button:has-text('Sign out')")
+    page.goto(server + "/carer")
+    expect(page).to_have_url(server + "/login?next=/carer")

@@ -1,0 +1,272 @@
+"""The carers' and scheme workers' web pages: sign in and out with CSRF, invitations and reset links,
+and "My households" (add and change by form, messages next to the field, nothing half-saved)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from kindmap.db import read_session
+from kindmap.models.households import Household
+from tests.test_households import PASSWORD, build_world
+
+
+@pytest.fixture(scope="module")
+def world(rutland, tmp_path_factory):
+    w = build_world(rutland, tmp_path_factory.mktemp("carer_pages"))
+    with w.client:
+        yield w
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page should carry a CSRF token"
+    return found.group(1)
+
+
+SESSIONS: dict[str, str] = {}
+
+
+def browser(world, who: str | None = None, password: str = PASSWORD, *, fresh: bool = False) -> TestClient:
+    """A fresh cookie jar, signed in through the /login page when ``who`` is given (once per account:
+    the sign-in rate limits count every attempt)."""
+    client = TestClient(world.app, follow_redirects=False)
+    if who and who in SESSIONS and not fresh:
+        client.cookies.set("kindmap_session", SESSIONS[who])
+        if client.get("/carer").status_code != 303:
+            return client
+        client = TestClient(world.app, follow_redirects=False)
+    if who:
+        page = client.get("/login")
+        r = client.post("/login", data={"email": f"{who}@example.org", "password": password,
+                                        "csrf_token": csrf_of(page.text)})
+        assert r.status_code == 303, r.text
+        SESSIONS[who] = client.cookies["kindmap_session"]
+    return client
+
+
+def household_count(world) -> int:
+    with read_session(world.engine) as session:
+        return session.exec(select(func.count()).select_from(Household)).one()
+
+
+def test_signed_out_pages_send_you_to_sign_in(world):
+    client = browser(world)
+    for path in ("/carer", "/carer/households/new", "/carer/households/1", "/scheme"):
+        r = client.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+    assert client.post("/carer/households/new", data={}).headers["location"] == "/login"
+
+
+def test_sign_in_needs_the_forms_csrf_token_and_the_right_password(world):
+    client = browser(world)
+    page = client.get("/login")
+    assert page.status_code == 200 and "kindmap_form_csrf" in page.headers["set-cookie"]
+    assert "Content-Security-Policy" in page.headers
+    creds = {"email": "carer_a1@example.org", "password": PASSWORD}
+    assert client.post("/login", data=creds).status_code == 403
+    assert client.post("/login", data={**creds, "csrf_token": "0" * 64}).status_code == 403
+    wrong = client.post("/login", data={**creds, "password": "not it at all", "csrf_token": csrf_of(page.text)})
+    assert wrong.status_code == 401 and "Incorrect email or password" in wrong.text
+    assert "kindmap_session" not in client.cookies
+    ok = client.post("/login", data={**creds, "csrf_token": csrf_of(page.text), "next": "//evil.example/x"})
+    assert ok.status_code == 303 and ok.headers["location"] == "/carer"  # another site is never a 'next'
+    cookie = ok.headers["set-cookie"]
+    assert "kindmap_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    home = client.get("/carer")
+    assert home.status_code == 200 and "My households" in home.text
+    assert home.headers["cache-control"] == "private, no-store"
+
+
+def test_next_brings_you_back_and_each_role_starts_on_its_own_page(world):
+    client = browser(world)
+    page = client.get("/login?next=/carer/households/new")
+    r = client.post("/login", data={"email": "worker_a@example.org", "password": PASSWORD,
+                                    "csrf_token": csrf_of(page.text), "next": "/carer/households/new"})
+    assert r.headers["location"] == "/carer/households/new"
+    assert browser(world).get("/login").status_code == 200
+    for who, start in (("worker_b", "/scheme"), ("moderator", "/moderate"), ("council_analyst", "/council")):
+        client = browser(world)
+        page = client.get("/login")
+        r = client.post("/login", data={"email": f"{who}@example.org", "password": PASSWORD,
+                                        "csrf_token": csrf_of(page.text)})
+        assert r.headers["location"] == start, who
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(world):
+    client = browser(world, "carer_a2", fresh=True)
+    home = client.get("/carer")
+    cookie = client.cookies["kindmap_session"]
+    assert client.post("/logout", data={}).status_code == 403
+    assert client.post("/logout", data={"csrf_token": "x" * 64}).status_code == 403
+    cross = client.post("/logout", data={"csrf_token": csrf_of(home.text)}, headers={"Origin": "https://evil.example"})
+    assert cross.status_code == 403
+    r = client.post("/logout", data={"csrf_token": csrf_of(home.text)})
+    assert r.status_code == 303 and r.headers["location"] == "/login?signed_out=true"
+    assert "You have signed out" in client.get("/login?signed_out=true").text
+    # The token itself is revoked: replaying the old cookie does not sign anyone in.
+    replay = TestClient(world.app, follow_redirects=False, cookies={"kindmap_session": cookie})
+    assert replay.get("/carer").status_code == 303
+
+
+def test_household_form_posts_need_the_sessions_csrf_token(world):
+    client = browser(world, "carer_a1")
+    before = household_count(world)
+    body = {"label": "Household CSRF", "postcode": "LE15 6HP"}
+    assert client.post("/carer/households/new", data=body).status_code == 403
+    other = browser(world, "carer_a2")
+    stolen = csrf_of(other.get("/carer/households/new").text)  # another session's token is no good here
+    assert client.post("/carer/households/new", data={**body, "csrf_token": stolen}).status_code == 403
+    assert household_count(world) == before
+
+
+def test_a_carer_adds_a_household_by_postcode_and_changes_it(world):
+    client = browser(world, "carer_a1")
+    form = client.get("/carer/households/new")
+    assert form.status_code == 200 and 'name="free" value="Tue-morning"' in form.text
+    r = client.post("/carer/households/new", data={
+        "csrf_token": csrf_of(form.text), "label": "Household Tuesday", "postcode": "le15 6hp",
+        "interests": ["gardening", "reading"], "access_needs": ["wheelchair"], "profile": "slow",
+        "comfortable_walk_minutes": "20", "free": ["Tue-morning"], "other_times": "Sat 14:00-16:00"})
+    assert r.status_code == 303, r.text
+    household_id = int(re.search(r"/carer/households/(\d+)", r.headers["location"]).group(1))
+    page = client.get(r.headers["location"])
+    assert "Household Tuesday" in page.text and "LE15 6HP" in page.text and "Wheelchair access" in page.text
+    with read_session(world.engine) as session:
+        saved = session.get(Household, household_id)
+    assert saved.free_windows == "Tue 09:00-12:00,Sat 14:00-16:00" and saved.access_needs == ["wheelchair"]
+    assert (saved.profile, saved.comfortable_walk_minutes, saved.location_source) == ("slow", 20, "postcode")
+    edit = client.get(f"/carer/households/{household_id}/edit")
+    assert 'value="Tue-morning" checked' in edit.text and 'value="Sat 14:00-16:00"' in edit.text
+    r = client.post(f"/carer/households/{household_id}/edit", data={
+        "csrf_token": csrf_of(edit.text), "label": "Household Tuesday", "postcode": "", "interests": ["music"],
+        "profile": "walk", "comfortable_walk_minutes": "15", "free": ["Tue-morning", "Thu-afternoon"]})
+    assert r.status_code == 303
+    with read_session(world.engine) as session:
+        changed = session.get(Household, household_id)
+    assert changed.interests == ["music"] and changed.access_needs == []
+    assert changed.free_windows == "Tue 09:00-12:00,Thu 12:00-17:00"
+    assert (changed.lon, changed.lat) == (saved.lon, saved.lat), "an empty postcode keeps the home"
+
+
+def test_a_pin_on_the_map_is_a_home_too(world):
+    client = browser(world, "carer_a1")
+    form = client.get("/carer/households/new")
+    r = client.post("/carer/households/new", data={"csrf_token": csrf_of(form.text), "label": "Pinned",
+                                                   "lon": "-0.7250", "lat": "52.6690"})
+    assert r.status_code == 303, r.text
+    household_id = int(r.headers["location"].split("/")[3].split("?")[0])
+    with read_session(world.engine) as session:
+        row = session.get(Household, household_id)
+    assert (row.lon, row.lat, row.location_source) == (-0.725, 52.669, "point")
+
+
+@pytest.mark.parametrize(("fields", "field", "words"), [
+    ({"label": "", "postcode": "LE15 6HP"}, "label", "Enter a name for the household"),
+    ({"label": "A", "postcode": ""}, "postcode", "Give a postcode, or a pin on the map"),
+    ({"label": "A", "postcode": "12345"}, "postcode", "That is not a UK postcode"),
+    ({"label": "A", "postcode": "SW1A 1AA"}, "postcode", "outside every loaded region"),
+    ({"label": "A", "postcode": "LE15 6HP", "interests": ["skydiving"]}, "interests", "Unknown interests"),
+    ({"label": "A", "postcode": "LE15 6HP", "other_times": "whenever"}, "free_windows", ""),
+    ({"label": "A", "postcode": "LE15 6HP", "comfortable_walk_minutes": "999"}, "comfortable_walk_minutes", ""),
+    ({"label": "A" * 81, "postcode": "LE15 6HP"}, "label", "at most 80 characters"),
+])
+def test_a_refused_form_says_what_to_fix_next_to_the_field_and_saves_nothing(world, fields, field, words):
+    client = browser(world, "carer_a1")
+    form = client.get("/carer/households/new")
+    before = household_count(world)
+    r = client.post("/carer/households/new", data={"csrf_token": csrf_of(form.text), **fields})
+    assert r.status_code == 422
+    error = re.search(rf'<p class="error" id="{field}-error">(.*?)</p>', r.text, re.S)
+    assert error, f"no message next to {field}: {r.text[:3000]}"
+    assert words in error.group(1)
+    assert household_count(world) == before
+    # What was typed is kept, and nothing the server was not given is shown.
+    if fields.get("label"):
+        assert f'value="{fields["label"]}"' in r.text
+
+
+def test_a_household_page_is_the_same_not_found_for_others_as_for_none(world):
+    owner = browser(world, "carer_a1")
+    form = owner.get("/carer/households/new")
+    r = owner.post("/carer/households/new", data={"csrf_token": csrf_of(form.text), "label": "Private House",
+                                                  "postcode": "LE15 6HP"})
+    household_id = int(r.headers["location"].split("/")[3].split("?")[0])
+    for who in ("carer_a2", "carer_b", "worker_b"):
+        client = browser(world, who)
+        for path in (f"/carer/households/{household_id}", f"/carer/households/{household_id}/edit"):
+            hidden, missing = client.get(path), client.get(path.replace(str(household_id), "99999999"))
+            assert hidden.status_code == missing.status_code == 404, (who, path)
+            assert hidden.text == missing.text and "LE15" not in hidden.text and "Private House" not in hidden.text
+        page = client.get("/carer/households/new")
+        change = client.post(f"/carer/households/{household_id}/edit", data={
+            "csrf_token": csrf_of(page.text), "label": "Taken", "postcode": "LE15 6HP"})
+        assert change.status_code == 404
+    assert "Private House" in browser(world, "worker_a").get(f"/carer/households/{household_id}").text
+    for who in ("council_analyst", "moderator"):
+        assert browser(world, who).get(f"/carer/households/{household_id}").status_code == 403
+        assert browser(world, who).get("/carer").status_code == 403
+
+
+def test_a_scheme_worker_invites_a_carer_who_sets_a_password_once(world):
+    worker = browser(world, "worker_a")
+    page = worker.get("/scheme")
+    assert page.status_code == 200 and "Invite a carer" in page.text
+    r = worker.post("/scheme/invite", data={"csrf_token": csrf_of(page.text), "email": "new.carer@example.org",
+                                            "display_name": "New Carer"})
+    assert r.status_code == 200, r.text
+    link = re.search(r'value="http://testserver(/invite/[^"]+)"', r.text).group(1)
+    assert "password not set yet" in r.text
+    again = worker.post("/scheme/invite", data={"csrf_token": csrf_of(page.text), "email": "new.carer@example.org"})
+    assert again.status_code == 409 and "already exists" in again.text
+
+    carer = browser(world)
+    form = carer.get(link)
+    assert form.status_code == 200 and "new.carer@example.org" in form.text
+    # Not yet: the account cannot sign in before the invite is taken up.
+    login = carer.get("/login")
+    assert carer.post("/login", data={"email": "new.carer@example.org", "password": "whatever it is",
+                                      "csrf_token": csrf_of(login.text)}).status_code == 401
+    short = carer.post(link, data={"csrf_token": csrf_of(form.text), "password": "short", "confirm": "short"})
+    assert short.status_code == 422 and 'id="password-error"' in short.text
+    differ = carer.post(link, data={"csrf_token": csrf_of(form.text), "password": "a long new password",
+                                    "confirm": "a long new passwore"})
+    assert differ.status_code == 422 and 'id="confirm-error"' in differ.text
+    assert carer.post(link, data={"password": "a long new password", "confirm": "a long new password"}).status_code == 403
+    done = carer.post(link, data={"csrf_token": csrf_of(form.text), "password": "a long new password",
+                                  "confirm": "a long new password"})
+    assert done.status_code == 303 and done.headers["location"] == "/login?password_set=true"
+    assert carer.get(link).status_code == 404, "an invite works once"
+    assert carer.get(link.replace("/invite/", "/reset/")).status_code == 404
+    browser(world, "new.carer", password="a long new password")  # signs in
+    assert "New Carer" in worker.get("/scheme").text
+
+
+def test_reset_links_are_for_the_workers_own_carers_and_end_other_sign_ins(world):
+    worker = browser(world, "worker_a")
+    page = worker.get("/scheme")
+    target = world.users["carer_a2"]
+    other_scheme = world.users["carer_b"]
+    refused = worker.post(f"/scheme/carers/{other_scheme}/reset", data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 404
+    signed_in = browser(world, "carer_a2", fresh=True)
+    r = worker.post(f"/scheme/carers/{target}/reset", data={"csrf_token": csrf_of(page.text)})
+    link = re.search(r'value="http://testserver(/reset/[^"]+)"', r.text).group(1)
+    carer = browser(world)
+    form = carer.get(link)
+    done = carer.post(link, data={"csrf_token": csrf_of(form.text), "password": "another long password",
+                                  "confirm": "another long password"})
+    assert done.status_code == 303
+    assert signed_in.get("/carer").status_code == 303, "the old session ended"
+    browser(world, "carer_a2", password="another long password", fresh=True)
+    # Put it back for the other tests in this module.
+    r = worker.post(f"/scheme/carers/{target}/reset", data={"csrf_token": csrf_of(page.text)})
+    link = re.search(r'value="http://testserver(/reset/[^"]+)"', r.text).group(1)
+    form = carer.get(link)
+    carer.post(link, data={"csrf_token": csrf_of(form.text), "password": PASSWORD, "confirm": PASSWORD})
+    for who in ("carer_a1", "council_analyst"):
+        assert browser(world, who).get("/scheme").status_code == 403
+    assert browser(world).get("/reset/not-a-real-token").status_code == 404
