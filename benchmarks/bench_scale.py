@@ -115,6 +115,7 @@ def main() -> None:
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--households", type=int, default=None, help="default: one per node")
     ap.add_argument("--no-old", dest="old", action="store_false")
+    ap.add_argument("--profile", action="store_true", help="print where analyse_gaps spends its time")
     ap.add_argument("--old-places", type=int, default=50, help="places timed on the old gaps path (extrapolated)")
     args = ap.parse_args()
     print(machine_info())
@@ -196,7 +197,16 @@ def gaps(args) -> None:
             gap_times.NetworkTimes.pairs = timed_pairs
             try:
                 with Clock("analyse_gaps, one slot, E2SFCA at 15 min (snapping included)") as c:
-                    result = analyse_gaps(engine, settings, q)
+                    if args.profile:
+                        import cProfile
+                        import pstats
+
+                        prof = cProfile.Profile()
+                        result = prof.runcall(analyse_gaps, engine, settings, q)
+                    else:
+                        result = analyse_gaps(engine, settings, q)
+                if args.profile:
+                    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
             finally:
                 gap_times.NetworkTimes.pairs = real_pairs
             print(f"    of which E2SFCA pairs (NetworkTimes.pairs): cpu {spent['pairs']:.3f} s; "

@@ -146,6 +146,20 @@ class _SnapIndex:
         n = p.shape[0]
         if self.tree is None:
             return np.full(n, -1), np.zeros(n), np.full(n, np.inf)
+        if n > 4096:
+            # Many points (every household of a region): query in spatial order, so neighbouring
+            # queries walk the same tree nodes (3× less CPU for 3×10^5 points on a 10^6-node network).
+            key = np.floor((p[:, 1] - p[:, 1].min()) / 200.0) * 1e7 + np.floor((p[:, 0] - p[:, 0].min()) / 200.0)
+            order = np.argsort(key, kind="stable")
+            piece, t, dist = self._query(p[order], max_snap_m)
+            out = (np.empty_like(piece), np.empty_like(t), np.empty_like(dist))
+            for arr, got in zip(out, (piece, t, dist)):
+                arr[order] = got
+            return out
+        return self._query(p, max_snap_m)
+
+    def _query(self, p: NDArray[np.float64], max_snap_m: float) -> tuple[NDArray, NDArray, NDArray]:
+        n = p.shape[0]
         k = min(8, self.a.shape[0])
         dmid, cand = self.tree.query(p, k=k)
         dmid, cand = dmid.reshape(n, k), cand.reshape(n, k)
@@ -156,6 +170,19 @@ class _SnapIndex:
         # A piece outside the k nearest midpoints can still be closer when its midpoint
         # is within best + half a piece; check those points against every such piece.
         unsure = (dmid[:, -1] - self.half_max < np.minimum(best, max_snap_m)) & (k < self.a.shape[0])
+        # First settle most of them in bulk with more neighbours (a Python loop per point cost
+        # ~25 % of snapping 10^6 households); only the rest are checked one by one.
+        if unsure.any() and self.a.shape[0] > k:
+            u = np.flatnonzero(unsure)
+            k2 = min(64, self.a.shape[0])
+            dmid2, cand2 = self.tree.query(p[u], k=k2)
+            dmid2, cand2 = dmid2.reshape(u.size, k2), cand2.reshape(u.size, k2)
+            dist2, t2 = self._dist(p[u], cand2)
+            j2 = dist2.argmin(1)
+            r2 = np.arange(u.size)
+            better = dist2[r2, j2] < best[u]
+            best[u[better]], piece[u[better]], tt[u[better]] = dist2[r2, j2][better], cand2[r2, j2][better], t2[r2, j2][better]
+            unsure[u] = (dmid2[:, -1] - self.half_max < np.minimum(best[u], max_snap_m)) & (k2 < self.a.shape[0])
         for i in np.flatnonzero(unsure):
             ball = np.asarray(self.tree.query_ball_point(p[i], min(best[i], max_snap_m) + self.half_max), dtype=np.int64)
             if ball.size:

@@ -122,9 +122,10 @@ def test_nearest_returns_k_sorted_within_cap():
     np.testing.assert_allclose(minutes, np.sort(all_minutes[all_minutes <= 8])[: len(idx)])
 
 
-def test_snap_many_matches_brute_force_point_to_segment():
+@pytest.mark.parametrize("n", [500, 6000])  # 6000: many points are queried in spatial order
+def test_snap_many_matches_brute_force_point_to_segment(n):
     router, rng = grid(seed=5)
-    pts = rng.uniform(-50, 1150, size=(500, 2))
+    pts = rng.uniform(-50, 1150, size=(n, 2))
     lon, lat = PROJ.inverse(pts[:, 0], pts[:, 1])
     snaps = router.snap_many(lon, lat)
     net = router.net
