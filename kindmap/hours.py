@@ -222,6 +222,17 @@ class HoursIndex:
 
     # ---------------------------------------------------------------- queries
 
+    def distinct_states(self, when: datetime) -> np.ndarray:
+        """int8 state per distinct hours string at ``when``; ``[codes(positions)]`` gives items' states.
+
+        Costs the number of distinct strings, not of items, so a search can look up only its candidates.
+        """
+        return self._distinct_states(to_local_naive(when, tz=self.tz))
+
+    def codes(self, positions) -> np.ndarray:
+        """Indices into :meth:`distinct_states` for items at ``positions``."""
+        return self._inverse[positions]
+
     def state_at(self, when: datetime) -> np.ndarray:
         """int8 per item: 1 open, 0 closed, -1 unknown (no hours, invalid, or an "unknown" rule)."""
         local = to_local_naive(when, tz=self.tz)

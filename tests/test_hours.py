@@ -251,3 +251,19 @@ def test_index_options_are_validated() -> None:
     with pytest.raises(InvalidQuery):
         HoursIndex([], slot_minutes=7)
     assert HoursIndex([]).state_at(datetime(2024, 1, 1)).shape == (0,)
+
+
+def test_distinct_states_looked_up_per_item_equal_state_at():
+    """Search looks up only its candidates' states (cost per distinct string); the answers are state_at's."""
+    from datetime import datetime, timedelta
+
+    from kindmap.hours import HoursIndex
+
+    hours = ["Mo-Fr 09:00-17:00", None, "Sa 10:05-11:55", "not hours", "24/7", "Mo-Fr 09:00-17:00", "off", "Su unknown"] * 7
+    index = HoursIndex(hours, start=datetime(2026, 2, 2))
+    for k in range(0, 24 * 9, 5):
+        when = datetime(2026, 2, 2) + timedelta(hours=k, minutes=7)
+        states = index.distinct_states(when)
+        assert np.array_equal(states[index.codes(slice(None))], index.state_at(when))
+        picked = np.array([3, 0, 17, 40])
+        assert np.array_equal(states[index.codes(picked)], index.state_at(when)[picked])

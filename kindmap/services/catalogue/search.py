@@ -227,9 +227,10 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     keep = filter_mask(index, q)
     local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
     when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
-    states = index.hours.state_at(when)
+    # states per distinct hours string; items look theirs up only when filtered on it or shown
+    states = index.hours.distinct_states(when)
     if q.open_at is not None:
-        keep &= states == 1
+        keep &= states[index.hours.codes(slice(None))] == 1
     if q.windows:
         keep &= index.hours.open_during(q.windows, now=local_now)
 
@@ -254,7 +255,7 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     order, distances = order[: q.limit], distances[: q.limit]
     hits = []
     for k, (pos, d) in enumerate(zip(order, distances)):
-        state = int(states[pos])
+        state = int(states[index.hours.codes(pos)])
         place = index.cards[pos]  # the index's public summary: no row read per search
         next_open = (_next_open_in_windows(index, int(pos), q.windows, local_now) if q.windows
                      else index.hours.next_open(int(pos), local_now) if state == 0 else None)
