@@ -150,6 +150,9 @@ def test_details_close_when_their_place_leaves_the_results(phone, server):
     expect(page.locator(ITEMS)).to_have_count(6)
     page.locator(ITEMS).filter(has_text="Riverside Park").click()
     expect(page.locator("#details-name")).to_have_text("Riverside Park")
+    expect(page.locator("#details-name")).to_be_focused()
+    expect(page.locator("#details .details-links")).to_be_visible()
+    assert axe_violations(page) == []
     open_filters(page)
     page.select_option("#category", "library")
     expect(page.locator(ITEMS)).to_have_count(1)
@@ -182,6 +185,21 @@ def test_twenty_results_then_show_more(phone, server):
     expect(page.locator(ITEMS)).to_have_count(45)
     expect(more).to_be_hidden()
     expect(page.locator(f"{ITEMS} .place-num").last).to_have_text("45")
+    assert axe_violations(page) == []
+
+
+def test_wide_screen_sheet_and_map_have_no_axe_violations(browser, server):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", bypass_csp=True)
+    page = ctx.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(server + "/?postcode=TE1+1ST&walk=30")
+    expect(page.locator(PINS)).to_have_count(5)  # map and list side by side, no toggle
+    expect(page.locator(AREA)).to_have_count(1)
+    expect(page.locator(".view-toggle")).to_be_hidden()
+    open_filters(page)
+    expect(page.locator("#filter-count")).to_have_text("1")  # walking time
+    assert axe_violations(page) == []
+    ctx.close()
 
 
 def test_phone_first_load_is_under_150_kb(phone, server):
