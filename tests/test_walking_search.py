@@ -157,3 +157,17 @@ def first_profile():
     from kindmap.geo.profiles import get_profile
 
     return get_profile("walk")
+
+
+def test_server_start_up_loads_the_walking_networks(settings, engine, river):
+    """A visitor's first walking search finds the network loaded and its structures built."""
+    from kindmap.api.app import create_app
+    from kindmap.services.walking import DEFAULT_WALKING, warm_networks
+
+    assert warm_networks(settings) == ["riverside"]
+    router = DEFAULT_WALKING.router(settings, "riverside")
+    assert router._grid is not None and router._graphs and router._indexes
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings, engine=engine)) as client:
+        assert client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 30}).status_code == 200
