@@ -233,6 +233,10 @@ class HoursIndex:
         """Indices into :meth:`distinct_states` for items at ``positions``."""
         return self._inverse[positions]
 
+    def known(self) -> np.ndarray:
+        """Bool per item: its opening hours are recorded and readable."""
+        return self._inverse < len(self._parsed)
+
     def state_at(self, when: datetime) -> np.ndarray:
         """int8 per item: 1 open, 0 closed, -1 unknown (no hours, invalid, or an "unknown" rule)."""
         local = to_local_naive(when, tz=self.tz)

@@ -138,6 +138,13 @@ class SearchInfo(BaseModel):
     profile: str | None = Field(default=None, description="Walking profile: walk, slow or step_free.")
     max_walk_minutes: float | None = None
     windows: list[str] = Field(default_factory=list, description="The free windows searched, e.g. 'Mon 10:00-12:00'.")
+    include_unknown: bool = Field(default=False, description="True when the filters kept places where the fact is not known yet.")
+    facts: dict[str, dict[str, int]] | None = Field(
+        default=None, description="For the places nearby of the kind asked (before criteria and time filters): per "
+        "criterion (free, drop_in, wheelchair, step_free, quiet) how many are yes / no / unknown; for hours how many "
+        "are known / unknown, and with a time or free windows open / closed then.")
+    hint: str | None = Field(default=None, description="When nothing matched: why, naming the facts that are missing, "
+                                                       "e.g. 'Hours are known for 12 of 45 places nearby.'")
     located: LocationOut | None = Field(
         default=None, description="Name search only: no place is called that, so these are the places near this town "
                                   "or postcode area (nearest first).")
@@ -243,6 +250,8 @@ def place_collection(result, *, attribution: str, tz: str | None = None) -> Plac
         search=SearchInfo(lon=result.lon, lat=result.lat, postcode=result.postcode, radius_m=result.radius_m,
                           open_at=_local(result.open_at, tz), matched=result.total, travel=result.travel, profile=result.profile,
                           max_walk_minutes=result.max_walk_minutes, windows=[str(w) for w in result.windows],
+                          include_unknown=getattr(result, "include_unknown", False),
+                          facts=getattr(result, "facts", None), hint=getattr(result, "hint", None),
                           located=_location(getattr(result, "located", None)),
                           locations=[_location(loc) for loc in getattr(result, "locations", [])]),
         attribution=attribution,

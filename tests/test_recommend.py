@@ -127,11 +127,18 @@ def test_free_only_on_saturday_mornings_gets_only_what_is_open_then(world):
     names = [i["name"] for i in items]
     assert any("Saturday stroll" in n for n in names) and any("Local history drop-in" in n for n in names)
     assert not any("Knit and natter" in n or "Carers' café" in n for n in names)  # Tuesday, Wednesday
-    assert data["not_shown_hours_unknown"] > 0  # places without recorded hours are left out, and counted
+    # Places without recorded hours are shown after every known one, marked to check, never dropped.
+    unknown = [k for k, i in enumerate(items) if "opening times" in i["not_known"]]
+    assert unknown and data["shown_not_known"] >= len(unknown)
+    assert all(i["not_known"] for i in items[unknown[0]:])
+    assert all(i["check_before_you_go"] == "not known — check before you go" for i in items if i["not_known"])
     a, b = SATURDAY
     with read_session(world.engine) as session:
         for item in items:
-            if item["kind"] == "place":
+            if item["kind"] == "place" and "opening times" in item["not_known"]:
+                assert "opening times not known — check before you go" in item["reason"] and item["next_on"] is None
+                continue
+            elif item["kind"] == "place":
                 assert _open_in(session.get(Place, item["id"]), a, b), item["name"]
             elif item["kind"] == "opportunity":
                 assert _on_in(session.get(Opportunity, item["id"]), a, b), item["name"]
@@ -164,10 +171,12 @@ def test_a_wheelchair_user_is_never_sent_up_steps(world):
     assert item["walk_minutes"] == pytest.approx(no_steps_min, abs=0.06)
     assert item["walk_minutes"] > up_steps_m / step_free.metres_per_minute + 5
     assert "wheelchair access" in item["reason"] and "you like gardening" in item["reason"]
-    # Every suggestion visited in person is recorded wheelchair accessible.
+    # Every suggestion visited in person is recorded wheelchair accessible, or marked not known (after them).
     with read_session(world.engine) as session:
         for i in data["items"]:
-            if i["place_id"] is not None:
+            if i["place_id"] is not None and "wheelchair access" in i["not_known"]:
+                assert session.get(Place, i["place_id"]).wheelchair is None and i["check_before_you_go"], i
+            elif i["place_id"] is not None:
                 assert session.get(Place, i["place_id"]).wheelchair == "yes", i
             else:
                 assert i["kind"] == "support" and i["lon"] is None, i
@@ -195,3 +204,34 @@ def test_bad_limit_is_422_with_what_to_fix(world):
     r = world.client.get(f"/api/households/{hid}/recommendations", headers=world.headers("carer_a1"),
                          params={"limit": "0"})
     assert r.status_code == 422 and "limit" in r.json()["detail"]
+
+
+def test_wheelchair_household_free_on_tuesday_mornings_gets_honest_suggestions(world):
+    """Unknown is not "no": places whose access or hours nobody recorded are suggested after the known
+    ones, marked "not known — check before you go" with phone and website; recorded "no" is left out."""
+    with write_session(world.engine) as s:
+        no_place = s.exec(select(Place).where(Place.name == "Rutland County Library")).one()
+        no_place.wheelchair = "no"  # recorded as not accessible: never suggested
+        no_id = no_place.id
+    hid = add_household(world, access_needs=["wheelchair"], comfortable_walk_minutes=20,
+                        free_windows="Tue 09:00-12:00", interests=["reading", "social"])
+    data = recommendations(world, hid, limit=50)
+    items = data["items"]
+    assert len(items) >= 5 and data["profile"] == "step_free"
+    assert no_id not in [i["id"] for i in items if i["kind"] == "place"] and data["not_shown_access_not_met"] >= 1
+    first_unknown = next(k for k, i in enumerate(items) if i["not_known"])
+    assert all(not i["not_known"] for i in items[:first_unknown]) and all(i["not_known"] for i in items[first_unknown:])
+    with read_session(world.engine) as session:
+        for item in items:
+            place = session.get(Place, item["place_id"]) if item["place_id"] else None
+            if item["kind"] != "place":
+                continue
+            wheelchair = getattr(place.wheelchair, "value", place.wheelchair)
+            if wheelchair == "yes":
+                assert "wheelchair" in item["access_met"] and "wheelchair access" not in item["not_known"]
+            else:
+                assert wheelchair is None and "wheelchair access" in item["not_known"]
+                assert "wheelchair access" in item["reason"] and "check before you go" in item["reason"]
+            assert (item["phone"], item["website"]) == (place.phone, place.website)
+    with write_session(world.engine) as s:
+        s.get(Place, no_id).wheelchair = None

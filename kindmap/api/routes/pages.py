@@ -48,6 +48,9 @@ OpenAt = Annotated[datetime | None, Query(description=(
     "zone (Europe/London by default); with one (…Z, …+01:00) it is converted to it. Answered as local time "
     "with its UTC offset."))]
 
+IncludeUnknown = Annotated[bool, Query(description="Filters also keep places where the fact is not known yet "
+                                                   "('yes, or not known yet'); see /api/places")]
+
 
 class Cluster(BaseModel):
     lon: float = Field(description="Mean longitude of the places in the cell, EPSG:4326")
@@ -75,11 +78,12 @@ def search_by_name(
     step_free: bool | None = None, quiet: bool | None = None, open_at: OpenAt = None, open_now: bool = False,
     lon: Annotated[float | None, Query(ge=-180, le=180, description="Longitude, EPSG:4326: nearer matches first")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude, EPSG:4326")] = None,
+    include_unknown: IncludeUnknown = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PlaceCollection:
     """Published places whose names match ``q`` (best matches first), with the same filters as /api/places."""
     query = _filters(category, free, drop_in, wheelchair, step_free, quiet, open_at=open_at, limit=limit)
-    query.lon, query.lat = lon, lat
+    query.lon, query.lat, query.include_unknown = lon, lat, include_unknown
     result = mapview.search_by_name(session, q, query, open_now=open_now, settings=settings)
     return place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone)
 
@@ -92,9 +96,11 @@ def clusters(
     category: Category = [],  # noqa: B006
     free: bool | None = None, drop_in: bool | None = None, wheelchair: bool | None = None,
     step_free: bool | None = None, quiet: bool | None = None, open_at: OpenAt = None, open_now: bool = False,
+    include_unknown: IncludeUnknown = False,
 ) -> ClusterCollection:
     """Matching places in a map view, grouped into screen-grid clusters (so 50,000 places cost a few KB)."""
     query = _filters(category, free, drop_in, wheelchair, step_free, quiet, open_at=open_at, bbox=parse_bbox(bbox))
+    query.include_unknown = include_unknown
     total, cells = mapview.clusters_in_view(session, query, zoom=zoom, open_now=open_now, settings=settings)
     return ClusterCollection(zoom=zoom, total=total, clusters=[Cluster(**vars(c)) for c in cells])
 

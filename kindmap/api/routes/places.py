@@ -96,6 +96,10 @@ class PlacesParams(BaseModel):
     bbox: str | None = Field(None, description="minlon,minlat,maxlon,maxlat (EPSG:4326); at most max_bbox_km2 "
                                                 "(see /api/config)")
     limit: int = Field(50, ge=1, description="At most this many features; at most max_limit (see /api/config)")
+    include_unknown: bool = Field(False, description=(
+        "false: the free, drop_in, wheelchair, step_free, quiet, open_at/open_now and window filters keep only places "
+        "known to match (\"yes\"); true: also places where that is not recorded yet (\"yes, or not known yet\"). "
+        "search.facts counts each state either way"))
 
 
 # The parameters are read by parse_query (one validation for all of them; see
@@ -113,7 +117,7 @@ async def list_places(request: Request) -> Response:
         lon=p.lon, lat=p.lat, postcode=p.postcode, radius_m=p.radius_m, categories=p.category, free=p.free,
         drop_in=p.drop_in, wheelchair=p.wheelchair or None, step_free=p.step_free, quiet=p.quiet, open_at=open_at,
         bbox=parse_bbox(p.bbox), windows=_windows(p.window),
-        max_walk_minutes=p.max_walk_minutes, profile=p.profile, limit=p.limit,
+        max_walk_minutes=p.max_walk_minutes, profile=p.profile, limit=p.limit, include_unknown=p.include_unknown,
     )
     engine = request.app.state.engine
     index = None if needs_session(query) else DEFAULT_CACHE.fresh(

@@ -12,6 +12,7 @@ from kindmap.errors import InvalidQuery
 from kindmap.geo.clusters import GridCluster, grid_clusters
 from kindmap.hours import to_local_naive
 from kindmap.models import Place
+from kindmap.services.catalogue.facts import time_mask
 from kindmap.services.catalogue.index import DEFAULT_CACHE, CatalogIndex
 from kindmap.services.catalogue.names import locate, match_places, name_index
 from kindmap.services.catalogue.search import (
@@ -32,7 +33,7 @@ def catalogue_filter(index: CatalogIndex, q: SearchQuery, *, open_now: bool, tz:
     keep = filter_mask(index, q)
     states = index.hours.state_at(when)
     if open_at is not None:
-        keep &= states == 1
+        keep &= time_mask(index, q, states=states, during=None)
     return keep, states, when if open_at is not None else None
 
 

@@ -16,6 +16,7 @@ from kindmap.geo.graph import estimate_walk_minutes
 from kindmap.hours import Window, to_local_naive, window_occurrences
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.models import Place, Postcode, Region
+from kindmap.services.catalogue.facts import count_facts, criteria_mask, empty_hint, time_mask
 from kindmap.services.catalogue.index import (
     DEFAULT_CACHE,
     CatalogCache,
@@ -59,6 +60,7 @@ class SearchQuery:
     max_walk_minutes: float | None = None
     profile: str | None = None
     limit: int = 50
+    include_unknown: bool = False  # criteria and hours filters also keep places where it is not recorded yet
 
 
 @dataclass
@@ -83,6 +85,9 @@ class SearchResult:
     profile: str | None = None
     max_walk_minutes: float | None = None
     windows: list[Window] = field(default_factory=list)
+    facts: dict | None = None  # facts.count_facts over the places nearby (before criteria and time filters)
+    hint: str | None = None  # why nothing matched, naming the missing facts
+    include_unknown: bool = False
     located: Any = None  # names.Location: the town or postcode area a name search fell back to
     locations: list = field(default_factory=list)  # names.Location: towns and postcode areas the text names
 
@@ -112,15 +117,14 @@ def locate_postcode(session: Session, text: str) -> Postcode:
 
 def filter_mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
     """Bool per catalogue position: matches the query's category, criteria and bbox filters."""
+    return base_mask(index, q) & criteria_mask(index, q)
+
+
+def base_mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
+    """Bool per catalogue position: matches the query's category and bbox (the places the facts are counted on)."""
     keep = np.ones(index.size, dtype=bool)
     if q.categories:
         keep &= np.isin(index.category, check_categories(q.categories))
-    for wanted, column in ((q.free, index.free), (q.drop_in, index.drop_in), (q.step_free, index.step_free), (q.quiet, index.quiet)):
-        if wanted is not None:
-            keep &= column == (1 if wanted else 0)
-    if q.wheelchair is not None:
-        ok = np.isin(index.wheelchair, ["yes"])
-        keep &= ok if q.wheelchair else ~ok
     if q.bbox is not None:
         minx, miny, maxx, maxy = q.bbox
         keep &= (index.lon >= minx) & (index.lon <= maxx) & (index.lat >= miny) & (index.lat <= maxy)
@@ -224,34 +228,43 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
 
     if index is None:
         index = cache.get(session, tz=tz, recheck_s=settings.catalog_recheck_s)
-    keep = filter_mask(index, q)
+    base = base_mask(index, q)
     local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
     when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
     # states per distinct hours string; items look theirs up only when filtered on it or shown
     states = index.hours.distinct_states(when)
-    if q.open_at is not None:
-        keep &= states[index.hours.codes(slice(None))] == 1
-    if q.windows:
-        keep &= index.hours.open_during(q.windows, now=local_now)
+    item_states = states[index.hours.codes(slice(None))] if q.open_at is not None else None
+    during = index.hours.open_during(q.windows, now=local_now) if q.windows else None
+    keep = criteria_mask(index, q) & time_mask(index, q, states=item_states, during=during)
 
     minutes = None
     travel = profile = None
     if lon is None:
         radius = None
-        order = np.flatnonzero(keep)
-        order = order[np.argsort(np.asarray(index.names, dtype=object)[order], kind="stable")] if order.size else order
-        distances = [None] * order.size
+        near = np.flatnonzero(base)
+        near = near[np.argsort(np.asarray(index.names, dtype=object)[near], kind="stable")] if near.size else near
+        dist = np.full(near.size, np.nan)
     elif q.max_walk_minutes is not None:
         radius = None
-        order, dist, minutes, travel, profile = _walk(session, index, q, lon=lon, lat=lat, keep=keep,
-                                                      settings=settings, walking=walking)
-        distances = dist.tolist()
+        near, dist, minutes, travel, profile = _walk(session, index, q, lon=lon, lat=lat, keep=base,
+                                                     settings=settings, walking=walking)
     else:
         radius = radius or settings.default_radius_m
         idx, dist = index.points.within(lon, lat, radius_m=radius)
-        sel = keep[idx]
-        order, distances = idx[sel], dist[sel].tolist()
+        sel = base[idx]
+        near, dist = idx[sel], dist[sel]
+    # Facts are counted on the places nearby of the kind asked for, before criteria and times.
+    facts = count_facts(index, near, q, states=item_states, during=during)
+    sel = keep[near]
+    order = near[sel]
+    distances = [None if np.isnan(d) else float(d) for d in dist[sel]]
+    if minutes is not None:
+        minutes = minutes[sel]
     total = int(order.size)
+    hint = None
+    if total == 0:
+        where = "nearby" if lon is not None else "in view" if q.bbox is not None else "listed"
+        hint = empty_hint(facts, q, nearby=int(near.size), timed=q.open_at is not None or bool(q.windows), where=where)
     order, distances = order[: q.limit], distances[: q.limit]
     hits = []
     for k, (pos, d) in enumerate(zip(order, distances)):
@@ -262,7 +275,8 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
         hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state),
                         None if minutes is None else round(float(minutes[k]), 1), next_open))
     return SearchResult(hits, lon, lat, postcode, radius, when if q.open_at else None, total,
-                        travel=travel, profile=profile, max_walk_minutes=q.max_walk_minutes, windows=q.windows)
+                        travel=travel, profile=profile, max_walk_minutes=q.max_walk_minutes, windows=q.windows,
+                        facts=facts, hint=hint, include_unknown=q.include_unknown)
 
 
 def get_place(session: Session, place_id: int, *, include_unpublished: bool = False) -> Place:

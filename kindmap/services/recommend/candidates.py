@@ -61,6 +61,7 @@ class Candidate:
     friendly: tuple[str, ...] = ()
     minutes: float | None = None
     extra: str | None = None
+    hours_unknown: bool = False  # free windows were asked for and its opening times are not recorded
 
 
 def area_code(session: Session, household: Household, region_slug: str) -> str | None:
@@ -97,15 +98,21 @@ def first_in(spans: list[tuple[datetime, datetime]]) -> tuple[datetime | None, d
 
 def gather_places(session: Session, settings: Settings, household: Household, windows, local_now: datetime,
                   reach_m: float) -> tuple[list[Candidate], int]:
-    """Published places within ``reach_m`` metres (open in a free window when there are windows), and how many have unknown hours."""
+    """Published places within ``reach_m`` metres, and how many have unknown hours.
+
+    With free windows: those open in one, and those whose opening times are not recorded
+    (``hours_unknown``: shown after the known ones, to check before going, never dropped silently).
+    """
     index = DEFAULT_CACHE.get(session, tz=settings.timezone)
     idx, _dist = index.points.within(household.lon, household.lat, radius_m=reach_m)
     unknown = 0
+    hours_unknown = np.zeros(index.size, dtype=bool)
     if windows:
         open_mask = index.hours.open_during(windows, now=local_now)
         known = np.array([index.hours.next_open(int(i), local_now) is not None for i in idx], dtype=bool)
         unknown = int((~known).sum())
-        idx = idx[open_mask[idx]]
+        hours_unknown[idx[~known]] = True
+        idx = idx[open_mask[idx] | ~known]
     ids = [int(index.ids[i]) for i in idx]
     rows = {p.id: p for p in session.exec(select(Place).where(Place.id.in_(ids))).all()} if ids else {}
     found = []
@@ -122,7 +129,8 @@ def gather_places(session: Session, settings: Settings, household: Household, wi
         else:
             start, end = index.hours.next_open(int(pos), local_now), None
         found.append(Candidate("place", place.id, place.name, place.lon, place.lat, place,
-                                CATEGORY_INTERESTS.get(place.category, ()), welcome_met(place), start, end))
+                                CATEGORY_INTERESTS.get(place.category, ()), welcome_met(place), start, end,
+                                hours_unknown=bool(hours_unknown[pos])))
     return found, unknown
 
 

@@ -47,6 +47,34 @@ def access_met(place: Place | None, needs: list[str]) -> list[str] | None:
     return [n for n in needs if n in checks]
 
 
+# What each need asks of a place, in words for "not known — check before you go".
+NEED_WORDS = {"wheelchair": "wheelchair access", "step_free": "step-free access", "quiet": "a quiet space",
+              "hearing_loop": "a hearing loop"}
+
+
+def access_check(place: Place | None, needs: list[str]) -> tuple[list[str], list[str]] | None:
+    """(needs recorded as met, needs not recorded either way), or ``None`` if a need is recorded as not met.
+
+    Unknown is not "no": a place whose step-free access nobody has recorded is suggested after
+    the known ones, marked to check before going; a place recorded as not step-free is not.
+    """
+    if not needs or place is None:
+        return ([], [n for n in needs if n in NEED_WORDS]) if place is None else ([], [])
+    wheelchair = getattr(place.wheelchair, "value", place.wheelchair)
+    states = {
+        "wheelchair": None if wheelchair is None else wheelchair == "yes",
+        "step_free": True if (place.step_free is True or wheelchair == "yes") else
+                     False if (place.step_free is False or wheelchair == "no") else None,
+        "quiet": place.quiet_space,
+        "hearing_loop": place.hearing_loop,
+    }
+    if any(need in states and states[need] is False for need in needs):
+        return None
+    met = [n for n in needs if n in states and states[n] is True]
+    unknown = [n for n in needs if n in states and states[n] is None]
+    return met, unknown
+
+
 def walk_minutes(session: Session, settings: Settings, household: Household, profile_name: str,
                  lon: np.ndarray, lat: np.ndarray, *, cap: float) -> tuple[np.ndarray, str, str]:
     """Minutes from the home to each point (inf beyond ``cap``), the travel kind and the region slug."""

@@ -15,8 +15,11 @@ The walk term uses the band, not the exact minutes, so the order of the list is 
 for every viewer and tells no more about where the home is than the bands do. Ties go to
 the nearer band, then the name.
 
-Access needs are hard filters on what is recorded: wheelchair → wheelchair=yes; step-free →
-step_free=yes or wheelchair=yes; quiet → quiet_space=yes; hearing loop → hearing_loop=yes.
+Access needs are met by what is recorded: wheelchair → wheelchair=yes; step-free →
+step_free=yes or wheelchair=yes; quiet → quiet_space=yes; hearing loop → hearing_loop=yes. A place
+recorded as *not* meeting a need is left out (and counted); one where nobody has recorded it yet,
+or whose opening times are not recorded when free windows are set, is suggested after every known
+one, marked "not known — check before you go" with its phone and website. Unknown is not "no".
 A wheelchair or step-free need also routes with the ``step_free`` profile (no steps, no
 wheelchair=no paths). Dementia- and learning-disability-friendly are not recorded for places;
 they are named in the reason when an opportunity's own words say so. A support service at a
@@ -54,7 +57,9 @@ from kindmap.services.recommend.candidates import (
     gather_support,
 )
 from kindmap.services.recommend.reach import (
+    NEED_WORDS,
     STEP_FREE_NEEDS,
+    access_check,
     access_met,
     route_profile,
     walk_minutes,
@@ -62,6 +67,7 @@ from kindmap.services.recommend.reach import (
 )
 from kindmap.services.recommend.words import (
     BANDS,
+    CHECK,
     SCORING,
     WEIGHTS,
     reason_for,
@@ -99,6 +105,12 @@ class Recommendation(BaseModel):
     score_parts: dict[str, float]
     reason: str
     sample: bool = Field(description="Demonstration data, not a real listing.")
+    not_known: list[str] = Field(default_factory=list, description=(
+        "What is not recorded yet about this suggestion, in words (e.g. 'wheelchair access', 'opening times'); "
+        "suggestions with any come after all the known ones."))
+    check_before_you_go: str | None = Field(default=None, description="'not known — check before you go' when not_known is set.")
+    phone: str | None = Field(default=None, description="The place's public phone, to check before going.")
+    website: str | None = Field(default=None, description="The place's public website.")
 
 
 class Recommendations(BaseModel):
@@ -109,7 +121,10 @@ class Recommendations(BaseModel):
     travel: str = Field(description="'network' (path network) or 'estimated' (straight line × circuity).")
     free_windows: str | None
     scoring: str
-    not_shown_hours_unknown: int = Field(description="Places or activities in reach whose times are not recorded.")
+    not_shown_hours_unknown: int = Field(description="Activities in reach whose times are not recorded (places with "
+                                                     "unknown hours are shown, marked not known).")
+    shown_not_known: int = Field(default=0, description="Suggestions shown with something not known yet (after the known ones).")
+    not_shown_access_not_met: int = Field(default=0, description="Places in reach recorded as not meeting an access need.")
     items: list[Recommendation]
 
 
@@ -128,7 +143,7 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
     region_row = session.exec(select(Region).where(Region.slug == region.slug)).first()
     # A walk is never shorter than the straight line, so the line bounds the candidates.
     reach_m = cap * profile.metres_per_minute * 1.01
-    places, unknown_places = gather_places(session, settings, household, windows, local_now, reach_m)
+    places, _unknown_places = gather_places(session, settings, household, windows, local_now, reach_m)
     opps, unknown_opps = gather_opportunities(session, windows, local_now, region_row.id if region_row else None)
     supports = gather_support(session, windows, local_now, region.slug, area_code(session, household, region.slug),
                               settings.timezone)
@@ -139,13 +154,17 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
     for c, m in zip(located, minutes):
         c.minutes = float(m) if np.isfinite(m) and m <= cap else None
     items = []
+    not_met = 0
     for c in places + opps + supports:
         if c.minutes is None and not (c.kind == "support" and c.lon is None):
             continue  # out of reach (support with no location is reached by phone)
         # A service reached by phone has no door to check; one with a location is visited like a place.
-        access = access_met(c.place, household.access_needs) if c.lon is not None else []
-        if access is None:
+        checked = access_check(c.place, household.access_needs) if c.lon is not None else ([], [])
+        if checked is None:
+            not_met += 1
             continue
+        access, unknown_needs = checked
+        not_known = [NEED_WORDS[n] for n in unknown_needs] + (["opening times"] if c.hours_unknown else [])
         score, parts, matched = score_candidate(c, interests=list(household.interests), cap=cap, local_now=local_now)
         band = walk_band(c.minutes)[0] if c.minutes is not None else None
         exact_minutes = round(c.minutes, 1) if exact and c.minutes is not None else None
@@ -155,9 +174,13 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
             place_id=c.place.id if c.place else None, lon=c.lon, lat=c.lat, walk_band=band,
             walk_minutes=exact_minutes, next_on=localize(c.next_on, settings.timezone),
             matched_interests=matched, access_met=access, welcome_met=c.welcome, score=score, score_parts=parts,
-            reason=reason_for(c, walk=shown, access=access, matched=matched, local_now=local_now), sample=c.sample))
+            reason=reason_for(c, walk=shown, access=access, matched=matched, local_now=local_now, not_known=not_known),
+            sample=c.sample, not_known=not_known, check_before_you_go=CHECK if not_known else None,
+            phone=c.place.phone if c.place else None, website=c.place.website if c.place else None))
     band_rank = {words: k for k, (_u, words) in enumerate(BANDS)}
-    items.sort(key=lambda r: (-r.score, band_rank.get(r.walk_band, len(BANDS)), r.name.lower(), r.kind, r.id))
+    items.sort(key=lambda r: (bool(r.not_known), -r.score, band_rank.get(r.walk_band, len(BANDS)), r.name.lower(),
+                              r.kind, r.id))
     return Recommendations(household_id=household.id, profile=profile_name, comfortable_walk_minutes=cap,
                            exact_minutes=exact, travel=travel, free_windows=household.free_windows, scoring=SCORING,
-                           not_shown_hours_unknown=unknown_places + unknown_opps, items=items[:limit])
+                           not_shown_hours_unknown=unknown_opps, shown_not_known=sum(1 for r in items if r.not_known),
+                           not_shown_access_not_met=not_met, items=items[:limit])

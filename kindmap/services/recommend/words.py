@@ -56,7 +56,11 @@ def score_candidate(c: Candidate, *, interests: list[str], cap: int, local_now: 
     return round(sum(WEIGHTS[k] * v for k, v in parts.items()), 3), parts, matched
 
 
-def reason_for(c: Candidate, *, walk: str | None, access: list[str], matched: list[str], local_now: datetime) -> str:
+CHECK = "not known — check before you go"
+
+
+def reason_for(c: Candidate, *, walk: str | None, access: list[str], matched: list[str], local_now: datetime,
+               not_known: list[str] = ()) -> str:
     """The plain-words reason: walk (or 'contact them'), access met, when, interests, welcome."""
     labels = vocabulary()
     first = f"{walk} walk" if walk else "contact them"
@@ -64,7 +68,7 @@ def reason_for(c: Candidate, *, walk: str | None, access: list[str], matched: li
     friendly = [labels["access_needs"][f].lower() for f in c.friendly]
     parts = [", ".join([first] + access_words + friendly)]
     when = "now" if c.next_on is not None and c.next_on <= local_now else when_words(c.next_on, c.next_end)
-    if c.kind == "place":
+    if c.kind == "place" and not c.hours_unknown:
         parts.append(f"open {when}" if when else "opening times not recorded")
     elif when:
         parts.append(f"{c.name} {'on now' if when == 'now' else when}")
@@ -76,4 +80,6 @@ def reason_for(c: Candidate, *, walk: str | None, access: list[str], matched: li
         parts.append(", ".join(c.welcome))
     if c.extra:
         parts.append(c.extra)
+    if not_known:
+        parts.append(f"{' and '.join(not_known)} {CHECK}")
     return "; ".join(parts)

@@ -1,0 +1,102 @@
+"""Unknown is shown as unknown: what each filter asks, how many places nearby are known to
+meet it, known not to, or not known yet, and in words why a search found nothing.
+
+Most sources say nothing about most facts (on the Rutland demo step-free access is recorded
+for none of 196 places), so a filter that keeps only "yes" often answers nothing, and
+"nothing" must not read as "no such place". Each criterion filter has two strengths:
+"yes" (known to) and, with ``include_unknown``, "yes, or not known yet".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kindmap.services.catalogue.index import CatalogIndex
+
+# Filter name -> words for it in a sentence.
+WORDS = {"free": "whether it is free", "drop_in": "whether you can drop in", "wheelchair": "wheelchair access",
+         "step_free": "step-free access", "quiet": "whether there is a quiet space", "hours": "opening hours"}
+
+
+def tri(index: CatalogIndex, name: str, positions: np.ndarray | None = None) -> np.ndarray:
+    """int8 per place (or per ``positions``) for a criterion: 1 known yes, 0 known no, -1 not known
+    (wheelchair 'limited' counts as no)."""
+    if name == "wheelchair":
+        w = index.wheelchair if positions is None else index.wheelchair[positions]
+        return np.where(w == "yes", 1, np.where(w == None, -1, 0)).astype(np.int8)  # noqa: E711 (numpy elementwise)
+    column = {"free": index.free, "drop_in": index.drop_in, "step_free": index.step_free, "quiet": index.quiet}[name]
+    return column if positions is None else column[positions]
+
+
+def wanted_criteria(q) -> dict[str, bool]:
+    """The criterion filters a query sets, by name (True: has it, False: has not)."""
+    values = {"free": q.free, "drop_in": q.drop_in, "wheelchair": q.wheelchair, "step_free": q.step_free, "quiet": q.quiet}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def criteria_mask(index: CatalogIndex, q) -> np.ndarray:
+    """Bool per place: meets every criterion filter (known, or with ``q.include_unknown`` not known yet)."""
+    keep = np.ones(index.size, dtype=bool)
+    for name, wanted in wanted_criteria(q).items():
+        column = tri(index, name)
+        ok = column == (1 if wanted else 0)
+        if q.include_unknown:
+            ok |= column == -1
+        keep &= ok
+    return keep
+
+
+def time_mask(index: CatalogIndex, q, *, states: np.ndarray | None, during: np.ndarray | None) -> np.ndarray:
+    """Bool per place: open at the time / in a free window asked for (or hours not known, with ``include_unknown``)."""
+    keep = np.ones(index.size, dtype=bool)
+    if states is not None:
+        keep &= (states == 1) | (q.include_unknown & (states == -1))
+    if during is not None:
+        keep &= (during | ~index.hours.known()) if q.include_unknown else during
+    return keep
+
+
+def count_facts(index: CatalogIndex, positions: np.ndarray, q, *, states: np.ndarray | None,
+                during: np.ndarray | None) -> dict[str, dict[str, int]]:
+    """Per criterion and for hours: how many of ``positions`` are yes / no / not known.
+
+    Criteria: ``yes``, ``no``, ``unknown``. Hours: ``known``, ``unknown``, and with a time or free
+    windows ``open`` (open then) and ``closed`` (hours known, closed then).
+    """
+    out: dict[str, dict[str, int]] = {}
+    for name in ("free", "drop_in", "wheelchair", "step_free", "quiet"):
+        column = tri(index, name, positions)
+        out[name] = {"yes": int((column == 1).sum()), "no": int((column == 0).sum()), "unknown": int((column == -1).sum())}
+    known = index.hours.known()[positions]
+    hours = {"known": int(known.sum()), "unknown": int((~known).sum())}
+    if states is not None or during is not None:
+        open_ = np.ones(positions.size, dtype=bool)
+        if states is not None:
+            open_ &= states[positions] == 1
+        if during is not None:
+            open_ &= during[positions]
+        hours["open"] = int((open_ & known).sum())
+        hours["closed"] = int((~open_ & known).sum())
+    out["hours"] = hours
+    return out
+
+
+def empty_hint(facts: dict[str, dict[str, int]], q, *, nearby: int, timed: bool, where: str = "nearby") -> str:
+    """Why nothing matched, in plain words, naming the facts that are missing (not 'try a larger distance')."""
+    if nearby == 0:
+        return f"No places {where} match the kind chosen; try a larger distance or another kind of place."
+    missing = []
+    for name, wanted in wanted_criteria(q).items():
+        f = facts[name]
+        known = f["yes"] + f["no"]
+        if f["unknown"]:
+            missing.append(f"{WORDS[name]} is known for {known} of {nearby} places {where}")
+    if timed and facts["hours"]["unknown"]:
+        missing.append(f"hours are known for {facts['hours']['known']} of {nearby} places {where}")
+    if not missing:
+        return f"None of the {nearby} places {where} match every filter; try fewer filters or another time."
+    text = "; ".join(missing)
+    text = text[0].upper() + text[1:] + "."
+    if not q.include_unknown:
+        text += " Choose \u201cyes, or not known yet\u201d to see places where it is not recorded, then check before you go."
+    return text
