@@ -119,7 +119,8 @@ def gaps_map_html(features: Iterable[dict], *, title: str, minutes: float, metho
         "places": [{"lon": float(lon), "lat": float(lat), "name": "" if name is None else str(name)}
                    for lon, lat, name in places],
         "legend": {"title": str(title), "subtitle": f"households beyond {minutes:g} min{label}",
-                   "steps": [{"colour": c, "label": f"{lo}–{lo + 20}%"} for c, lo in zip(COLOURS, range(0, 100, 20))]},
+                   "steps": [{"colour": c, "label": f"{lo}–{lo + 20}%"} for c, lo in zip(COLOURS, range(0, 100, 20))]
+                   + [{"colour": NO_DATA, "label": "no data"}]},
         "tile_url": tile_url or None,
         "attribution": ATTRIBUTION,
     }

@@ -122,7 +122,7 @@ def path_values(world, canary, path: str, headers: dict) -> list[str]:
     if not params:
         return [path]
     known = {"household_id": [str(CANARY_ID)], "link_id": [str(canary["link"])], "place_id": [str(canary["place"])],
-             "feature_id": [str(canary["place"])]}
+             "feature_id": [str(canary["place"])], "fmt": ["html", "pdf"]}
     with read_session(world.engine) as session:
         known["opportunity_id"] = [str(session.exec(select(Opportunity.id)).first())]
         known["support_id"] = [str(session.exec(select(SupportService.id)).first())]

@@ -50,9 +50,8 @@
     return dot.bindTooltip(el("span", "gap-tip", p.name));
   })).addTo(map);
 
-  // Bottom right: Leaflet stacks later bottom controls above earlier ones, so the legend sits
-  // above the attribution bar instead of behind it.
-  var legend = L.control({ position: "bottomright" });
+  // Top right: at the bottom the long attribution bar covered it on smaller screens.
+  var legend = L.control({ position: "topright" });
   legend.onAdd = function () {
     var box = el("div", "gap-legend");
     box.appendChild(el("div", "title", data.legend.title));

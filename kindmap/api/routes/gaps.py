@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from kindmap.api.auth import ANALYSTS, require_roles
 from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.schemas import ErrorOut
+from kindmap.services.gaps import words
 from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+from kindmap.services.gaps.report import charts, report_html, report_pdf
 from kindmap.services.gaps.scenarios import Candidate, best_sites, what_if
 
 router = APIRouter(prefix="/api/gaps", tags=["gaps"], dependencies=[Depends(require_roles(*ANALYSTS))])
@@ -33,6 +37,11 @@ class AreaOut(BaseModel):
     deprivation_rank: int | None
     deprivation_decile: int | None = Field(description="1 = most deprived.")
     priority: float = Field(description="0–100: uncovered households × (11 − decile)/10, scaled to the region's largest.")
+    ward: str | None = Field(default=None, description="The electoral ward, when known.")
+    near: str | None = Field(default=None, description="The nearest town or village (OpenStreetMap), when known.")
+    label: str = Field(default="", description="How people know the area, e.g. 'Greetham ward, near Stretton'.")
+    no_data: bool = Field(default=False, description="No households, or mostly outside the map data: not judged.")
+    geometry: dict | None = Field(default=None, description="GeoJSON geometry (EPSG:4326), with geometry=true.")
 
 
 class DecileOut(BaseModel):
@@ -58,6 +67,33 @@ class TotalsOut(BaseModel):
     most_deprived_share_covered: float | None
 
 
+class PlacePoint(BaseModel):
+    name: str
+    lon: float
+    lat: float
+
+
+class UnknownHoursOut(BaseModel):
+    places: int = Field(description="Places counted.")
+    unknown: int = Field(description="Of them, places without opening hours.")
+    unknown_eligible: int
+    counted_as_open: bool = Field(description="Whether places without hours count as open in the slot.")
+    assumed_weekly_hours: float
+    share_with: float | None = None
+    share_without: float | None = None
+    deprived_share_with: float | None = None
+    deprived_share_without: float | None = None
+
+
+class SourceOut(BaseModel):
+    what: str
+    file: str
+    data_date: str | None
+    imported: str | None
+    licence: str
+    attribution: str | None
+
+
 class GapsOut(BaseModel):
     region: str
     region_name: str
@@ -70,6 +106,12 @@ class GapsOut(BaseModel):
     by_decile: list[DecileOut]
     areas: list[AreaOut]
     notes: list[str]
+    headline: list[str] = Field(description="The result in plain sentences.")
+    assumptions: list[str] = Field(description="What the figures assume, most important first.")
+    unknown_hours: UnknownHoursOut
+    sources: list[SourceOut]
+    deprivation_index: str | None
+    place_points: list[PlacePoint] | None = Field(default=None, description="The places counted, with geometry=true.")
 
 
 class SiteOut(BaseModel):
@@ -142,16 +184,47 @@ MinutesQ = Annotated[float, Query(description="Walking threshold, 1–60 minutes
 ProfileQ = Annotated[str | None, Query(max_length=32, description="walk, slow or step_free")]
 
 
+def _area_out(a: dict, geometry: bool) -> AreaOut:
+    out = AreaOut(**{k: v for k, v in a.items() if k in AreaOut.model_fields and k != "geometry"})
+    if geometry:
+        out.geometry = json.loads(a["geometry_geojson"])
+    return out
+
+
 @router.get("", response_model=GapsOut, responses=ERRORS)
 def gaps(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: MinutesQ = 15.0,
-         profile: ProfileQ = None, slot: Slot = "any") -> GapsOut:
+         profile: ProfileQ = None, slot: Slot = "any",
+         geometry: Annotated[bool, Query(description="Also each area's outline and the places counted (for a map).")] = False,
+         ) -> GapsOut:
     """Households within a walk of a welcoming place, per small area and deprivation decile (fixed geographies only)."""
     r = analyse_gaps(engine, settings, _query(region, minutes, profile, slot))
+    points = ([PlacePoint(name=n, lon=float(x), lat=float(y)) for n, x, y in zip(r.places.names, r.places.lon, r.places.lat)]
+              if geometry else None)
     return GapsOut(region=r.region, region_name=r.region_name, minutes=r.query.minutes, profile=r.profile,
                    slot=r.query.slot, method=r.method, places=len(r.places), totals=TotalsOut(**r.totals),
                    by_decile=[DecileOut(**d) for d in r.by_decile],
-                   areas=[AreaOut(**{k: v for k, v in a.items() if k in AreaOut.model_fields}) for a in r.areas],
-                   notes=r.notes)
+                   areas=[_area_out(a, geometry) for a in r.areas], place_points=points,
+                   notes=r.notes, headline=words.headline(r), assumptions=words.assumptions(r),
+                   unknown_hours=UnknownHoursOut(**r.unknown_hours), sources=[SourceOut(**x) for x in r.sources],
+                   deprivation_index=r.deprivation_index)
+
+
+REPORT = {200: {"description": "The report.", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                                                          "text/html": {"schema": {"type": "string"}}}}, **ERRORS}
+
+
+@router.get("/report.{fmt}", response_class=Response, responses=REPORT)
+def report(engine: EngineDep, settings: SettingsDep, fmt: Literal["pdf", "html"], region: RegionQ,
+           minutes: MinutesQ = 15.0, profile: ProfileQ = None, slot: Slot = "any") -> Response:
+    """The report to take to a meeting, as PDF or self-contained HTML: headline, method and assumptions,
+    maps, charts, areas to look at first, data sources (the same as ``kindmap gaps`` writes)."""
+    r = analyse_gaps(engine, settings, _query(region, minutes, profile, slot))
+    page = report_html(r, charts(r))
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"kindmap-gaps-{r.region}-{r.query.minutes:g}min")
+    headers = {"Cache-Control": "private, no-store", "Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    if fmt == "html":
+        return Response(page, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(report_pdf(page), media_type="application/pdf", headers=headers)
 
 
 @router.get("/best-sites", response_model=BestSitesOut, responses=ERRORS)

@@ -15,7 +15,7 @@ Coordinates are EPSG:4326; walk times are minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine
@@ -26,7 +26,7 @@ from kindmap.db import read_session
 from kindmap.errors import DataError, NotFound
 from kindmap.geo import rfc7946
 from kindmap.geo.profiles import Profile
-from kindmap.models import Region
+from kindmap.models import Area, Region
 from kindmap.services.gaps.inputs import (
     Demand,
     Supply,
@@ -56,6 +56,8 @@ from kindmap.services.gaps.query import (
     THRESHOLDS,
     GapQuery,
 )
+from kindmap.services.gaps.names import area_label, national_wards, nearest_names, region_settlements
+from kindmap.services.gaps.sources import data_sources
 from kindmap.services.gaps.times import EstimatedTimes, NetworkTimes, walk_times
 from kindmap.services.walking import ESTIMATED, profile_for
 
@@ -66,6 +68,9 @@ __all__ = [
     "open_in_slot", "prepare", "region_geojson", "result_from", "select_supply", "share", "supply_weight",
     "walk_times", "weekly_hours",
 ]
+
+
+NO_DATA_BELOW = 0.5  # an area less than half inside the region's OpenStreetMap extract has no data to judge
 
 
 def imported_region(session: Session, slug: str) -> Region:
@@ -101,11 +106,16 @@ class Context:
     others: Supply
     times: object
 
+    boundary: str | None
+    # area code → {"ward", "near", "label", "map_share"}: how people know each area (services.gaps.names)
+    labels: dict = field(default_factory=dict)
+    sources: list = field(default_factory=list)  # data behind the analysis (services.gaps.sources)
+    deprivation_index: str | None = None
+
     @property
     def supply(self) -> Supply:
         """The places counted: eligible and open in the slot."""
         return self.eligible.take(np.flatnonzero(self.is_open))
-    boundary: str | None
 
 
 def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
@@ -117,11 +127,56 @@ def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
         demand = load_demand(session, region.id, region_name=region.name)
         eligible, is_open, others = select_supply(session, region.id, q)
         slug, name, rid, boundary = region.slug, region.name, region.id, region.boundary_geojson
+        labels, index = _labels(session, settings, region)
+        sources = data_sources(session, region.id, region.slug)
     if not is_open.any():
         raise DataError(f"{name} has no places matching these criteria (categories {', '.join(q.categories or DEFAULT_CATEGORIES)}"
                         f"{', slot ' + q.slot if q.slot != 'any' else ''}); import places or widen the criteria")
     return Context(slug, name, rid, q, profile, demand, eligible, is_open, others,
-                   walk_times(settings, slug, profile, demand), boundary)
+                   walk_times(settings, slug, profile, demand), boundary, labels, sources, index)
+
+
+def _labels(session: Session, settings: Settings, region: Region) -> tuple[dict, str | None]:
+    """Ward and nearest town or village per area code, and the deprivation index the areas use."""
+    rows = session.exec(select(Area.code, Area.name, Area.ward_name, Area.centroid_lon, Area.centroid_lat,
+                               Area.map_share, Area.deprivation_index).where(Area.region_id == region.id)).all()
+    near = nearest_names([r[3] for r in rows], [r[4] for r in rows], region_settlements(settings, region.slug))
+    borrowed = national_wards(settings, [r[0] for r in rows if not r[2]])
+    labels = {}
+    for r, n in zip(rows, near):
+        ward = r[2] or borrowed.get(r[0])
+        labels[r[0]] = {"ward": ward, "near": n, "label": area_label(ward, n, r[1]), "map_share": r[5]}
+    indices = sorted({r[6] for r in rows if r[6]})
+    return labels, ", ".join(indices) or None
+
+
+def unknown_hours_effect(ctx: Context, supply: Supply) -> dict:
+    """Coverage with and without the places whose opening hours are unknown (the assumption that
+    matters most when most places have none): shares of households within the walk, overall and in
+    deciles 1–2. One extra nearest-place search each, capped at the threshold."""
+    q, demand = ctx.query, ctx.demand
+    unknown_eligible = np.isnan(ctx.eligible.weekly_hours)
+    counted_unknown = int(np.isnan(supply.weekly_hours).sum())
+    out = {"places": len(supply), "unknown": counted_unknown, "unknown_eligible": int(unknown_eligible.sum()),
+           "counted_as_open": bool(q.slot == "any" or q.include_unknown_hours),
+           "assumed_weekly_hours": DEFAULT_UNKNOWN_HOURS}
+    if not unknown_eligible.any():
+        return out
+    total = float(demand.households.sum())
+    deprived = np.isin(demand.decile[demand.area], MOST_DEPRIVED) if demand.area.size else np.zeros(0, bool)
+    deprived_total = float(demand.weight[deprived].sum())
+
+    def shares(selected: np.ndarray) -> tuple[float | None, float | None]:
+        if not selected.any():
+            return (0.0 if total else None), (0.0 if deprived_total else None)
+        places = ctx.eligible.take(np.flatnonzero(selected))
+        minutes = ctx.times.nearest(places.lon, places.lat, horizon=q.minutes)
+        near = minutes <= q.minutes
+        return share(float(demand.weight[near].sum()), total), share(float(demand.weight[near & deprived].sum()), deprived_total)
+
+    out["share_with"], out["deprived_share_with"] = shares(ctx.is_open | unknown_eligible)
+    out["share_without"], out["deprived_share_without"] = shares(ctx.is_open & ~unknown_eligible)
+    return out
 
 
 def result_from(ctx: Context, m: dict, supply: Supply) -> GapResult:
@@ -136,8 +191,14 @@ def result_from(ctx: Context, m: dict, supply: Supply) -> GapResult:
                      f"{DEFAULT_UNKNOWN_HOURS:g} hours a week")
     if ctx.times.off_network:
         notes.append(f"{ctx.times.off_network} postcode points are over 1 km from any path and count as out of reach")
+    for a in areas:
+        a.update(ctx.labels.get(a["code"], {"ward": None, "near": None, "label": a["name"], "map_share": None}))
+        # Mostly outside the map data (or no households): "no data", never "no access".
+        a["no_data"] = a["share_covered"] is None or (a["map_share"] is not None and a["map_share"] < NO_DATA_BELOW)
     return GapResult(ctx.region, ctx.region_name, ctx.query, ctx.profile.name, ctx.times.method, m["thresholds"],
-                     supply, areas, deciles, totals, notes, m["minutes"], ctx.demand.weight)
+                     supply, areas, deciles, totals, notes, m["minutes"], ctx.demand.weight,
+                     unknown_hours=unknown_hours_effect(ctx, supply), sources=ctx.sources,
+                     deprivation_index=ctx.deprivation_index)
 
 
 def analyse_gaps(engine: Engine, settings: Settings, q: GapQuery) -> GapResult:

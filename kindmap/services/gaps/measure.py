@@ -38,6 +38,9 @@ class GapResult:
     notes: list[str] = field(default_factory=list)
     point_minutes: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     point_weights: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    unknown_hours: dict = field(default_factory=dict)  # coverage with and without places of unknown hours
+    sources: list[dict] = field(default_factory=list)  # the data behind it, with dates and licences
+    deprivation_index: str | None = None  # e.g. 'IMD 2019'
 
 
 def supply_weight(weekly: np.ndarray) -> np.ndarray:
