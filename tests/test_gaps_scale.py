@@ -27,3 +27,25 @@ def test_rutland_e2sfca_equals_one_search_per_place(rutland, monkeypatch, minute
         assert a.keys() == b.keys()
         for k in a:
             assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-12) if isinstance(a[k], float) else a[k] == b[k], k
+
+
+def test_rutland_partitioned_on_processes_equals_whole(rutland):
+    """The Dask processes scheduler (tiles in separate processes, so searches use every core) gives the same result."""
+    import numpy as np
+
+    from kindmap.errors import InvalidQuery
+    from kindmap.services.gaps.partition import analyse_partitioned
+
+    settings, engine, _ = rutland
+    q = GapQuery(region="rutland", minutes=15)
+    whole = analyse_gaps(engine, settings, q)
+    part = analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler="processes")
+    fin = np.isfinite(whole.point_minutes)
+    assert np.array_equal(fin, np.isfinite(part.point_minutes))
+    assert np.allclose(whole.point_minutes[fin], part.point_minutes[fin], rtol=0, atol=1e-9)
+    for a, b in zip(whole.areas, part.areas, strict=True):
+        for k in a:
+            assert a[k] == pytest.approx(b[k], abs=1e-9) if isinstance(a[k], float) else a[k] == b[k], k
+    assert "processes" in part.notes[-1]
+    with pytest.raises(InvalidQuery, match="scheduler"):
+        analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler="cluster-of-potatoes")

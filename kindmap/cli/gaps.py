@@ -27,6 +27,8 @@ def gaps(
                                                         help="Count places without hours as open in the slot.")] = False,
     decay: Annotated[str, typer.Option(help="E2SFCA distance decay: gaussian or stepped.")] = "gaussian",
     tiles: Annotated[int, typer.Option(help="Run in N×N tiles on Dask (same results; for big regions).")] = 1,
+    scheduler: Annotated[str, typer.Option(help="Dask scheduler for --tiles: threads, processes (uses every core) "
+                                                "or sync.")] = "threads",
     best: Annotated[int, typer.Option(help="Also list the best K new sites (greedy maximal coverage).")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the outputs (replaced atomically).")] = Path("gaps"),
 ) -> None:
@@ -45,7 +47,7 @@ def gaps(
 
             raise InvalidQuery("--tiles must be between 1 and 16")
         engine = open_engine(settings)
-        result = analyse_partitioned(engine, settings, q, tiles=(tiles, tiles)) if tiles > 1 else analyse_gaps(engine, settings, q)
+        result = analyse_partitioned(engine, settings, q, tiles=(tiles, tiles), scheduler=scheduler) if tiles > 1 else analyse_gaps(engine, settings, q)
         sites = best_sites(engine, settings, q, k=best) if best else None
         paths = write_outputs(result, out_dir, settings=settings)
         private_tree(out_dir)  # household counts by area: owner-only, whatever the umask (kindmap.fileperms)

@@ -7,12 +7,16 @@ import numpy as np
 from sqlalchemy import Engine
 
 from kindmap.config import Settings
+from kindmap.errors import InvalidQuery
 from kindmap.geo.graph import Router
 from kindmap.services.gaps.analysis import prepare, result_from
 from kindmap.services.gaps.measure import GapResult, measure
 from kindmap.services.gaps.query import HORIZON_MINUTES, GapQuery
 from kindmap.services.gaps.times import EstimatedTimes, NetworkTimes
 from kindmap.services.walking import DEFAULT_WALKING
+
+
+SCHEDULERS = ("threads", "processes", "sync")
 
 
 def subnetwork(net, edge_mask: np.ndarray):
@@ -65,13 +69,18 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
     A walk of D metres never leaves the disc of radius D around its start, so a tile needs only
     the places within D of its bounding box and the path edges within D + the snap limit (so
     every place and household snaps as it would on the whole network). D is the search horizon
-    (``HORIZON_MINUTES`` at the profile's pace). Tiles could equally be councils on other machines
-    (``scheduler`` is any Dask scheduler, e.g. a ``distributed`` client's).
+    (``HORIZON_MINUTES`` at the profile's pace). Tiles could equally be councils on other machines.
+
+    ``scheduler``: ``"threads"`` shares memory but gains little, since scipy's Dijkstra holds the
+    GIL; ``"processes"`` runs tiles in separate processes (each tile's subnetwork is pickled to
+    its worker), which is what spreads the searches over several cores.
     """
     import dask
 
     from kindmap.geo.graph import DEFAULT_MAX_SNAP_M
 
+    if scheduler not in SCHEDULERS:
+        raise InvalidQuery(f"unknown scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}")
     ctx = prepare(engine, settings, q)
     demand, supply, profile = ctx.demand, ctx.supply, ctx.profile
     halo = HORIZON_MINUTES * profile.metres_per_minute
