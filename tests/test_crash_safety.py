@@ -138,7 +138,7 @@ def test_sigkill_during_import_and_writes_loses_nothing_acknowledged(tmp_path, d
             now = counts(db)
             seen.append(now)
             # Each import step is one transaction: a table is empty or complete, never partial.
-            for table, value, full in zip(TABLES, now, (23, 1267, 196)):
+            for table, value, full in zip(TABLES, now, (26, 1267, 196)):
                 assert value in (0, full), f"cycle {cycle} (seed {seed}): {table} has {value} rows, half an import"
             writer.pause.set()
             server.start()
@@ -160,7 +160,7 @@ def test_sigkill_during_import_and_writes_loses_nothing_acknowledged(tmp_path, d
     done = subprocess.run(kindmap("import", "region", "rutland", "--force"), env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert counts(db) == (23, 1267, 196)
+    assert counts(db) == (26, 1267, 196)
     print(f"seed {seed}: counts after each kill {seen}; {len(writer.acked)} of {writer.attempts} writes acknowledged")
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -202,7 +202,7 @@ def test_rutland_partitioned_equals_whole(rutland):
     settings, engine, _ = rutland
     q = GapQuery(region="rutland", minutes=15)
     whole = analyse_gaps(engine, settings, q)
-    assert whole.method == "network" and len(whole.areas) == 23 and len(whole.places) > 20
+    assert whole.method == "network" and len(whole.areas) == 26 and len(whole.places) > 20
     assert sum(d["households"] for d in whole.by_decile) == whole.totals["households"]
     assert sum(d["covered_households"] for d in whole.by_decile) == pytest.approx(whole.totals["covered_households"])
     for tiles in ((2, 1), (2, 2)):

@@ -279,11 +279,12 @@ def test_blank_lines_are_not_rows(tiny, engine, tmp_path, data_dir):
 
 
 def test_a_region_import_obeys_the_settings(tiny, engine):
-    # Rutland's real area file holds 23 small areas: over a limit of 5, so the region import stops at its first file.
+    # Rutland's rows of the national LSOA 2021 table are 26 small areas: over a limit of 5, so the region
+    # import stops at its first file.
     before = db_fingerprint(engine)
     with pytest.raises(PayloadTooLarge) as caught:
         import_region(engine, settings=tiny, region="rutland")
-    assert caught.value.message.startswith("rutland_lsoa2011_imd2019.geojson has more than 5 areas")
+    assert caught.value.message.startswith("lsoa21_england_wales.gpkg has more than 5 areas")
     assert db_fingerprint(engine) == before
 
 

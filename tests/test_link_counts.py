@@ -74,7 +74,7 @@ def test_link_counts_suppress_below_10_and_sum_when_shown(world):
     assert empty["threshold"] == THRESHOLD == 10 and empty["total"] == {**empty["total"], **WITHHELD}
     # Every small area, fixed; an empty cell is withheld exactly like a small one (it used to say 0, which
     # told an analyst where the small ones were).
-    assert len(empty["by_area"]) == 23 and all(c == {**c, **WITHHELD} for c in empty["by_area"] + empty["by_category"])
+    assert len(empty["by_area"]) == 26 and all(c == {**c, **WITHHELD} for c in empty["by_area"] + empty["by_category"])
 
     # 9 households growing links at the library: below the threshold everywhere, and indistinguishable from none.
     for k in range(9):

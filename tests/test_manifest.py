@@ -69,9 +69,11 @@ def test_column_mappings_name_real_columns() -> None:
             names = set(pyogrio.read_info(path, layer=entry.options.get("layer"))["fields"])
         assert set(entry.columns.values()) <= names, (entry.path, set(entry.columns.values()) - names)
         if entry.role == "areas":
-            assert set(entry.columns) == {"code", "name", "rank", "decile", "population", "households"}
-            assert entry.options["index_name"] in {"IMD 2019", "SIMD 2020"}
-            assert entry.options["kind"] in {"LSOA 2011", "Data zone 2011"}
+            # The national LSOA 2021 table adds the deprivation score, the index and method per row and the ward.
+            national = {"score", "index_name", "method", "ward_code", "ward_name"}
+            assert set(entry.columns) - national == {"code", "name", "rank", "decile", "population", "households"}
+            assert entry.options["index_name"] in {"IMD 2025", "SIMD 2020"}
+            assert entry.options["kind"] in {"LSOA 2021", "Data zone 2011"}
         if entry.role == "postcodes":
             assert set(entry.columns) == {"postcode", "lon", "lat", "area_code"}
 
@@ -80,7 +82,8 @@ def test_region_metadata_and_roles() -> None:
     rutland = load_manifest("rutland")
     assert (rutland.code, rutland.nation, rutland.timezone) == ("E06000017", "England", "Europe/London")
     assert rutland.file("osm").path == "rutland/rutland-2022-11.osm.pbf"
-    assert rutland.file("areas").options["index_name"] == "IMD 2019"
+    assert rutland.file("areas").options["index_name"] == "IMD 2025"
+    assert (rutland.file("areas").path, rutland.file("areas").options["council_column"]) == ("uk/lsoa21_england_wales.gpkg", "ltla24cd")
     assert len(rutland.files_for("isochrones")) == 4
     north = load_manifest("north-ayrshire")
     assert (north.code, north.file("areas").options["kind"]) == ("S12000021", "Data zone 2011")

@@ -231,7 +231,8 @@ def _manifest_area_columns(region: str, path: Path):
 
     if region in known_regions():
         for entry in load_manifest(region).files:
-            if entry.role == "areas" and Path(entry.path).name == Path(path).name:
+            # The region's areas file, or an older one it keeps as a reference (Rutland's LSOA 2011 with IMD 2019).
+            if entry.role in ("areas", "reference") and "code" in entry.columns and Path(entry.path).name == Path(path).name:
                 return area_columns(entry)
     return AreaColumns(code="", name="")
 

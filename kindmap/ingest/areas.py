@@ -67,7 +67,9 @@ def _read_frame(path: Path, *, limits: ImportLimits | None = None, where: str | 
                 layer: str | None = None):
     if not path.is_file():
         raise DataError(f"area file {path} does not exist; check the path")
-    if limits is not None:
+    if limits is not None and where is None:
+        # A national table read through a filter costs its council's rows, not its size; the
+        # row limit below still holds.
         check_file_size(path, max_mb=limits.max_upload_mb)
     try:
         # One feature past the limit is enough to know the file is over it; the rest is never read.

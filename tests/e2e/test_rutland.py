@@ -35,7 +35,11 @@ def test_demo_import_counts(rutland):
     _, engine, reports = rutland
     assert [r.kind for r in reports] == ["areas", "postcodes", "osm"]
     with read_session(engine) as s:
-        assert len(s.exec(select(Area)).all()) == 23
+        areas = s.exec(select(Area)).all()
+        # Rutland's 26 LSOA 2021 (23 LSOA 2011 before issue 16) with IMD 2025 and their wards.
+        assert len(areas) == 26 and {a.deprivation_index for a in areas} == {"IMD 2025"}
+        assert next(a for a in areas if a.name == "Rutland 001C").ward_name == "Greetham"
+        assert all(a.map_share == 1.0 for a in areas)  # the county extract covers every area
         assert len(s.exec(select(Postcode)).all()) == 1267
     places = _places(engine)
     libraries = sorted(p.name for p in places if p.category == "library")

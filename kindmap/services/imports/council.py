@@ -104,10 +104,13 @@ def _check_slug(session: Session, *, slug: str, council: Council) -> Region | No
     return by_slug
 
 
-def _postcode_records(path: Path, *, council: Council, areas, limits: ImportLimits) -> tuple[list[PostcodeRecord], str, dict, list[Path]]:
+def _postcode_records(path: Path, *, council: Council | None, areas, limits: ImportLimits,
+                      columns: dict[str, str] | None = None, trust_area_column: bool = True,
+                      ) -> tuple[list[PostcodeRecord], str, dict, list[Path]]:
     """Postcodes of the council with their small area: Code-Point Open (filtered by admin district)
-    or a postcode CSV (kept when they fall in one of the council's areas)."""
-    if is_codepoint(path):
+    or a postcode CSV (kept when they fall in one of the council's areas; its own area column is
+    believed when it names one of them and ``trust_area_column``)."""
+    if council is not None and is_codepoint(path):
         read = read_codepoint(path, district=council.code, limits=limits)
         lon = [u.lon for u in read.units]
         lat = [u.lat for u in read.units]
@@ -116,14 +119,14 @@ def _postcode_records(path: Path, *, council: Council, areas, limits: ImportLimi
         given = [None] * len(names)
         files = read.files
     else:
-        read_csv = read_postcodes(path, limits=limits)
+        read_csv = read_postcodes(path, columns=columns, limits=limits)
         if read_csv.problems:
             report = ImportReport(kind="postcodes", region=None, file=path.name)
             check_problems(report, read_csv.problems, skip_invalid=False)
         lon = [r.lon for r in read_csv.records]
         lat = [r.lat for r in read_csv.records]
         names = [r.postcode for r in read_csv.records]
-        given = [r.area_code for r in read_csv.records]
+        given = [r.area_code if trust_area_column else None for r in read_csv.records]
         source, files = path.name, None
     codes = [a.code for a in areas]
     known = set(codes)
@@ -142,8 +145,8 @@ def _postcode_records(path: Path, *, council: Council, areas, limits: ImportLimi
         counts[how] += 1
         records.append(PostcodeRecord(postcode, lon[i], lat[i], area))
     if not records:
-        raise InvalidQuery(f"{path.name} holds no postcodes inside {council.name} ({council.code}); "
-                           "give the postcode file that covers it")
+        where = f"{council.name} ({council.code})" if council else "the region's small areas"
+        raise InvalidQuery(f"{path.name} holds no postcodes inside {where}; give the postcode file that covers it")
     return records, source, counts, files or [path]
 
 
@@ -220,3 +223,25 @@ def setup_council(engine: Engine, *, settings: Settings, council: str, osm: Path
     return result
 
 
+
+
+def import_postcodes_into_areas(engine: Engine, *, region: str, path: Path, data_dir: Path,
+                                columns: dict[str, str] | None = None,
+                                limits: ImportLimits | None = None) -> ImportReport:
+    """Import a postcode CSV, placing each postcode in the region's small areas by point in polygon
+    (nearest within 250 m) rather than trusting the file's area column: a file made for 2011 areas
+    serves a region on 2021 areas. Postcodes outside every area of the region are left out."""
+    started = time.perf_counter()
+    path = Path(path)
+    with read_session(engine) as session:
+        reg = session.exec(select(Region).where(Region.slug == region)).one()
+        areas = session.exec(select(Area).where(Area.region_id == reg.id).order_by(Area.code)).all()
+    if not areas:
+        raise InvalidQuery(f"region {region!r} has no small areas yet; import them before its postcodes")
+    rows, _source, counts, files = _postcode_records(path, council=None, areas=areas, limits=limits or ImportLimits(),
+                                                     columns=columns, trust_area_column=False)
+    report = ImportReport(kind="postcodes", region=region, file=path.name)
+    if counts["nearest"]:
+        report.warnings.append(f"{counts['nearest']} postcode(s) lie just outside every area; placed in the nearest (≤ 250 m)")
+    return write_postcodes(engine, report=report, records=rows, region=region, data_dir=data_dir, paths=files,
+                           started=started)

@@ -11,7 +11,10 @@ from kindmap.config import Settings
 from kindmap.db import read_session
 from kindmap.ingest.areas import AreaColumns
 from kindmap.ingest.limits import ImportLimits
+from kindmap.ingest.osm_extent import extract_extent
 from kindmap.models import ImportRun
+from kindmap.services.imports.council import import_postcodes_into_areas
+from kindmap.services.imports.coverage import record_coverage
 from kindmap.services.imports.files import import_areas, import_osm, import_postcodes
 from kindmap.services.imports.runs import ImportReport
 from kindmap.services.walking import build_region_network, network_path
@@ -29,6 +32,22 @@ def area_columns(entry) -> AreaColumns:
                        index_name=opts.get("index_name"), kind=opts.get("kind", "Small area"),
                        score=cols.get("score"), method=cols.get("method"), index_col=cols.get("index_name"),
                        ward_code=cols.get("ward_code"), ward_name=cols.get("ward_name"))
+
+
+def council_filter(manifest, entry) -> str | None:
+    """The OGR filter for a national table's rows of this region (``options.council_column`` = the
+    manifest's GSS code), or None for a file that holds only the region."""
+    column = entry.options.get("council_column")
+    if not column:
+        return None
+    from kindmap.ingest.national import COUNCIL_CODE
+
+    if not (manifest.code and COUNCIL_CODE.match(manifest.code) and column.isidentifier()):
+        from kindmap.errors import DataError
+
+        raise DataError(f"region manifest {manifest.slug!r}: council_column needs a council GSS code "
+                        f"(e.g. E06000017) as the manifest's code, not {manifest.code!r}")
+    return f"{column} = '{manifest.code}'"
 
 
 def _already_imported(engine: Engine, hashes: set[str]) -> bool:
@@ -63,7 +82,11 @@ def import_region(engine: Engine, *, settings: Settings, region: str, force: boo
             on_step(f"importing {entry.role} from {path.name}")
         if entry.role == "areas":
             reports.append(import_areas(engine, region=region, path=path, columns=area_columns(entry),
-                                        data_dir=settings.data_dir, limits=limits))
+                                        data_dir=settings.data_dir, limits=limits, where=council_filter(manifest, entry),
+                                        layer=entry.options.get("layer")))
+        elif entry.role == "postcodes" and entry.options.get("assign_areas"):
+            reports.append(import_postcodes_into_areas(engine, region=region, path=path, columns=entry.columns or None,
+                                                       data_dir=settings.data_dir, limits=limits))
         elif entry.role == "postcodes":
             reports.append(import_postcodes(engine, path=path, region=region, columns=entry.columns or None,
                                             data_dir=settings.data_dir, limits=limits))
@@ -73,6 +96,8 @@ def import_region(engine: Engine, *, settings: Settings, region: str, force: boo
             if on_step:
                 on_step(f"building the walking network from {path.name}")
             build_region_network(settings, region=region, pbf=path)
+            # Which areas the extract covers, so a partial extract never reads as "no access".
+            record_coverage(engine, region=region, extent=extract_extent(path).geometry)
     return reports
 
 
