@@ -64,6 +64,20 @@ def test_search_brings_the_summary_and_first_results_into_view(phone, server):
     assert page.watch.page_errors == []
 
 
+def test_a_postcode_district_lists_the_places_near_it(phone, server):
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server}/api/places/search?q=TE1&limit=50") as r:
+        body = json.load(r)
+    assert body["search"]["located"]["name"] == "TE1"  # the API found the district (issue 17)
+    page = phone
+    _search(page, server, "TE1")
+    n = len(body["features"])
+    expect(page.locator("#status")).to_have_text(f"{n} places found near TE1, within 3 km, nearest first.")
+    expect(page.locator(ITEMS)).to_have_count(n)
+
+
 def test_a_bad_postcode_says_what_to_fix_in_view(phone, server):
     page = phone
     _search(page, server, "ZZ9 9ZZ")

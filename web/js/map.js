@@ -110,7 +110,8 @@ export function drawMarkers(search, fit) {
   });
   if (search && typeof search.lat === "number" && typeof search.lon === "number") {
     const here = [search.lat, search.lon];
-    const label = h("span", null, search.postcode ? "Your search: " + search.postcode : "Your search point");
+    const named = search.postcode || (search.located && search.located.name);
+    const label = h("span", null, named ? "Your search: " + named : "Your search point");
     L.circleMarker(here, { radius: 7, className: "origin", color: "#0b0c0c", weight: 3, fillColor: "#ffffff", fillOpacity: 1 })
       .bindTooltip(label, { direction: "top" })
       .addTo(originLayer);

@@ -55,8 +55,15 @@ function closeDetailsOfMissingPlace() {
   hideDetails();
   return " The place you had open is not in these results, so its details are closed.";
 }
+// A name search for a town or a postcode district finds the places near it (search.located).
+function located(search) {
+  const at = search && search.located;
+  return at && typeof at.name === "string" && at.name ? at.name : null;
+}
+
 function describeSearch(search) {
   const s = app.state;
+  if (located(search)) return "near " + located(search);
   if (s.q) return "named like \u201c" + s.q + "\u201d";
   if (search && search.postcode) return "near " + search.postcode;
   if (s.postcode) return "near " + s.postcode.toUpperCase();
@@ -192,9 +199,9 @@ function summary(search, point) {
   } else {
     message = n + " " + plural(n, "place", "places") + " found " + where;
     if (isWalking(s)) message += ", " + (app.travel === "estimated" ? "about " : "") + "within " + walkPhrase(s.walk, s.pace) + ", nearest on foot first";
-    else if (point) message += ", within " + kmWords(search && search.radius_m) + ", nearest first";
+    else if (point || located(search)) message += ", within " + kmWords(search && search.radius_m) + ", nearest first";
     const matched = search && typeof search.matched === "number" ? search.matched : n;
-    if (matched > n) message = matched + " places found " + where + " (showing the " + (point ? "nearest " : "first ") + n + ")";
+    if (matched > n) message = matched + " places found " + where + " (showing the " + (point || located(search) ? "nearest " : "first ") + n + ")";
     message += ".";
   }
   if (isWalking(s) && app.travel === "estimated") message += " Walking times here are estimates from straight-line distance.";
