@@ -17,13 +17,15 @@ from kindmap.models.accounts import User
 from kindmap.models.contributions import KindnessNotePublic
 from kindmap.schemas import ErrorOut
 from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits
+from kindmap.services.community import answers
 from kindmap.services.community import contributions as svc
 
 router = APIRouter(prefix="/api", tags=["contributions"])
 REVIEWERS = ("admin", "moderator", "council_analyst")  # the same people who work /api/review
 Reviewer = Annotated[User, Depends(require_roles(*REVIEWERS))]
 DEFAULT_LIMITS = {kind: KindLimits(*numbers) for kind, numbers in svc.RATE_LIMITS.items()}
-ABOUT = {"suggestion": "one suggested name", "problem_report": "one place", "kindness_note": "one place"}
+ABOUT = {"suggestion": "one suggested name", "problem_report": "one place", "kindness_note": "one place",
+         "answer": "one place"}
 
 
 def public_rules(kind: str) -> str:
@@ -58,7 +60,9 @@ class Received(BaseModel):
 
 class ApproveIn(BaseModel):
     changes: dict[str, Any] = Field(default_factory=dict, max_length=40,
-                                    description="Suggestion: corrected fields (e.g. lon, lat, name); at most 40.")
+                                    description="Suggestion: corrected fields (e.g. lon, lat, name); at most 40. "
+                                                "Answers about a place: which value holds per question when answers "
+                                                "disagree (e.g. {\"step_free\": true}); only those are applied.")
     notes: list[Annotated[str, Field(max_length=2000)]] | None = Field(
         default=None, max_length=50, description="Kindness note: the texts to show (edited; at most 50 of at most "
                                                  "2,000 characters); default all.")
@@ -73,6 +77,7 @@ class Decision(BaseModel):
     outcome: str
     place_id: int | None = Field(description="The new place for an approved suggestion; the thanked place for notes.")
     notes_published: int = 0
+    facts_applied: dict[str, Any] = Field(default_factory=dict, description="Answers about a place: the facts now recorded.")
 
 
 def limiter(request: Request) -> ContributionLimiter:
@@ -143,6 +148,18 @@ async def thank_place(request: Request, engine: EngineDep) -> Received:
                          "Thank you. Your note will appear on this page once a moderator has read it.")
 
 
+@router.post("/contributions/answers", status_code=202, response_model=Received, responses=PUBLIC_ERRORS,
+             openapi_extra=_body_schema(answers.AnswerIn), summary="Answer one question about a place",
+             description="Help complete a place: step-free entrance, accessible toilet, quiet space, hearing loop, "
+                         "seating, free to use (answer yes or no), or its opening hours (a weekly form: "
+                         "mo_opens/mo_closes … su_opens/su_closes as HH:MM, a day left empty is closed), turned into "
+                         "OSM opening_hours. A moderator confirms every answer; answers that disagree are marked "
+                         "for review." + public_rules("answer"))
+async def answer_question(request: Request, engine: EngineDep) -> Received:
+    return await _submit(request, engine, "answer", answers.AnswerIn, answers.submit_answer,
+                         "Thank you. A moderator will check your answer, then it will show on this page.")
+
+
 @router.get("/places/{place_id}/kindness-notes", response_model=list[KindnessNotePublic],
             responses={404: {"model": ErrorOut}})
 def kindness_notes(place_id: int, session: SessionDep) -> list[KindnessNotePublic]:
@@ -157,6 +174,9 @@ def approve(item_id: int, body: ApproveIn, engine: EngineDep, user: Reviewer) ->
         from kindmap.models import ReviewItem, ReviewKind
 
         item = session.get(ReviewItem, item_id)
+        if answers.is_answers(item):
+            applied = answers.approve_answers(session, item_id, choose=body.changes or None, by_user_id=user.id)
+            return Decision(item_id=item_id, outcome="approved", place_id=item.place_id, facts_applied=applied)
         if item is not None and item.kind is ReviewKind.kindness_note:
             rows = svc.approve_kindness(session, item_id, notes=body.notes, by_user_id=user.id)
             return Decision(item_id=item_id, outcome="approved", place_id=item.place_id, notes_published=len(rows))

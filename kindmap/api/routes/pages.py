@@ -25,6 +25,7 @@ from kindmap.hours import to_local_naive
 from kindmap.schemas import ErrorOut, PlaceCollection, place_collection
 from kindmap.services.catalogue import mapview
 from kindmap.services.catalogue.search import SearchQuery
+from kindmap.services.community import answers
 from kindmap.services.community.contributions import HONEYPOT, PROBLEMS, public_notes
 from kindmap.taxonomy import categories
 
@@ -169,7 +170,8 @@ def place_page(place_id: int, session: SessionDep, settings: SettingsDep, user: 
     return _render("place.html", title=feature.properties.name, place=feature.properties, place_id=feature.id,
                    lon=feature.geometry.coordinates[0], lat=feature.geometry.coordinates[1],
                    notes=public_notes(session, place_id), activities=_activities(session, place_id, settings.timezone),
-                   problems=PROBLEMS, user=user)
+                   problems=PROBLEMS, questions=answers.QUESTIONS,
+                   visitor_facts=answers.visitor_facts(session, place_id), user=user)
 
 
 @router.get("/suggest", response_class=HTMLResponse, include_in_schema=False)

@@ -138,6 +138,7 @@ RATE_LIMITS: dict[str, tuple[int, int, int]] = {
     "suggestion": (2, 10, 200),
     "problem_report": (3, 20, 200),
     "kindness_note": (3, 30, 300),
+    "answer": (8, 40, 400),  # one visitor may answer each of the seven questions about one place
 }
 
 

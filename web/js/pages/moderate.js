@@ -67,7 +67,38 @@ function renderItem(item) {
   const ev = item.evidence || {};
   const id = item.id;
   const actions = h("div", "queue-actions");
-  if (item.kind === "suggestion") {
+  if (item.kind === "suggestion" && ev.contribution === "answers") {
+    // Visitors' answers about a place: each answer, conflicts marked; the moderator picks where they disagree.
+    li.appendChild(h("h3", null, "Answers about " + (item.place ? item.place.name : ev.place || "a place")));
+    const conflicts = ev.conflicts || [];
+    (ev.answers || []).forEach(function (a) {
+      li.appendChild(facts([["Question", a.question], ["Answer", typeof a.value === "boolean" ? (a.value ? "yes" : "no") : a.value],
+        ["Received", a.received_at]]));
+    });
+    conflicts.forEach(function (q) {
+      const recorded = (ev.recorded || {})[q];
+      li.appendChild(field("choose-" + id + "-" + q, "These answers disagree about " + q + " (recorded now: " +
+        (recorded === null || recorded === undefined ? "not known" : recorded) + "). Type the value that holds (yes or no), " +
+        "or leave empty to skip", ""));
+    });
+    actions.appendChild(button("Approve answers", "button-primary", function () {
+      let body = {};
+      if (conflicts.length) {
+        const changes = {};
+        (ev.answers || []).forEach(function (a) { if (conflicts.indexOf(a.question) === -1) changes[a.question] = a.value; });
+        conflicts.forEach(function (q) {
+          const v = document.getElementById("choose-" + id + "-" + q).value.trim().toLowerCase();
+          if (v === "yes" || v === "no") changes[q] = v === "yes";
+          else if (v) changes[q] = v;
+        });
+        body = { changes: changes };
+      }
+      act(li, "POST", "/api/contributions/" + id + "/approve", body, "Answers approved: they now show on the place's page.");
+    }));
+    actions.appendChild(button("Reject", "button-secondary", function () {
+      act(li, "POST", "/api/contributions/" + id + "/reject", {}, "Answers rejected.");
+    }));
+  } else if (item.kind === "suggestion") {
     const s = ev.submitted || {};
     li.appendChild(h("h3", null, "Suggested place: " + (s.name || "")));
     li.appendChild(facts([["Type", s.category], ["Address", s.address], ["Postcode", s.postcode], ["Website", s.website],
