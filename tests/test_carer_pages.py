@@ -270,3 +270,55 @@ def test_reset_links_are_for_the_workers_own_carers_and_end_other_sign_ins(world
     for who in ("carer_a1", "council_analyst"):
         assert browser(world, who).get("/scheme").status_code == 403
     assert browser(world).get("/reset/not-a-real-token").status_code == 404
+
+
+def _new_household(client, **fields) -> int:
+    form = client.get("/carer/households/new")
+    data = {"csrf_token": csrf_of(form.text), "label": "Household S", "postcode": "LE15 6HP",
+            "comfortable_walk_minutes": "20"} | fields
+    r = client.post("/carer/households/new", data=data)
+    assert r.status_code == 303, r.text
+    return int(r.headers["location"].split("/")[3].split("?")[0])
+
+
+def _suggested(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'id="suggestion-(\w+)-(\d+)"', html)
+
+
+def test_suggestions_add_to_plan_and_not_for_us_is_remembered(world):
+    client = browser(world, "carer_a1")
+    household_id = _new_household(client, interests=["reading"])
+    page = client.get(f"/carer/households/{household_id}")
+    shown = _suggested(page.text)
+    assert len(shown) >= 3, "Oakham has welcoming places within 20 minutes"
+    assert "min walk" in page.text and 'class="reason"' in page.text
+    # The API gives the same list in the same order (one data path).
+    api = world.client.get(f"/api/households/{household_id}/recommendations", headers=world.headers("carer_a1")).json()
+    assert [(i["kind"], str(i["id"])) for i in api["items"]] == shown
+    first, second = shown[0], shown[1]
+    token = csrf_of(page.text)
+    r = client.post(f"/carer/households/{household_id}/plan/add", data={"csrf_token": token, "kind": first[0], "id": first[1]})
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=added#suggestions")
+    again = client.post(f"/carer/households/{household_id}/plan/add", data={"csrf_token": token, "kind": first[0], "id": first[1]})
+    assert "done=already" in again.headers["location"]
+    page = client.get(r.headers["location"].split("#")[0])
+    assert "Added to the plan." in page.text and "✓ In the plan" in page.text
+    plan = world.client.get(f"/api/households/{household_id}/plan", headers=world.headers("carer_a1")).json()
+    assert [(p["kind"], str(p["target_id"])) for p in plan] == [first]
+    r = client.post(f"/carer/households/{household_id}/not-for-us", data={"csrf_token": token, "kind": second[0], "id": second[1]})
+    assert r.status_code == 303
+    page = client.get(f"/carer/households/{household_id}")
+    assert second not in _suggested(page.text) and "1 left out because you said" in page.text
+    api = world.client.get(f"/api/households/{household_id}/recommendations", headers=world.headers("carer_a1")).json()
+    assert (second[0], int(second[1])) not in [(i["kind"], i["id"]) for i in api["items"]]
+    assert api["not_shown_not_for_us"] == 1
+    client.post(f"/carer/households/{household_id}/not-for-us/clear", data={"csrf_token": token})
+    assert second in _suggested(client.get(f"/carer/households/{household_id}").text)
+    # Nonsense ids change nothing and are not errors a person sees as a crash.
+    bad = client.post(f"/carer/households/{household_id}/not-for-us", data={"csrf_token": token, "kind": "x", "id": "y"})
+    assert bad.status_code == 303
+    other = browser(world, "carer_b")
+    hidden = other.post(f"/carer/households/{household_id}/plan/add",
+                        data={"csrf_token": csrf_of(other.get("/carer").text), "kind": second[0], "id": second[1]})
+    assert hidden.status_code == 404
+    assert len(world.client.get(f"/api/households/{household_id}/plan", headers=world.headers("carer_a1")).json()) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -36,6 +36,18 @@ env = Environment(loader=FileSystemLoader(str(web_dir() / "templates")), autoesc
                   trim_blocks=True, lstrip_blocks=True)
 # {{ slugs|map('label_of', words.interests) }}: the words for a vocabulary slug (the slug itself if unknown).
 env.filters["label_of"] = lambda slug, table: table.get(slug, slug)
+
+
+def http_url(value: str | None) -> str | None:
+    """The address if it is http(s) (``javascript:`` and friends are never linked)."""
+    candidate = (value or "").strip()
+    if candidate.lower().startswith("www."):
+        candidate = "https://" + candidate
+    parts = urlsplit(candidate)
+    return candidate if parts.scheme in ("http", "https") and parts.netloc and " " not in candidate else None
+
+
+env.filters["http_url"] = http_url
 
 
 @dataclass(frozen=True)

@@ -273,3 +273,13 @@ class PlanItem(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
     added_by: int | None = Field(default=None, foreign_key="user.id")
     added_at: datetime = Field(default_factory=utcnow)
+
+
+class NotForUs(SQLModel, table=True):
+    """A suggestion a household's carers said "not for us" to: it is left out of their suggestions."""
+
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    kind: str = Field(max_length=12, primary_key=True, description="'place', 'opportunity' or 'support'.")
+    target_id: int = Field(primary_key=True)
+    added_by: int | None = Field(default=None, foreign_key="user.id")
+    added_at: datetime = Field(default_factory=utcnow)

@@ -122,6 +122,13 @@ def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
     expect(page.locator(".facts")).to_contain_text("Wheelchair access")
     expect(page.locator(".facts")).to_contain_text("Tue 09:00-12:00")
     expect(page.locator(".facts")).to_contain_text("TE1 1ST")
+    # Suggestions: only places recorded as wheelchair accessible, open on Tuesday mornings, with reasons.
+    library = page.locator(".suggestion", has_text="Testshire Library")
+    expect(library.locator(".reason")).to_contain_text("min walk, wheelchair access")
+    expect(page.locator(".suggestion", has_text="Riverside Park")).to_have_count(0)
+    library.locator("button:has-text('Add to plan')").click()
+    expect(page.locator(".notice")).to_have_text("Added to the plan.")
+    expect(page.locator(".suggestion", has_text="Testshire Library").locator(".in-plan")).to_have_text("✓ In the plan")
     check(page, "household")
     page.goto(server + "/carer")
     expect(page.locator(".household-card")).to_contain_text("Household T")

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from kindmap.api.auth import ClockDep
-from kindmap.api.deps import EngineDep
+from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.api.page_session import HouseholdPerson, PageUser, PostedForm, render, see_other
 from kindmap.db import read_session, write_session
 from kindmap.errors import KindmapError, NotFound
 from kindmap.models.households import vocabulary
 from kindmap.services.households import forms
 from kindmap.services.households import records as svc
+from kindmap.services.recommend.suggestions import suggestions
+from kindmap.taxonomy import categories
 
 router = APIRouter(include_in_schema=False)
 HouseholdId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -100,15 +102,22 @@ def edit_household(household_id: HouseholdId, who: HouseholdPerson, form: Posted
     return _save(who, form, engine, clock, household_id)
 
 
+# What a household page says after a form on it was sent (the page is reached by a redirect).
+DONE = {"saved": "Saved.", "added": "Added to the plan.", "not_for_us": "We will not suggest that again.",
+        "again": "Everything can be suggested again.", "already": "That is in the plan already."}
+
+
 @router.get("/carer/households/{household_id}", response_class=HTMLResponse)
-def household_page(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep, clock: ClockDep,
-                   saved: bool = False) -> HTMLResponse:
-    """One household: what the carers told us about it."""
+def household_page(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep, settings: SettingsDep,
+                   clock: ClockDep, saved: bool = False,
+                   done: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
+    """One household: what the carers told us about it, and its suggestions (list first; map beside on wide screens)."""
     try:
         with write_session(engine) as session:
             household = svc.read_household(session, who.user, household_id, now=clock())
+            found, shown = suggestions(session, settings, who.user, household_id, now=clock())
     except NotFound:
         return not_found(who)
-    ticked, other = forms.grid_from_windows(household.free_windows)
-    return render("carer_household.html", who=who, title=household.label, household=household, saved=saved,
-                  words=vocabulary(), choices=forms.choices(), ticked=ticked, other_times=other)
+    return render("carer_household.html", who=who, title=household.label, household=household,
+                  notice=DONE.get("saved" if saved else (done or "")), words=vocabulary(), choices=forms.choices(),
+                  found=found, suggestions=shown, categories={slug: c.label for slug, c in categories().items()})

@@ -20,7 +20,7 @@ from kindmap.db import read_session, write_session
 from kindmap.schemas import ErrorOut
 from kindmap.services.households import links_chart
 from kindmap.services.households.link_counts import LinkCounts, link_counts
-from kindmap.services.recommend import plan
+from kindmap.services.recommend import not_for_us, plan
 from kindmap.services.recommend.recommendations import Recommendations, recommend
 
 router = APIRouter(tags=["carers"])
@@ -64,6 +64,23 @@ def remove_from_plan(household_id: HouseholdId, user: CurrentUser, engine: Engin
     """Remove one item from the plan."""
     with write_session(engine) as session:
         plan.remove_from_plan(session, user, household_id, item_id, now=clock())
+    return Response(status_code=204)
+
+
+@router.post("/api/households/{household_id}/not-for-us", response_model=int, responses=ERRORS)
+def turn_down(household_id: HouseholdId, body: not_for_us.NotForUsCreate, user: CurrentUser, engine: EngineDep,
+              clock: ClockDep) -> int:
+    """Say "not for us" to one suggestion (``kind`` and ``id``): it is left out of the household's suggestions
+    from now on. Answers how many the household has turned down."""
+    with write_session(engine) as session:
+        return not_for_us.turn_down(session, user, household_id, body, now=clock())
+
+
+@router.delete("/api/households/{household_id}/not-for-us", status_code=204, responses=ERRORS)
+def forget_not_for_us(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
+    """Suggest everything again (forget every "not for us")."""
+    with write_session(engine) as session:
+        not_for_us.forget_all(session, user, household_id, now=clock())
     return Response(status_code=204)
 
 

@@ -56,6 +56,7 @@ from kindmap.services.recommend.candidates import (
     gather_places,
     gather_support,
 )
+from kindmap.services.recommend.not_for_us import turned_down
 from kindmap.services.recommend.reach import (
     NEED_WORDS,
     STEP_FREE_NEEDS,
@@ -125,6 +126,7 @@ class Recommendations(BaseModel):
                                                      "unknown hours are shown, marked not known).")
     shown_not_known: int = Field(default=0, description="Suggestions shown with something not known yet (after the known ones).")
     not_shown_access_not_met: int = Field(default=0, description="Places in reach recorded as not meeting an access need.")
+    not_shown_not_for_us: int = Field(default=0, description='Suggestions the carers said "not for us" to (left out).')
     items: list[Recommendation]
 
 
@@ -153,9 +155,13 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
     minutes, travel, _slug = walk_minutes(session, settings, household, profile_name, lon, lat, cap=cap)
     for c, m in zip(located, minutes):
         c.minutes = float(m) if np.isfinite(m) and m <= cap else None
-    items = []
+    declined = turned_down(session, household.id)
+    items, left_out = [], 0
     not_met = 0
     for c in places + opps + supports:
+        if (c.kind, c.id) in declined:
+            left_out += 1  # "not for us" is remembered: never suggested again until the carers ask
+            continue
         if c.minutes is None and not (c.kind == "support" and c.lon is None):
             continue  # out of reach (support with no location is reached by phone)
         # A service reached by phone has no door to check; one with a location is visited like a place.
@@ -183,4 +189,4 @@ def recommend(session: Session, settings: Settings, user: User, household_id: in
     return Recommendations(household_id=household.id, profile=profile_name, comfortable_walk_minutes=cap,
                            exact_minutes=exact, travel=travel, free_windows=household.free_windows, scoring=SCORING,
                            not_shown_hours_unknown=unknown_opps, shown_not_known=sum(1 for r in items if r.not_known),
-                           not_shown_access_not_met=not_met, items=items[:limit])
+                           not_shown_access_not_met=not_met, not_shown_not_for_us=left_out, items=items[:limit])

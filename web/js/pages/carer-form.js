@@ -21,6 +21,7 @@ async function startPin(root) {
   } catch (e) { /* the map still works without tiles */ }
   root.hidden = false;
   const map = L.map("pin-map").setView(regionCentre(config), 13);
+  map.attributionControl.setPrefix(false); // the data licences are in the page footer
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { attribution: config.tile_attribution || "", maxZoom: 19 }).addTo(map);
   }
