@@ -122,10 +122,13 @@ def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
     expect(page.locator(".facts")).to_contain_text("Wheelchair access")
     expect(page.locator(".facts")).to_contain_text("Tue 09:00-12:00")
     expect(page.locator(".facts")).to_contain_text("TE1 1ST")
-    # Suggestions: only places recorded as wheelchair accessible, open on Tuesday mornings, with reasons.
-    library = page.locator(".suggestion", has_text="Testshire Library")
+    # Suggestions: recorded wheelchair access first, with reasons; not known yet is marked "check before you go";
+    # recorded "no" (the church hall) is left out.
+    library = page.locator(".suggestion").first
+    expect(library.locator("h3")).to_have_text("Testshire Library")
     expect(library.locator(".reason")).to_contain_text("min walk, wheelchair access")
-    expect(page.locator(".suggestion", has_text="Riverside Park")).to_have_count(0)
+    expect(page.locator(".suggestion", has_text="St Anne's Church Hall")).to_have_count(0)
+    expect(page.locator(".check-first").first).to_contain_text("check before you go")
     library.locator("button:has-text('Add to plan')").click()
     expect(page.locator(".notice")).to_have_text("Added to the plan.")
     expect(page.locator(".suggestion", has_text="Testshire Library").locator(".in-plan")).to_have_text("✓ In the plan")
