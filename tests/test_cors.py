@@ -93,7 +93,7 @@ def test_every_get_route_is_classified(client):
         if "get" in item and is_open_read("GET", sample):
             open_routes.add(path)
     assert open_routes == {
-        "/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/{collection_id}",
+        "/ogc", "/ogc/api", "/ogc/conformance", "/ogc/collections", "/ogc/collections/{collection_id}",
         "/ogc/collections/{collection_id}/queryables", "/ogc/collections/{collection_id}/schema",
         "/ogc/collections/{collection_id}/items", "/ogc/collections/{collection_id}/items/{feature_id}",
         "/openreferral/", "/openreferral/services", "/openreferral/services/{service_id}",

@@ -17,6 +17,7 @@ from kindmap.api.errors import install_error_handlers
 from kindmap.api.json_depth import JsonDepthLimit
 from kindmap.api.limits import install_limits
 from kindmap.api.methods import HeadAsGet
+from kindmap.api.openapi import install_openapi
 from kindmap.api.routes import (
     account_pages,
     activities,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(places.search_router)  # first: most of the traffic (see places.py)
     for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, account_pages, carer_pages, carer_plan_pages, scheme_pages, web):
         app.include_router(module.router)
+    install_openapi(app)  # OGC and ORUK responses typed by their real schemas
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")
     app.add_middleware(JsonDepthLimit)  # added first, so it runs inside the body cap below
     install_limits(app)  # body cap, sign-in rate limits, limits in the docs

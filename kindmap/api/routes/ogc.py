@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -18,6 +18,8 @@ from kindmap.api.deps import SessionDep
 from kindmap.errors import KindmapError
 from kindmap.services.catalogue import export
 from kindmap.services.standards.ogc import core as ogc
+from kindmap.services.standards.ogc import documents as docs
+from kindmap.services.standards.ogc import oas30
 
 GEOJSON = "application/geo+json"
 
@@ -51,8 +53,21 @@ def _features(doc: dict) -> GeoJSONResponse:
     return GeoJSONResponse(doc, headers={"Content-Crs": f"<{ogc.CRS84}>"})
 
 
-OGC_ERRORS = {400: {"description": "Unknown or invalid query parameter: {code, description, detail}"},
-              404: {"description": "No such collection or feature: {code, description, detail}"}}
+class SchemaJSONResponse(JSONResponse):
+    media_type = ogc.SCHEMA
+
+
+# Errors are always application/json, whatever the route's own media type (see kindmap.api.openapi).
+_EXCEPTION = {"application/json": {"schema": {"$ref": "#/components/schemas/OgcException"}}}
+OGC_ERRORS = {400: {"description": "Unknown or invalid query parameter", "content": _EXCEPTION},
+              404: {"description": "No such collection or feature", "content": _EXCEPTION}}
+
+
+def ok(model: type, description: str, **more: dict) -> dict:
+    """The documented answers of an OGC route: ``model`` for 200 (in the route's own media type) and the errors."""
+    return {200: {"model": model, "description": description}, **OGC_ERRORS, **more}
+
+
 
 ITEMS_PARAMETERS = [
     {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
@@ -75,6 +90,9 @@ ITEMS_PARAMETERS = [
 ]
 F_PARAMETER = {"parameters": [p for p in ITEMS_PARAMETERS if p["name"] == "f"]}
 
+# Documented as the collections there are; any other id is answered 404 by the service, not 422 here.
+CollectionId = Annotated[str, Path(json_schema_extra={"enum": list(ogc.COLLECTIONS)}, description="places, areas or opportunities")]
+
 ogc_router = APIRouter(prefix="/ogc", tags=["OGC API – Features"], route_class=OgcRoute)
 
 
@@ -87,7 +105,7 @@ def _query(request: Request) -> list[tuple[str, str]]:
 
 
 @ogc_router.get("/", include_in_schema=False)  # answered here, not redirected: some clients do not follow
-@ogc_router.get("", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
+@ogc_router.get("", responses=ok(docs.LandingPage, "The landing page"), openapi_extra=F_PARAMETER)
 def landing(request: Request) -> JSONResponse:
     """Landing page: links to the API definition, conformance and collections."""
     app = request.app
@@ -95,48 +113,61 @@ def landing(request: Request) -> JSONResponse:
                                          openapi_path=app.openapi_url or "/openapi.json", docs_path="/docs"))
 
 
-@ogc_router.get("/conformance", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
+@ogc_router.get("/api", response_class=JSONResponse, responses={200: {
+    "description": "The OGC API part of the API definition as OpenAPI 3.0 (the oas30 conformance class)",
+    "content": {oas30.OAS30_MEDIA: {"schema": {"type": "object", "required": ["openapi", "info", "paths"]}}}},
+    400: OGC_ERRORS[400]}, openapi_extra=F_PARAMETER)
+def api_definition(request: Request) -> JSONResponse:
+    """The API definition of /ogc as an OpenAPI 3.0 document (the whole API's, at /openapi.json, is 3.1)."""
+    ogc.check_params(_query(request), {"f"})
+    return JSONResponse(oas30.ogc_definition(request.app.openapi(), root=_root(request)), media_type=oas30.OAS30_MEDIA)
+
+
+@ogc_router.get("/conformance", responses=ok(docs.ConfClasses, "The conformance classes"), openapi_extra=F_PARAMETER)
 def conformance(request: Request) -> JSONResponse:
     """Conformance classes: Core, GeoJSON, OpenAPI 3.0."""
     return JSONResponse(ogc.conformance(params=_query(request)))
 
 
-@ogc_router.get("/collections", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
+@ogc_router.get("/collections", responses=ok(docs.Collections, "The collections"), openapi_extra=F_PARAMETER)
 def collections(request: Request, session: SessionDep) -> JSONResponse:
     """The feature collections: places, areas, opportunities."""
     return JSONResponse(ogc.collections(session, root=_root(request), params=_query(request)))
 
 
-@ogc_router.get("/collections/{collection_id}", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
-def collection(collection_id: str, request: Request, session: SessionDep) -> JSONResponse:
+@ogc_router.get("/collections/{collection_id}", responses=ok(docs.CollectionInfo, "One collection"),
+                openapi_extra=F_PARAMETER)
+def collection(collection_id: CollectionId, request: Request, session: SessionDep) -> JSONResponse:
     """One collection: extent (CRS84 bbox, updated_at interval) and links."""
     return JSONResponse(ogc.collection(session, collection_id, root=_root(request), params=_query(request)))
 
 
-@ogc_router.get("/collections/{collection_id}/queryables", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
-def queryables(collection_id: str, request: Request) -> JSONResponse:
+@ogc_router.get("/collections/{collection_id}/queryables", response_class=SchemaJSONResponse,
+                responses=ok(docs.JsonSchemaDocument, "The queryables, as a JSON Schema"), openapi_extra=F_PARAMETER)
+def queryables(collection_id: CollectionId, request: Request) -> JSONResponse:
     """The properties the items can be filtered on (name=value), as a JSON Schema."""
-    return JSONResponse(ogc.queryables(collection_id, root=_root(request), params=_query(request)),
-                        media_type="application/schema+json")
+    return SchemaJSONResponse(ogc.queryables(collection_id, root=_root(request), params=_query(request)))
 
 
-@ogc_router.get("/collections/{collection_id}/schema", responses=OGC_ERRORS, openapi_extra=F_PARAMETER)
-def schema(collection_id: str, request: Request) -> JSONResponse:
+@ogc_router.get("/collections/{collection_id}/schema", response_class=SchemaJSONResponse,
+                responses=ok(docs.JsonSchemaDocument, "The feature schema, as a JSON Schema"), openapi_extra=F_PARAMETER)
+def schema(collection_id: CollectionId, request: Request) -> JSONResponse:
     """JSON Schema of a feature: the type of every property."""
-    return JSONResponse(ogc.schema(collection_id, root=_root(request), params=_query(request)),
-                        media_type="application/schema+json")
+    return SchemaJSONResponse(ogc.schema(collection_id, root=_root(request), params=_query(request)))
 
 
-@ogc_router.get("/collections/{collection_id}/items", responses=OGC_ERRORS, response_class=GeoJSONResponse,
+@ogc_router.get("/collections/{collection_id}/items", responses=ok(docs.FeatureCollection, "A page of features"),
+                response_class=GeoJSONResponse,
                 openapi_extra={"parameters": ITEMS_PARAMETERS})
-def items(collection_id: str, request: Request, session: SessionDep) -> GeoJSONResponse:
+def items(collection_id: CollectionId, request: Request, session: SessionDep) -> GeoJSONResponse:
     """Features, a page at a time; property filters as name=value (see the collection description)."""
     return _features(ogc.items(session, collection_id, root=_root(request), params=_query(request)))
 
 
-@ogc_router.get("/collections/{collection_id}/items/{feature_id}", responses=OGC_ERRORS, response_class=GeoJSONResponse,
+@ogc_router.get("/collections/{collection_id}/items/{feature_id}", responses=ok(docs.Feature, "One feature"),
+                response_class=GeoJSONResponse,
                 openapi_extra=F_PARAMETER)
-def item(collection_id: str, feature_id: str, request: Request, session: SessionDep) -> GeoJSONResponse:
+def item(collection_id: CollectionId, feature_id: str, request: Request, session: SessionDep) -> GeoJSONResponse:
     """One feature."""
     return _features(ogc.item(session, collection_id, feature_id, root=_root(request), params=_query(request)))
 

@@ -78,7 +78,11 @@ def landing_page(*, root: str, params: Iterable[tuple[str, str]] = (), openapi_p
         "description": "Public welcoming places and small-area statistics. Everyone welcome.",
         "links": [
             link(base, "self", JSON, "This document"),
-            link(f"{root}{openapi_path}", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The API definition"),
+            # OGC clients and test suites want OpenAPI 3.0 (the oas30 class); the whole API's document is 3.1.
+            link(f"{base}/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+                 "The API definition of /ogc (OpenAPI 3.0)"),
+            link(f"{root}{openapi_path}", "service-desc", "application/vnd.oai.openapi+json;version=3.1",
+                 "The API definition of all of kindmap (OpenAPI 3.1)"),
             link(f"{root}{docs_path}", "service-doc", "text/html", "The API documentation"),
             link(f"{base}/conformance", "conformance", JSON, "Conformance classes"),
             link(f"{base}/collections", "data", JSON, "Collections"),
