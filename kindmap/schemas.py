@@ -75,8 +75,45 @@ class PlaceSummary(BaseModel):
         description=f"Next time it opens (within the free windows when given), when known; {LOCAL_TIME}.")
 
 
+class NearbyFacility(BaseModel):
+    """A facility near a place: "Public toilets, 80 m away"."""
+
+    id: int
+    name: str
+    category: str
+    category_label: str
+    lon: float
+    lat: float
+    distance_m: float = Field(description="Straight-line metres from the place.")
+
+
+class FacilityFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: PointGeometry
+    properties: NearbyFacility
+
+
+class FacilityCollection(BaseModel):
+    """The facilities layer: public toilets, playgrounds, benches, drinking water near a point (GeoJSON, EPSG:4326)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[FacilityFeature]
+    attribution: str
+
+
+def facility_collection(facilities: list, *, attribution: str) -> FacilityCollection:
+    """Facilities (``kindmap.services.catalogue.facilities.Facility``) as a GeoJSON FeatureCollection."""
+    return FacilityCollection(features=[FacilityFeature(id=f.id, geometry=PointGeometry(coordinates=(f.lon, f.lat)),
+                                                        properties=NearbyFacility(**vars(f))) for f in facilities],
+                              attribution=attribution)
+
+
 class PlaceDetails(PlaceSummary):
     other_names: str | None = Field(default=None, description="Other names people use, '; '-separated.")
+    listing: str = Field(default="welcoming", description="welcoming, support or facility (see geodata/inclusion.json).")
+    nearby_facilities: list[NearbyFacility] = Field(
+        default_factory=list, description="The nearest public toilets, playground, bench and drinking water within 500 m.")
     description: str | None
     address: str | None
     postcode: str | None
@@ -229,10 +266,12 @@ def place_feature(place, *, distance_m: float | None, open_state: bool | None,
 
 
 def place_detail_feature(place, *, open_state: bool | None, next_open: datetime | None,
-                         tz: str | None = None) -> PlaceDetailFeature:
+                         tz: str | None = None, nearby: list | None = None) -> PlaceDetailFeature:
     """One place with everything the public may see; naive ``next_open`` is local in ``tz``."""
     next_open = _local(next_open, tz)
-    extra = {name: getattr(place, name) for name in PlaceDetails.model_fields if name not in PlaceSummary.model_fields}
+    extra = {name: getattr(place, name) for name in PlaceDetails.model_fields
+             if name not in PlaceSummary.model_fields and name != "nearby_facilities"}
+    extra["nearby_facilities"] = [NearbyFacility(**vars(f)) for f in nearby or []]
     props = PlaceDetails(**_summary_fields(place, distance_m=None, open_state=open_state, next_open=next_open), **extra)
     return PlaceDetailFeature(id=place.id, geometry=PointGeometry(coordinates=(place.lon, place.lat)), properties=props)
 

@@ -41,6 +41,12 @@ def print_change_report(report, *, details: int = 15) -> None:
     for item in report.possibly_closed_items[:details]:
         out.print(f"  ? {item['name']} ({item['source_id']}) no longer listed: possibly closed, queued for review",
                   highlight=False, soft_wrap=True)
+    lines = report.left_out_lines()
+    if lines:
+        out.print("not listed as welcoming places (geodata/inclusion.json; a moderator can decide one place with "
+                  "'kindmap facts set ID --set listing=welcoming'):", highlight=False, soft_wrap=True)
+    for line in lines:
+        out.print(f"  - {line}", highlight=False, soft_wrap=True)
     if report.report_path:
         out.print(f"change report saved to {report.report_path}", highlight=False, soft_wrap=True)
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from kindmap.errors import DataError
+from kindmap.ingest.inclusion import InclusionRules, load_rules
 from kindmap.ingest.limits import ImportLimits, check_file_size, too_many_rows
 from kindmap.ingest.localities import other_names
 from kindmap.ingest.tagmap import CategoryRule, TagMap, load_tagmap
@@ -34,12 +35,20 @@ _TYPE_NAMES = {"n": "node", "w": "way", "r": "relation"}
 
 @dataclass
 class OsmReadResult:
-    """Places read from one extract, with what was left out and why."""
+    """Places read from one extract, with what was left out and why.
+
+    Every place carries its listing (welcoming, support, facility, excluded) from the
+    inclusion rule; ``tags`` keeps each place's OSM tags by source id so the rule can be
+    applied again later; ``unnamed`` counts features skipped for want of a name.
+    """
 
     places: list[PlaceCreate] = field(default_factory=list)
     skipped: int = 0
     latest_timestamp: datetime | None = None
     warnings: list[str] = field(default_factory=list)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    unnamed: dict[str, int] = field(default_factory=dict)  # category -> unnamed features left out
+    named_after_street: int = 0
 
 
 @dataclass
@@ -71,8 +80,10 @@ def read_osm_places(
         raise DataError(f"{path} is empty; download a fresh OSM extract")
     check_file_size(path, max_mb=limits.max_upload_mb)
     tmap = tagmap or load_tagmap()
+    rules = load_rules()
     keys = tmap.keys
     result = OsmReadResult()
+    streets: list[tuple[str, shapely.LineString]] = []  # named streets, to name unnamed parks after
     found: dict[str, _Candidate] = {}
     seen: set[str] = set()  # source ids of every element that had a category key
     count = 0
@@ -88,7 +99,11 @@ def read_osm_places(
             if latest is None or ts > latest:
                 latest = ts
             tags = obj.tags
-            if not len(tags) or not any(k in tags for k in keys):
+            if not len(tags):
+                continue
+            if "highway" in tags and "name" in tags and obj.is_way():
+                _street(obj, streets)
+            if not any(k in tags for k in keys):
                 continue
             _collect(obj, tmap, found, seen, result.warnings)
             if len(found) > limits.max_rows:
@@ -100,12 +115,55 @@ def read_osm_places(
     if progress is not None:
         progress(count)
     result.latest_timestamp = _utc(latest)
+    namer = StreetNamer(streets)
     for source_id, cand in found.items():
-        place = _to_place(source_id, cand, tmap, result.warnings)
+        place = _to_place(source_id, cand, tmap, result, namer=namer, rules=rules)
         if place is not None:
             result.places.append(place)
+            result.tags[source_id] = cand.tags
     result.skipped = len(seen) - len(result.places)
     return result
+
+
+def _street(obj: Any, streets: list[tuple[str, shapely.LineString]]) -> None:
+    """Remember a named street's line (for naming unnamed parks); footways without a name never get here."""
+    coords = [(n.lon, n.lat) for n in obj.nodes if n.location.valid()]
+    if len(coords) >= 2:
+        streets.append((obj.tags["name"], shapely.LineString(coords)))
+
+
+class StreetNamer:
+    """The nearest named street to a feature, within a distance in metres (EPSG:4326 in)."""
+
+    def __init__(self, streets: list[tuple[str, shapely.LineString]]) -> None:
+        self._names = [n for n, _ in streets]
+        self._tree = shapely.STRtree([g for _, g in streets]) if streets else None
+
+    def nearest(self, geom: BaseGeometry, *, within_m: float) -> str | None:
+        """Name of the nearest street no further than ``within_m`` metres, or None."""
+        if self._tree is None:
+            return None
+        # Degrees of longitude shrink with latitude: scale x so distances come out in (approximate) metres.
+        scale = math.cos(math.radians(geom.centroid.y))
+        hits, dists = self._tree.query_nearest(geom, max_distance=within_m / _METRES_PER_DEGREE / max(scale, 0.1),
+                                               return_distance=True, all_matches=True)
+        if not len(hits):
+            return None
+        best = None
+        for i, _d in zip(hits, dists):
+            line = self._tree.geometries[i]
+            metres = _metres_between(geom, line, scale)
+            if metres <= within_m and (best is None or (metres, self._names[i]) < best):
+                best = (metres, self._names[i])
+        return best[1] if best else None
+
+
+def _metres_between(a: BaseGeometry, b: BaseGeometry, scale: float) -> float:
+    """Approximate distance in metres (equirectangular at the feature's latitude)."""
+    def squash(c):
+        return np.column_stack([c[:, 0] * scale, c[:, 1]])
+
+    return float(shapely.distance(shapely.transform(a, squash), shapely.transform(b, squash))) * _METRES_PER_DEGREE
 
 
 def _collect(
@@ -151,8 +209,10 @@ def _collect(
             found[source_id] = _Candidate(rule, tags, ts, None)
 
 
-def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, warnings: list[str]) -> PlaceCreate | None:
-    """Turn a classified element into a validated place, or None (with a warning when unexpected)."""
+def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, result: OsmReadResult, *, namer: StreetNamer,
+              rules: InclusionRules) -> PlaceCreate | None:
+    """Turn a classified element into a validated place with its listing, or None (with a warning when unexpected)."""
+    warnings = result.warnings
     geom = cand.geometry
     if geom is None:
         warnings.append(f"{source_id}: no area geometry (only valid multipolygon relations are placed); skipped")
@@ -166,13 +226,16 @@ def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, warnings: list[str
     fields = tmap.attributes(cand.tags, rule=cand.rule)
     if not fields.get("name"):
         unnamed = cand.rule.unnamed
-        if unnamed is None:
-            return None  # unnamed destinations would flood the map with nameless dots
-        if unnamed.min_area_m2 is not None and _area_m2(geom) < unnamed.min_area_m2:
+        if unnamed is None or (unnamed.min_area_m2 is not None and _area_m2(geom) < unnamed.min_area_m2):
+            # unnamed destinations would flood the map with nameless dots
+            result.unnamed[cand.rule.category] = result.unnamed.get(cand.rule.category, 0) + 1
             return None
-        fields["name"] = unnamed.name
+        street = namer.nearest(geom, within_m=unnamed.street_within_m) if unnamed.near_street else None
+        fields["name"] = unnamed.near_street.format(street=street) if street else unnamed.name
+        result.named_after_street += bool(street)
     else:
         fields["other_names"] = other_names(cand.tags, fields["name"])
+    decision = rules.decide(category=cand.rule.category, fields=fields, name=fields["name"], tags=cand.tags)
     footprint = None
     if geom.geom_type != "Point":
         if isinstance(geom, shapely.MultiPolygon) and len(geom.geoms) == 1:
@@ -191,6 +254,8 @@ def _to_place(source_id: str, cand: _Candidate, tmap: TagMap, warnings: list[str
             source_id=source_id,
             source_licence=tmap.licence,
             source_timestamp=cand.timestamp,
+            listing=decision.listing,
+            listing_rule=decision.rule,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

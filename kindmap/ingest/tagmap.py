@@ -68,10 +68,16 @@ def _holds(condition: Condition, tags: Tags) -> bool:
 
 @dataclass(frozen=True)
 class UnnamedRule:
-    """What to do with an unnamed feature: give it ``name``, if at least ``min_area_m2``."""
+    """What to do with an unnamed feature: give it ``name``, if at least ``min_area_m2``.
+
+    ``near_street`` (e.g. "Park off {street}") names it after the nearest named street within
+    ``street_within_m`` metres instead, so people can tell one unnamed park from another.
+    """
 
     name: str
     min_area_m2: float | None = None
+    near_street: str | None = None
+    street_within_m: float = 150.0
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,16 @@ def _condition(raw: Mapping[str, Any], *, split: bool) -> Condition:
     return tuple(tests)
 
 
+def tag_condition(raw: Mapping[str, Any]) -> Condition:
+    """One condition in the mapping's syntax (multi-valued tags match on any part); also used by the inclusion rules."""
+    return _condition(raw, split=True)
+
+
+def holds(condition: Condition, tags: Tags) -> bool:
+    """Whether every test of ``condition`` holds for ``tags``."""
+    return _holds(condition, tags)
+
+
 def _conditions(raw: Any, *, split: bool = True) -> tuple[Condition, ...]:
     if raw is None:
         return ()
@@ -252,7 +268,8 @@ def parse_tagmap(data: Mapping[str, Any]) -> TagMap:
                     match=_conditions(raw["match"], split=False),
                     require=_conditions(raw.get("require")),
                     exclude=_conditions(raw.get("exclude")),
-                    unnamed=UnnamedRule(unnamed["name"], unnamed.get("min_area_m2")) if unnamed else None,
+                    unnamed=UnnamedRule(unnamed["name"], unnamed.get("min_area_m2"), unnamed.get("near_street"),
+                                        float(unnamed.get("street_within_m", 150.0))) if unnamed else None,
                     assume=dict(raw.get("assume", {})),
                 )
             )

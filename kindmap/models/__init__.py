@@ -9,6 +9,7 @@ from kindmap.models.imports import ImportRun
 from kindmap.models.localities import Locality
 from kindmap.models.places import (
     Accessibility,
+    Listing,
     Place,
     PlaceCreate,
     PlacePublic,
@@ -24,6 +25,7 @@ __all__ = [
     "Area",
     "AreaPublic",
     "ImportRun",
+    "Listing",
     "Locality",
     "Place",
     "PlaceCreate",

@@ -22,6 +22,15 @@ class PlaceStatus(str, Enum):
     closed = "closed"  # hidden from the public; also a place merged into another (see merged_into_id)
 
 
+class Listing(str, Enum):
+    """Where a place is shown (the inclusion rule, geodata/inclusion.json, decides)."""
+
+    welcoming = "welcoming"  # the public list and map of welcoming places
+    support = "support"  # its own layer of support services
+    facility = "facility"  # toilets, playgrounds, benches, water: near places and in their own layer
+    excluded = "excluded"  # kept for moderators (a fee, members only, a chain…), never shown
+
+
 class Wheelchair(str, Enum):
     yes = "yes"
     limited = "limited"
@@ -82,6 +91,9 @@ class PlaceCreate(PlaceBase):
     source_timestamp: datetime | None = None
     verified_at: datetime | None = None
     status: PlaceStatus = PlaceStatus.published
+    listing: Listing | None = Field(default=None, description="welcoming, support, facility or excluded; "
+                                    "decided by the inclusion rule when not given.")
+    listing_rule: str | None = Field(default=None, max_length=60, description="The rule that decided the listing.")
 
 
 class Place(PlaceBase, table=True):
@@ -98,6 +110,10 @@ class Place(PlaceBase, table=True):
     imported_at: datetime | None = None
     verified_at: datetime | None = None
     status: PlaceStatus = Field(default=PlaceStatus.published, index=True)
+    # Only "welcoming" places are public welcoming places; see kindmap.ingest.inclusion.
+    # Kept as text (not a database enum) so a new listing never needs an enum migration.
+    listing: str = Field(default=Listing.welcoming.value, max_length=20, index=True)
+    listing_rule: str | None = Field(default=None, max_length=60)
     # A source stopped listing it: still shown (with a warning) until a moderator decides.
     possibly_closed_since: datetime | None = Field(default=None, index=True)
     # Set when a moderator merged this duplicate into another place (then status is closed),
@@ -121,4 +137,6 @@ class PlacePublic(PlaceBase):
     verified_at: datetime | None
     imported_at: datetime | None
     status: PlaceStatus
+    listing: Listing = Listing.welcoming
+    listing_rule: str | None = None
     possibly_closed_since: datetime | None = None

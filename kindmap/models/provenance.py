@@ -37,7 +37,8 @@ class FieldGroup(str, Enum):
 
 
 FIELD_GROUPS: dict[FieldGroup, tuple[str, ...]] = {
-    FieldGroup.identity: ("name", "other_names", "description", "category", "lon", "lat", "address", "postcode", "footprint_geojson"),
+    FieldGroup.identity: ("name", "other_names", "description", "category", "lon", "lat", "address", "postcode",
+                         "footprint_geojson", "listing"),
     FieldGroup.hours: ("opening_hours",),
     FieldGroup.welcome: ("free_to_use", "no_purchase_needed", "drop_in", "warm_hospitality", "toilets", "seating", "wifi"),
     FieldGroup.accessibility: ("wheelchair", "accessible_toilet", "hearing_loop", "quiet_space", "step_free"),
@@ -66,10 +67,15 @@ class PlaceSource(SQLModel, table=True):
     last_seen_run_id: int | None = Field(default=None, foreign_key="importrun.id")
     missing_since: datetime | None = Field(default=None, description="Set when a newer import no longer has it.")
     primary: bool = Field(default=True, description="False after a merge moved it onto another place.")
+    tags_json: str | None = Field(default=None, description="The OSM element's tags last time (JSON), for the inclusion rule.")
 
     def values(self) -> dict[str, Any]:
         """The supplied values as a dict."""
         return json.loads(self.values_json or "{}")
+
+    def tags(self) -> dict[str, str]:
+        """The source's tags (OSM), or {} when it has none."""
+        return json.loads(self.tags_json) if self.tags_json else {}
 
 
 class LocalFact(SQLModel, table=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -18,11 +18,16 @@ from kindmap.errors import InvalidQuery
 from kindmap.hours import parse_windows, to_local_naive
 from kindmap.schemas import (
     ErrorOut,
+    FacilityCollection,
     PlaceCollection,
     PlaceDetailFeature,
+    facility_collection,
     place_collection,
     place_detail_feature,
 )
+from kindmap.services.catalogue.facilities import MAX_LIMIT as MAX_FACILITY_LIMIT
+from kindmap.services.catalogue.facilities import MAX_RADIUS_M as MAX_FACILITY_RADIUS_M
+from kindmap.services.catalogue.facilities import facilities_near, nearest_per_kind
 from kindmap.services.catalogue.index import DEFAULT_CACHE
 from kindmap.services.catalogue.search import (
     SearchQuery,
@@ -148,6 +153,21 @@ def _search_in_session(engine, query: SearchQuery, settings) -> SearchResult:
         return search_places(session, query, settings=settings)
 
 
+@router.get("/facilities", response_model=FacilityCollection, responses={422: {"model": ErrorOut}})
+def list_facilities(
+    session: SessionDep,
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude, EPSG:4326")],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude, EPSG:4326")],
+    radius_m: Annotated[float, Query(gt=0, le=MAX_FACILITY_RADIUS_M, description="Metres around the point")] = 500,
+    category: Annotated[list[str] | None, Query(max_length=4, description="public_toilets, playground, bench, drinking_water")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FACILITY_LIMIT)] = 200,
+) -> FacilityCollection:
+    """The facilities layer: public toilets, playgrounds, benches and drinking water near a point, nearest first.
+    They are not welcoming places (not destinations), so they are never in /api/places."""
+    found = facilities_near(session, lon=lon, lat=lat, radius_m=radius_m, categories=category, limit=limit)
+    return facility_collection(found, attribution=ATTRIBUTION)
+
+
 @router.get("/places/{place_id}", response_model=PlaceDetailFeature, responses=ERRORS)
 def read_place(place_id: int, session: SessionDep, settings: SettingsDep) -> PlaceDetailFeature:
     """Everything the public may see about one place."""
@@ -160,4 +180,5 @@ def read_place(place_id: int, session: SessionDep, settings: SettingsDep) -> Pla
         raw = int(index.hours.state_at(now)[pos])
         state = None if raw < 0 else bool(raw)
         next_open = index.hours.next_open(pos, now)
-    return place_detail_feature(place, open_state=state, next_open=next_open, tz=settings.timezone)
+    nearby = nearest_per_kind(session, lon=place.lon, lat=place.lat, exclude_id=place.id)
+    return place_detail_feature(place, open_state=state, next_open=next_open, tz=settings.timezone, nearby=nearby)

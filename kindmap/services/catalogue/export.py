@@ -100,8 +100,8 @@ def region_slugs(session: Session) -> dict[int, str]:
 
 
 def public_places(session: Session, *, region: str | None = None, categories: list[str] | None = None) -> list[PlaceRecord]:
-    """Published places, by id, optionally in one region and some categories."""
-    stmt = select(Place).where(Place.status == PlaceStatus.published).order_by(Place.id)
+    """Published welcoming places, by id, optionally in one region and some categories."""
+    stmt = select(Place).where(Place.status == PlaceStatus.published, Place.listing == "welcoming").order_by(Place.id)
     slugs = region_slugs(session)
     if region is not None:
         ids = [rid for rid, slug in slugs.items() if slug == region]

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 from kindmap.db import commit_count
 from kindmap.geo.distance import PointIndex
 from kindmap.hours import HoursIndex
-from kindmap.models import CatalogueVersion, Place, PlaceStatus
+from kindmap.models import CatalogueVersion, Listing, Place, PlaceStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
     rows = session.exec(
         select(Place.id, Place.name, Place.lon, Place.lat, Place.category, Place.free_to_use, Place.drop_in,
                Place.wheelchair, Place.step_free, Place.quiet_space, Place.opening_hours, Place.other_names)
-        .where(Place.status == PlaceStatus.published)
+        .where(Place.status == PlaceStatus.published, Place.listing == Listing.welcoming.value)
         .order_by(Place.id)
     ).all()
     cols = list(zip(*rows)) if rows else [[] for _ in range(12)]

@@ -282,6 +282,7 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
 def get_place(session: Session, place_id: int, *, include_unpublished: bool = False) -> Place:
     """One place by id; unpublished places are not found for the public."""
     place = session.get(Place, place_id)
-    if place is None or (not include_unpublished and place.status != "published"):
+    # Excluded places (a fee, members only, a chain…) are kept for moderators, never shown to the public.
+    if place is None or (not include_unpublished and (place.status != "published" or place.listing == "excluded")):
         raise NotFound(f"no place with id {place_id}")
     return place

@@ -35,7 +35,7 @@ from kindmap.models.contributions import (
     KindnessNotePublic,
 )
 from kindmap.services.catalogue.search import get_place, locate_postcode
-from kindmap.services.community.review import add_review_item
+from kindmap.services.community.review import add_review_item, settle_listing
 from kindmap.taxonomy import categories
 
 MAX_BODY_BYTES = 16_384
@@ -272,8 +272,11 @@ def approve_suggestion(session: Session, item_id: int, *, changes: dict[str, Any
     if checked.category not in categories():
         raise InvalidQuery(f"category must be one of: {', '.join(categories())}")
     hours_valid = None if not checked.opening_hours else check_hours(checked.opening_hours).valid
-    place = Place(**checked.model_dump(), region_id=_region_for(session, checked.lon, checked.lat),
+    place = Place(**checked.model_dump(exclude={"listing", "listing_rule"}),
+                  region_id=_region_for(session, checked.lon, checked.lat),
                   opening_hours_valid=hours_valid, imported_at=now, created_at=now, updated_at=now)
+    # A suggested toilet is a facility, a food bank is support: the inclusion rule decides, as for imports.
+    settle_listing(place, facts={}, tags={})
     session.add(place)
     session.flush()
     supplied = checked.model_dump(mode="json", include=set(values) & set(PlaceCreate.model_fields))
@@ -283,6 +286,10 @@ def approve_suggestion(session: Session, item_id: int, *, changes: dict[str, Any
     _finish(item, outcome=ReviewOutcome.edit if changes else ReviewOutcome.keep,
             applied={"place_id": place.id, "approved": True, "changes": changes}, by=by_user_id, now=now)
     session.flush()
+    if place.listing == "support":
+        from kindmap.services.catalogue.support_layer import sync_support_layer
+
+        sync_support_layer(session)
     return place
 
 

@@ -18,7 +18,9 @@ from sqlmodel import Session, col, select
 
 from kindmap.errors import Conflict, InvalidQuery, NotFound
 from kindmap.hours import check_hours
+from kindmap.ingest.inclusion import LOCAL_RULE, decide_place, load_rules
 from kindmap.models import (
+    Listing,
     LocalFact,
     Place,
     PlaceCreate,
@@ -166,7 +168,32 @@ def recompute_place(session: Session, place: Place, *, fields: Iterable[str], so
     if "opening_hours" in changed:
         hours = place.opening_hours
         place.opening_hours_valid = None if not hours else check_hours(hours).valid
+    listing = settle_listing(place, facts=facts, tags=source.tags() if source is not None else {})
+    if listing is not None:
+        changed["listing"] = listing
     return changed
+
+
+def settle_listing(place: Place, *, facts: dict[str, LocalFact], tags: dict[str, str]) -> tuple[str, str] | None:
+    """Decide the place's listing: a person's decision (local fact), else the inclusion rule; (old, new) if it changed.
+
+    A known fee always wins: a place recorded as not free to use is never listed as welcoming,
+    whoever said so, so a moderator who includes it must also record that it is free.
+    """
+    if "listing" in facts and facts["listing"].value() is not None:
+        listing, rule = str(facts["listing"].value()), LOCAL_RULE
+        if listing == Listing.welcoming.value and place.free_to_use is False:
+            decided = load_rules().rule("known_fee")
+            listing, rule = Listing.excluded.value, decided.id if decided else "known_fee"
+    else:
+        decision = decide_place(place, tags=tags)
+        listing, rule = decision.listing.value, decision.rule
+    old = getattr(place.listing, "value", place.listing)
+    place.listing_rule = rule
+    if old == listing:
+        return None
+    place.listing = listing
+    return old, listing
 
 
 def _validate_changes(place: Place, changes: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +212,9 @@ def _validate_changes(place: Place, changes: dict[str, Any]) -> dict[str, Any]:
         raise InvalidQuery(f"changes are not valid: {problems}") from None
     if "category" in values:
         check_categories([checked.category])
+    if values.get("listing") == Listing.welcoming.value and checked.free_to_use is False:
+        raise InvalidQuery("this place is recorded as not free to use, and a place with a fee is never listed as "
+                           "welcoming; if it is free, set free_to_use to true in the same change")
     if values.get("opening_hours"):
         hours = check_hours(values["opening_hours"])
         if not hours.valid:
@@ -220,6 +250,10 @@ def set_local_facts(session: Session, place_id: int, changes: dict[str, Any], *,
     changed = recompute_place(session, place, fields=list(values), facts=facts)
     place.updated_at = now
     session.flush()
+    if "listing" in changed:
+        from kindmap.services.catalogue.support_layer import sync_support_layer
+
+        sync_support_layer(session)
     return changed
 
 

@@ -121,8 +121,9 @@ def open_in_slot(hours: list[str | None], slot: str, *, include_unknown: bool) -
 
 def load_places(session: Session, region_id: int, *, categories_: tuple[str, ...] | None = None,
                 exclude_ids: set[int] | None = None) -> Supply:
-    """Published places of the region (all categories when ``categories_`` is None), ordered by id."""
-    stmt = select(Place).where(Place.region_id == region_id, Place.status == PlaceStatus.published).order_by(Place.id)
+    """Published welcoming places of the region (all categories when ``categories_`` is None), ordered by id."""
+    stmt = select(Place).where(Place.region_id == region_id, Place.status == PlaceStatus.published,
+                               Place.listing == "welcoming").order_by(Place.id)
     if categories_ is not None:
         stmt = stmt.where(Place.category.in_(list(categories_)))
     rows = [p for p in session.exec(stmt).all() if p.id not in (exclude_ids or set())]
@@ -135,7 +136,7 @@ def select_supply(session: Session, region_id: int, q: GapQuery) -> tuple[Supply
     """(places meeting the criteria, which of them are open in the slot, the region's places not counted)."""
     cats = tuple(q.categories or DEFAULT_CATEGORIES)
     stmt = select(Place.id).where(Place.region_id == region_id, Place.status == PlaceStatus.published,
-                                  Place.category.in_(list(cats)))
+                                  Place.listing == "welcoming", Place.category.in_(list(cats)))
     if q.free:
         stmt = stmt.where(Place.free_to_use == True)  # noqa: E712  (SQL comparison)
     if q.drop_in:

@@ -104,7 +104,7 @@ def write_postcodes(engine: Engine, *, report: ImportReport, records: list[Postc
 
 def upsert_places(session: Session, *, region_id: int, source: str, places: list[PlaceCreate],
                   report: ImportReport, flag_missing: bool = False, run_id: int | None = None,
-                  source_name: str | None = None) -> None:
+                  source_name: str | None = None, tags: dict[str, dict[str, str]] | None = None) -> None:
     """Insert or update places of one source by ``source_id``, keeping local facts; count what changed.
 
     Status, verification and local facts are never overwritten (see ``services.reimport``).
@@ -112,7 +112,7 @@ def upsert_places(session: Session, *, region_id: int, source: str, places: list
     from kindmap.services.imports.reimport import sync_places
 
     sync_places(session, region_id=region_id, source=source, places=places, report=report,
-                flag_missing=flag_missing, run_id=run_id, source_name=source_name)
+                flag_missing=flag_missing, run_id=run_id, source_name=source_name, tags=tags)
 
 
 def replace_localities(session: Session, *, region_id: int, rows: list) -> None:
@@ -159,6 +159,11 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     report.warnings.extend(read.warnings)
     report.data_timestamp = read.latest_timestamp
     localities = read_localities(path)
+    # Features the tag mapping knows but that have no name are not imported at all; say so with the rest.
+    report.inclusion = {"left_out": [
+        {"rule": "unnamed", "listing": "not imported", "count": n, "names": [],
+         "reason": f"unnamed {category.replace('_', ' ')} (a place needs a name people can look for)"}
+        for category, n in sorted(read.unnamed.items(), key=lambda kv: (-kv[1], kv[0]))]}
     sha = file_sha256(path)
 
     def work(session: Session) -> None:
@@ -173,7 +178,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
         session.flush()
         report.run_id = run.id
         upsert_places(session, region_id=reg.id, source="osm", places=read.places, report=report,
-                      flag_missing=True, run_id=run.id, source_name=path.name)
+                      flag_missing=True, run_id=run.id, source_name=path.name, tags=read.tags)
         replace_localities(session, region_id=reg.id, rows=localities)
         # ImportRun.missing records the places this run flagged possibly closed.
         run.added, run.updated, run.unchanged = report.added, report.updated, report.unchanged

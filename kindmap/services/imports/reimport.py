@@ -12,6 +12,7 @@ already loaded, or one with no overlap with the region's places, is refused unle
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,9 @@ from sqlmodel import Session, col, select
 
 from kindmap.errors import Conflict, DataError
 from kindmap.hours import check_hours
+from kindmap.ingest.inclusion import InclusionRules, load_rules
 from kindmap.models import (
+    Listing,
     ImportRun,
     Place,
     PlaceCreate,
@@ -34,10 +37,12 @@ from kindmap.models import (
 )
 from kindmap.models.common import utcnow
 from kindmap.models.provenance import SOURCED_FIELDS
+from kindmap.services.catalogue.support_layer import sync_support_layer
 from kindmap.services.community.review import (
     active_facts,
     add_review_item,
     recompute_place,
+    settle_listing,
 )
 from kindmap.services.imports.remap import Known, find_twin, pair_remapped
 
@@ -75,30 +80,41 @@ def _source_rows(session: Session, *, region_id: int, source: str) -> dict[str, 
 
 def sync_places(session: Session, *, region_id: int, source: str, places: list[PlaceCreate], report: ImportReport,
                 flag_missing: bool = False, run_id: int | None = None, source_name: str | None = None,
-                now: datetime | None = None) -> None:
+                now: datetime | None = None, tags: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Insert or update one source's places in a region by ``source_id``; record field-level changes.
 
     With ``flag_missing``, places this source no longer lists are flagged possibly closed
     and queued for review (a complete extract of the region); otherwise they are only counted.
+    ``tags`` (OSM tags by source id) are kept with each source record for the inclusion rule;
+    every place's listing is settled and the report says what was left out of the welcoming
+    list, per rule, with names.
     """
     now = now or utcnow()
+    tags = tags or {}
+    rules = load_rules()
     existing = _source_rows(session, region_id=region_id, source=source)
     session.flush()
     if flag_missing:
         _follow_new_ids(session, existing, places, report=report)
     seen: set[str] = set()
+    placed: list[Place] = []
     for item in places:
         if item.source_id in seen:
             report.warnings.append(f"{item.source_id} appears twice; the first is kept")
             continue
         seen.add(item.source_id)
+        item_tags = dict(tags.get(item.source_id) or {})
         values = _imported_values(item)
+        if values.get("listing") is None:
+            values["listing"] = rules.decide(category=item.category, name=item.name, tags=item_tags,
+                                             fields=values).listing.value
         src = existing.get(item.source_id)
         if src is None:
-            _add_place(session, item, values, region_id=region_id, source=source, source_name=source_name,
-                       run_id=run_id, now=now, report=report)
+            placed.append(_add_place(session, item, values, region_id=region_id, source=source, source_name=source_name,
+                                     run_id=run_id, now=now, report=report, tags=item_tags))
             continue
-        _update_place(session, src, item, values, source_name=source_name, run_id=run_id, now=now, report=report)
+        placed.append(_update_place(session, src, item, values, source_name=source_name, run_id=run_id, now=now,
+                                    report=report, tags=item_tags))
     absent = [src for key, src in existing.items() if key not in seen]
     report.missing = len(absent)
     if flag_missing:
@@ -106,6 +122,29 @@ def sync_places(session: Session, *, region_id: int, source: str, places: list[P
         for src in absent:
             _flag_missing(session, src, report=report, now=now, twin=twins.get(src.source_id))
     session.flush()
+    report.inclusion = inclusion_summary(placed, rules=rules, extra=report.inclusion.get("left_out"))
+    sync_support_layer(session)
+
+
+def inclusion_summary(places: list[Place], *, rules: InclusionRules, extra: list[dict] | None = None) -> dict[str, Any]:
+    """Counts per listing and, per rule, what was left out of the welcoming list (with names)."""
+    counts: dict[str, int] = {}
+    left: dict[str, dict[str, Any]] = {}
+    for place in places:
+        listing = getattr(place.listing, "value", place.listing)
+        counts[listing] = counts.get(listing, 0) + 1
+        if listing == Listing.welcoming.value:
+            continue
+        rule = place.listing_rule or "?"
+        found = rules.rule(rule)
+        entry = left.setdefault(rule, {"rule": rule, "listing": listing, "count": 0, "names": [],
+                                       "reason": found.reason if found else "a person decided (local fact)"})
+        entry["count"] += 1
+        entry["names"].append(place.name)
+    out = sorted(left.values(), key=lambda e: (-e["count"], e["rule"]))
+    for entry in out:
+        entry["names"].sort(key=str.casefold)
+    return {"listings": counts, "left_out": out + list(extra or [])}
 
 
 def _follow_new_ids(session: Session, existing: dict[str, PlaceSource], places: list[PlaceCreate], *,
@@ -137,24 +176,32 @@ def _follow_new_ids(session: Session, existing: dict[str, PlaceSource], places: 
 
 
 def _add_place(session: Session, item: PlaceCreate, values: dict[str, Any], *, region_id: int, source: str,
-               source_name: str | None, run_id: int | None, now: datetime, report: ImportReport) -> None:
+               source_name: str | None, run_id: int | None, now: datetime, report: ImportReport,
+               tags: dict[str, str]) -> Place:
     hours = values.get("opening_hours")
     place = Place(region_id=region_id, status=item.status, verified_at=item.verified_at, imported_at=now, created_at=now,
                   updated_at=now, source=source, source_id=item.source_id, source_licence=item.source_licence,
                   source_timestamp=item.source_timestamp, opening_hours_valid=None if not hours else check_hours(hours).valid,
                   **values)
+    settle_listing(place, facts={}, tags=tags)
     session.add(place)
     session.flush()
     session.add(PlaceSource(place_id=place.id, source=source, source_id=item.source_id, source_name=source_name,
                             licence=item.source_licence, values_json=json.dumps(values), source_timestamp=item.source_timestamp,
-                            first_seen_at=now, last_seen_at=now, last_seen_run_id=run_id))
+                            first_seen_at=now, last_seen_at=now, last_seen_run_id=run_id,
+                            tags_json=json.dumps(tags, sort_keys=True) if tags else None))
     report.added += 1
-    report.added_items.append({"place_id": place.id, "source_id": item.source_id, "name": item.name, "category": item.category})
+    report.added_items.append({"place_id": place.id, "source_id": item.source_id, "name": item.name, "category": item.category,
+                               "listing": place.listing})
+    return place
 
 
 def _update_place(session: Session, src: PlaceSource, item: PlaceCreate, values: dict[str, Any], *,
-                  source_name: str | None, run_id: int | None, now: datetime, report: ImportReport) -> None:
+                  source_name: str | None, run_id: int | None, now: datetime, report: ImportReport,
+                  tags: dict[str, str]) -> Place:
     place = session.get(Place, src.place_id)
+    if tags:
+        src.tags_json = json.dumps(tags, sort_keys=True)
     old = src.values()
     diff = {k: (old.get(k), v) for k, v in values.items() if old.get(k) != v}
     src.last_seen_at, src.last_seen_run_id = now, run_id
@@ -175,7 +222,7 @@ def _update_place(session: Session, src: PlaceSource, item: PlaceCreate, values:
         report.reappeared_items.append({"place_id": place.id, "source_id": src.source_id, "name": place.name})
     if not diff:
         report.unchanged += 1
-        return
+        return place
     src.values_json = json.dumps(values)
     facts = active_facts(session, place.id)
     if leads:
@@ -186,6 +233,7 @@ def _update_place(session: Session, src: PlaceSource, item: PlaceCreate, values:
         "place_id": place.id, "source_id": src.source_id, "name": place.name,
         "fields": {k: {"old": a, "new": b, "kept_local_fact": k in facts} for k, (a, b) in sorted(diff.items())},
     })
+    return place
 
 
 def _twins(session: Session, absent: list[PlaceSource], existing: dict[str, PlaceSource],

@@ -52,6 +52,8 @@ class ImportReport:
     remapped_items: list[dict] = field(default_factory=list)  # place_id, name, old_source_id, source_id, note
     duplicates_dropped: int = 0  # no longer listed, but the same place is still listed under another id nearby
     duplicates_dropped_items: list[dict] = field(default_factory=list)
+    # The inclusion rule's outcome: {"listings": {listing: count}, "left_out": [{rule, listing, reason, count, names}]}
+    inclusion: dict = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -77,7 +79,25 @@ class ImportReport:
             text += f"; {self.missing} known but not in this file"
         if self.skipped:
             text += f"; {self.skipped} rows skipped"
+        per_rule: dict[str, int] = {}
+        for e in self.inclusion.get("left_out", []):
+            per_rule[e["rule"]] = per_rule.get(e["rule"], 0) + e.get("count", 0)
+        if any(per_rule.values()):
+            text += "; not listed as welcoming: " + ", ".join(f"{n} {rule}" for rule, n in per_rule.items() if n)
         return text
+
+    def left_out_lines(self, *, names: int = 12) -> list[str]:
+        """One line per inclusion rule that left places out of the welcoming list, with up to ``names`` names."""
+        lines = []
+        for e in self.inclusion.get("left_out", []):
+            counted: dict[str, int] = {}
+            for name in e.get("names", []):
+                counted[name] = counted.get(name, 0) + 1
+            shown = ", ".join(f"{n} ×{k}" if k > 1 else n for n, k in list(counted.items())[:names])
+            more = len(counted) - names
+            tail = f" …and {more} more" if more > 0 else ""
+            lines.append(f"{e['count']} {e['listing']} — {e['rule']}: {e['reason']}" + (f" ({shown}{tail})" if shown else ""))
+        return lines
 
     def to_dict(self) -> dict:
         """The change report as plain JSON-able data."""

@@ -51,7 +51,7 @@ def _place_bbox(_session: Session, bbox: tuple):
 
 def _place_extent(session: Session) -> list[float] | None:
     row = session.exec(select(func.min(Place.lon), func.min(Place.lat), func.max(Place.lon), func.max(Place.lat))
-                       .where(Place.status == PlaceStatus.published)).one()
+                       .where(Place.status == PlaceStatus.published, Place.listing == "welcoming")).one()
     return None if row[0] is None else [float(v) for v in row]
 
 
@@ -63,7 +63,7 @@ register(Collection(
     description="Published welcoming, free, everyday places where people connect — everyone welcome. "
                 "Points in CRS84 with public details and provenance. Filters: category, region, source, wheelchair "
                 f"(yes/limited/no) and {', '.join(_PLACE_BOOLS)} (true/false); datetime filters on updated_at.",
-    table=Place, key=Place.id, public=(Place.status == PlaceStatus.published,),
+    table=Place, key=Place.id, public=(Place.status == PlaceStatus.published, Place.listing == "welcoming"),
     filters={"category": eq_filter(Place.category, _category), "region": Filter(str, region_clause(Place.region_id)),
              "source": eq_filter(Place.source),
              "wheelchair": eq_filter(Place.wheelchair, _wheelchair, {"type": "string", "enum": ["yes", "limited", "no"]}),

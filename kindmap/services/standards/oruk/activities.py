@@ -232,7 +232,8 @@ def export_services(session: Session, *, out) -> int:
     from kindmap.services.standards.oruk.documents import place_service
 
     target = _check_target(Path(out))
-    places = session.exec(select(_Place).where(_Place.status == PlaceStatus.published).order_by(_Place.id)).all()
+    places = session.exec(select(_Place).where(_Place.status == PlaceStatus.published, _Place.listing == "welcoming")
+                          .order_by(_Place.id)).all()
     docs = [place_service(p) for p in places] + all_services(session)
     try:
         with atomic_path(target, suffix=".json") as tmp:

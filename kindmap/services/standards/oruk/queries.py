@@ -28,13 +28,14 @@ from kindmap.services.standards.oruk.documents import (
 
 
 def _published():
-    return select(Place).where(Place.status == PlaceStatus.published)
+    return select(Place).where(Place.status == PlaceStatus.published, Place.listing == "welcoming")
 
 
 def list_services(session: Session, *, page: int = 1, per_page: int = 50) -> Page:
     """A page of ORUK service list items: published places by id, then opportunities, then support services."""
     _check_paging(page, per_page)
-    places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published)).one()
+    places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published,
+                                                             Place.listing == "welcoming")).one()
     start = (page - 1) * per_page
     rows = session.exec(_published().order_by(Place.id).offset(start).limit(per_page)).all()
     contents = [service_list_item(p) for p in rows]
@@ -49,7 +50,8 @@ def _place_by_uuid(session: Session, value: str, *, suffix: tuple[str, ...]) -> 
     except ValueError:
         raise InvalidQuery(f"{value!r} is not a UUID; ORUK ids look like 3fa85f64-5717-4562-b3fc-2c963f66afa6") from None
     # ids are uuid5 over the place id, so look it up by recomputing over published ids (cheap: ints only)
-    for place_id in session.exec(select(Place.id).where(Place.status == PlaceStatus.published)).all():
+    for place_id in session.exec(select(Place.id).where(Place.status == PlaceStatus.published,
+                                                        Place.listing == "welcoming")).all():
         if stable_id("place", place_id, *suffix) == wanted:
             return session.get(Place, place_id)
     raise NotFound(f"no published service with id {value}")
