@@ -149,3 +149,22 @@ def test_rutland_bounded_search_equals_whole_network(data_dir):
     fast = reached_lines(router, float(lon[0]), float(lat[0]), minutes=10, profile="walk")
     slow = reference_lines(router, float(lon[0]), float(lat[0]), 10, "walk")
     assert _geometry(fast[:-2]).equals(_geometry(slow))
+
+
+def test_memory_mapped_network_gives_the_same_answers(tmp_path):
+    """Networks load as read-only memory maps (workers share the pages); same arrays, same walks."""
+    router = irregular_network(seed=2, n=400)
+    path = tmp_path / "net.npz"
+    router.net.save(path)
+    from kindmap.geo.network import _ARRAY_FIELDS, WalkNetwork
+
+    mapped, copied = WalkNetwork.load(path), WalkNetwork.load(path, mmap=False)
+    for name in _ARRAY_FIELDS:
+        a, b = getattr(mapped, name), getattr(copied, name)
+        assert isinstance(a, np.memmap) or a.size == 0, name
+        assert not a.flags.writeable and a.dtype == b.dtype and np.array_equal(a, b), name
+    r1, r2 = Router(mapped), Router(copied)
+    targets = r1.snap_many([0.001, -0.01, 0.015], [52.001, 51.995, 52.01])
+    o = r1.snap(0.0, 52.0)
+    assert np.array_equal(r1.walk_minutes_to_snapped(o, targets, profile="walk", max_minutes=20),
+                          r2.walk_minutes_to_snapped(o, targets, profile="walk", max_minutes=20))
