@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0005_inclusion'
-down_revision = '0004_carer_account_links'
+down_revision = '0005_carer_not_for_us'
 branch_labels = None
 depends_on = None
 
