@@ -328,15 +328,15 @@ def test_upgrade_reclassifies_an_existing_database_with_a_report(settings, tmp_p
     engine = make_engine(settings.database_url)  # empty: SQLite, or PostgreSQL with KINDMAP_TEST_DATABASE_URL
     try:
         if schema_revision(engine) is None:
-            upgrade(engine, revision="0004_carer_account_links")
+            upgrade(engine, revision="0005_carer_not_for_us")
         else:  # PostgreSQL scratch databases come at head: step back over this migration (its downgrade)
             from alembic import command
 
             from kindmap.db import migration_config
 
             with engine.begin() as conn:
-                command.downgrade(migration_config(conn), "0004_carer_account_links")
-        assert schema_revision(engine) == "0004_carer_account_links"
+                command.downgrade(migration_config(conn), "0005_carer_not_for_us")
+        assert schema_revision(engine) == "0005_carer_not_for_us"
         now = "2025-01-01 00:00:00"
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO region (id, slug, name, created_at) VALUES (1, 'rutland', 'Rutland', :t)"), {"t": now})
