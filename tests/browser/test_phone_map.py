@@ -233,3 +233,33 @@ def test_phone_first_load_is_under_150_kb(phone, server):
     print(f"phone first load: {total} bytes in {len(sizes)} requests")
     assert total < 150_000
     assert not any("leaflet" in u for u in sizes)  # the map's code comes when the map is shown
+
+
+def test_places_where_a_fact_is_not_known_yet_can_be_included(phone, server):
+    import json
+    import urllib.request
+
+    def api(query: str) -> dict:
+        with urllib.request.urlopen(f"{server}/api/places?postcode=TE1%201ST&{query}") as r:
+            return json.load(r)
+
+    known = api("quiet=true")["features"]
+    either = api("quiet=true&include_unknown=true")["features"]
+    assert len(either) > len(known)  # the API's "yes, or not known yet" (issue 17)
+    page = phone
+    page.goto(server + "/?postcode=TE1+1ST&quiet=true")
+    expect(page.locator(ITEMS)).to_have_count(len(known))
+    open_filters(page)
+    page.check("#include-unknown")
+    expect(page.locator(ITEMS)).to_have_count(len(either))
+    close_filters(page)
+    expect(page.locator("#filter-count")).to_have_text("2")
+    expect(page.locator("#status")).to_contain_text("Showing only: quiet space (or not known yet).")
+    assert "include_unknown=true" in page.url
+    assert axe_violations(page) == []
+    # Nothing known to match: the summary names the missing facts (the API's search.hint).
+    page.goto(server + "/?postcode=TE1+1ST&wheelchair=true&quiet=true")
+    expect(page.locator("#status")).to_contain_text("No places found near TE1 1ST. Wheelchair access is known for")
+    expect(page.locator("#status")).to_contain_text("Choose \u201cyes, or not known yet\u201d")
+    open_filters(page)
+    expect(page.get_by_label("Yes, or not known yet")).not_to_be_checked()

@@ -45,6 +45,7 @@ export function stateToForm(opts) {
   el.dropIn.checked = s.drop_in;
   el.stepFree.checked = s.step_free;
   el.quiet.checked = s.quiet;
+  el.includeUnknown.checked = s.include_unknown;
   el.openAt.value = s.open_at;
   el.days.forEach(function (box) { box.checked = s.days.indexOf(box.value) >= 0; });
   if (s.days.length) el.whenBox.open = true; // a shared link shows the times it filters by
@@ -67,6 +68,7 @@ function formToFilters() {
   s.drop_in = el.dropIn.checked;
   s.step_free = el.stepFree.checked;
   s.quiet = el.quiet.checked;
+  s.include_unknown = el.includeUnknown.checked;
   s.open_at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(el.openAt.value) ? el.openAt.value.slice(0, 16) : "";
   s.days = el.days.filter(function (box) { return box.checked; }).map(function (box) { return box.value; });
   s.from = el.freeFrom.value;
@@ -163,7 +165,7 @@ export function listen() {
   el.locate.addEventListener("click", onLocate);
   el.filtersClear.addEventListener("click", onClearFilters);
   [el.category, el.radius, el.walk, el.pace, el.measureDistance, el.measureWalk, el.free, el.openNow,
-    el.wheelchair, el.dropIn, el.stepFree, el.quiet, el.openAt, el.freeFrom, el.freeTo].concat(el.days).forEach(function (input) {
+    el.wheelchair, el.dropIn, el.stepFree, el.quiet, el.includeUnknown, el.openAt, el.freeFrom, el.freeTo].concat(el.days).forEach(function (input) {
     input.addEventListener("change", onFilterChange);
   });
   window.addEventListener("popstate", onPopState);

@@ -14,6 +14,7 @@ export function activeFilterCount(s) {
   if (s.wheelchair) n += 1;
   if (s.step_free) n += 1;
   if (s.quiet) n += 1;
+  if (s.include_unknown) n += 1;
   if (windows(s).length) n += 1;
   if (s.walk !== null) n += 1;
   else if (s.radius_m && Math.round(s.radius_m) !== Math.round(defaultRadius())) n += 1;

@@ -35,7 +35,7 @@ async function start() {
     measureDistance: byId("measure-distance"), measureWalk: byId("measure-walk"),
     walk: byId("walk"), walkField: byId("walk-field"), pace: byId("pace"), paceField: byId("pace-field"),
     free: byId("free"), openNow: byId("open-now"), wheelchair: byId("wheelchair"), dropIn: byId("drop-in"),
-    stepFree: byId("step-free"), quiet: byId("quiet"), openAt: byId("open-at"),
+    stepFree: byId("step-free"), quiet: byId("quiet"), includeUnknown: byId("include-unknown"), openAt: byId("open-at"),
     days: Array.prototype.slice.call(document.querySelectorAll("#free-days input[type=checkbox]")),
     whenBox: byId("when-box"), freeFrom: byId("free-from"), freeTo: byId("free-to"),
     filters: byId("filters"), filtersOpen: byId("filters-open"), filtersClose: byId("filters-close"),

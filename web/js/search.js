@@ -87,6 +87,14 @@ function filterWords() {
   return words;
 }
 
+// " Showing only: free to use, drop in." (", where known or not known yet" with include_unknown).
+function onlyWords() {
+  const words = filterWords();
+  if (!words.length) return "";
+  const unknown = app.state.include_unknown && words.length > (app.state.category ? 1 : 0) ? " (or not known yet)" : "";
+  return " Showing only: " + words.join(", ") + unknown + ".";
+}
+
 function busy(on) {
   app.el.results.setAttribute("aria-busy", on ? "true" : "false");
 }
@@ -193,9 +201,12 @@ function summary(search, point) {
   let message;
   if (!point && !s.q) return regionSummary(n);
   if (n === 0) {
-    message = s.q
+    // The API says which fact is missing ("Hours are known for 1 of 36 places nearby.").
+    const hint = search && typeof search.hint === "string" && search.hint ? " " + search.hint : "";
+    message = s.q && !located(search)
       ? "No places found " + where + ". Check the spelling, try part of the name, or search by postcode."
-      : "No places found " + where + ". Try " + (isWalking(s) ? "a longer walk" : "a larger distance") + " or fewer filters.";
+      : "No places found " + where + "." + hint + (hint && !s.include_unknown ? " That choice is under Filters."
+        : " Try " + (isWalking(s) ? "a longer walk" : "a larger distance") + " or fewer filters.");
   } else {
     message = n + " " + plural(n, "place", "places") + " found " + where;
     if (isWalking(s)) message += ", " + (app.travel === "estimated" ? "about " : "") + "within " + walkPhrase(s.walk, s.pace) + ", nearest on foot first";
@@ -205,8 +216,7 @@ function summary(search, point) {
     message += ".";
   }
   if (isWalking(s) && app.travel === "estimated") message += " Walking times here are estimates from straight-line distance.";
-  const words = filterWords();
-  if (words.length) message += " Showing only: " + words.join(", ") + ".";
+  message += onlyWords();
   if (s.q && s.walk !== null) message += " Walking times need a postcode or your location.";
   return message;
 }
@@ -220,8 +230,7 @@ function kmWords(metres) {
 function regionSummary(n) {
   const names = ((app.config && app.config.regions) || []).map(function (r) { return r.name; }).filter(Boolean);
   const where = names.length ? "in " + names.join(", ") : "in the areas kindmap covers";
-  const words = filterWords();
-  const only = words.length ? " Showing only: " + words.join(", ") + "." : "";
+  const only = onlyWords();
   if (n === 0) return "No places found " + where + "." + only + " Try fewer filters.";
   return n + " " + plural(n, "place", "places") + " " + where + ", A to Z." + only +
     " Type your postcode or use your location to see the nearest first.";
@@ -281,8 +290,7 @@ async function runBrowse(controller, focus) {
   app.search = null;
   drawSearchArea(null);
   setHeading(null);
-  const words = filterWords();
-  const only = words.length ? " Showing only: " + words.join(", ") + "." : "";
+  const only = onlyWords();
   const walkNote = app.state.walk !== null ? " Search by postcode or use your location to see walking times." : " Search by postcode to see the nearest first.";
   try {
     const zoomed = new URLSearchParams(params);

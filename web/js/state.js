@@ -27,7 +27,7 @@ export function requestPlace(id, opts) {
 export function emptyState() {
   return {
     postcode: "", q: "", lon: null, lat: null, radius_m: null, category: "",
-    free: false, open_now: false, open_at: "", drop_in: false, wheelchair: false, step_free: false, quiet: false,
+    free: false, open_now: false, open_at: "", drop_in: false, wheelchair: false, step_free: false, quiet: false, include_unknown: false,
     walk: null, pace: "walk", days: [], from: "", to: "",
     place: null,
   };
@@ -59,6 +59,7 @@ export function readUrl() {
   s.drop_in = q.get("drop_in") === "true";
   s.step_free = q.get("step_free") === "true";
   s.quiet = q.get("quiet") === "true";
+  s.include_unknown = q.get("include_unknown") === "true";
   const at = q.get("open_at") || "";
   s.open_at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(at) ? at : "";
   // The form asks for days plus one time range, so that is what a URL can carry back.
@@ -121,6 +122,7 @@ export function searchParams(s, forApi) {
   if (s.wheelchair) q.set("wheelchair", "true");
   if (s.step_free) q.set("step_free", "true");
   if (s.quiet) q.set("quiet", "true");
+  if (s.include_unknown) q.set("include_unknown", "true");
   windows(s).forEach(function (w) { q.append("window", w); });
   return q;
 }
