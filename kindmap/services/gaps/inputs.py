@@ -81,11 +81,19 @@ def load_demand(session: Session, region_id: int, *, region_name: str) -> Demand
         raise DataError(f"{len(missing)} of {len(areas)} small areas in {region_name} have no households "
                         f"(e.g. {', '.join(missing[:3])}); re-import the area file with a households column")
     index = {a.code: i for i, a in enumerate(areas)}
-    rows = session.exec(select(Postcode.area_code, Postcode.lon, Postcode.lat)
-                        .where(Postcode.area_code.in_(list(index))).order_by(Postcode.postcode)).all()
-    area_idx = np.array([index[r[0]] for r in rows], dtype=np.int64)
-    lon = np.array([r[1] for r in rows], dtype=np.float64)
-    lat = np.array([r[2] for r in rows], dtype=np.float64)
+    # Up to 10⁶ rows at national scale: read plain tuples from the driver's cursor (half the CPU of
+    # building a Row per postcode; text and floats need no conversion), answered from the covering
+    # index ix_postcode_area_cover.
+    result = session.connection().execute(select(Postcode.area_code, Postcode.lon, Postcode.lat)
+                                          .where(Postcode.area_code.in_(list(index))).order_by(Postcode.postcode))
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    codes, lon, lat = zip(*rows) if rows else ((), (), ())
+    area_idx = np.fromiter(map(index.__getitem__, codes), dtype=np.int64, count=len(codes))
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
     # An area without postcodes keeps its households at its centroid.
     bare = np.setdiff1d(np.arange(len(areas)), area_idx)
     area_idx = np.r_[area_idx, bare]
