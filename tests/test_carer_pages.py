@@ -322,3 +322,52 @@ def test_suggestions_add_to_plan_and_not_for_us_is_remembered(world):
                         data={"csrf_token": csrf_of(other.get("/carer").text), "kind": second[0], "id": second[1]})
     assert hidden.status_code == 404
     assert len(world.client.get(f"/api/households/{household_id}/plan", headers=world.headers("carer_a1")).json()) == 1
+
+
+def test_the_plan_page_reorders_notes_removes_and_prints_as_pdf_and_easy_read(world):
+    import io
+
+    from pypdf import PdfReader
+
+    client = browser(world, "carer_a1")
+    household_id = _new_household(client, label="Household P", interests=["reading", "gardening"])
+    page = client.get(f"/carer/households/{household_id}")
+    token = csrf_of(page.text)
+    shown = _suggested(page.text)[:3]
+    for kind, target in shown:
+        assert client.post(f"/carer/households/{household_id}/plan/add",
+                           data={"csrf_token": token, "kind": kind, "id": target}).status_code == 303
+    api = lambda: world.client.get(f"/api/households/{household_id}/plan", headers=world.headers("carer_a1")).json()  # noqa: E731
+    names = [p["name"] for p in api()]
+    assert len(names) == 3
+    plan_page = client.get(f"/carer/households/{household_id}/plan")
+    assert plan_page.status_code == 200 and all(n in plan_page.text for n in names)
+    third = api()[2]["id"]
+    r = client.post(f"/carer/households/{household_id}/plan/change", data={"csrf_token": token, "item_id": third, "move": "up"})
+    assert r.status_code == 303 and "done=moved" in r.headers["location"]
+    assert [p["name"] for p in api()] == [names[0], names[2], names[1]]
+    client.post(f"/carer/households/{household_id}/plan/change",
+                data={"csrf_token": token, "item_id": third, "note": "Saturday with <b>Sam</b>"})
+    assert [p["note"] for p in api()][1] == "Saturday with <b>Sam</b>"
+    assert "Saturday with &lt;b&gt;Sam&lt;/b&gt;" in client.get(f"/carer/households/{household_id}/plan").text
+    # The print view opens from the app with the session cookie, in the carers' order.
+    printed = client.get(f"/api/households/{household_id}/plan/print")
+    assert printed.status_code == 200
+    assert printed.text.index(names[2]) < printed.text.index(names[1])
+    pdf = client.get(f"/carer/households/{household_id}/plan/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert "attachment" in pdf.headers["content-disposition"]
+    reader = PdfReader(io.BytesIO(pdf.content))
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert len(reader.pages) == 1, "the plan fits one A4 page"
+    assert "Our places to go" in text and "Saturday with" in text
+    assert all(" ".join(n.split())[:12] in " ".join(text.split()) for n in names)
+    assert "LE15" not in text and "52.6" not in text, "no home in the PDF"
+    easy = client.get(f"/carer/households/{household_id}/plan/easy-read")
+    assert easy.status_code == 200 and easy.text.count('class="easy-page"') == 3
+    assert "/static/vendor/openmoji/" in easy.text and "Everyone is welcome." in easy.text
+    assert "LE15" not in easy.text
+    r = client.post(f"/carer/households/{household_id}/plan/remove", data={"csrf_token": token, "item_id": third})
+    assert r.status_code == 303 and len(api()) == 2
+    for path in ("plan", "plan/pdf", "plan/easy-read"):
+        assert browser(world, "carer_b").get(f"/carer/households/{household_id}/{path}").status_code == 404

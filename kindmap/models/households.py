@@ -273,6 +273,7 @@ class PlanItem(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
     added_by: int | None = Field(default=None, foreign_key="user.id")
     added_at: datetime = Field(default_factory=utcnow)
+    position: int | None = Field(default=None, description="Order in the plan (carers reorder it); None: by id.")
 
 
 class NotForUs(SQLModel, table=True):

@@ -1,21 +1,24 @@
-"""What the carers do with a suggestion from the household page: add it to the plan, or say
-"not for us" (remembered). Each is an ordinary form post that calls the same service as the JSON
-API and goes back to the household page with a plain-words note of what happened."""
+"""What the carers do with suggestions and the plan: add a suggestion to the plan or say "not for us"
+(remembered); on the plan page reorder, note and remove items; download the plan as PDF; read it in
+easy read. Each form post calls the same service as the JSON API and goes back to its page with a
+plain-words note of what happened."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, Response
 
 from kindmap.api.auth import ClockDep
-from kindmap.api.deps import EngineDep
-from kindmap.api.page_session import HouseholdPerson, PostedForm, see_other
+from kindmap.api.deps import EngineDep, SettingsDep
+from kindmap.api.page_session import PRIVATE_PAGE, HouseholdPerson, PageUser, PostedForm, env, render, see_other
 from kindmap.api.routes.carer_pages import not_found
+from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.db import write_session
 from kindmap.errors import Conflict, KindmapError, NotFound
-from kindmap.services.recommend import not_for_us, plan
+from kindmap.services.households import records as svc
+from kindmap.services.recommend import easy_read, not_for_us, plan, printing
 
 router = APIRouter(include_in_schema=False)
 HouseholdId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -79,3 +82,99 @@ def forget_not_for_us(household_id: HouseholdId, who: HouseholdPerson, form: Pos
     except NotFound:
         return not_found(who)
     return _back(household_id, "again")
+
+
+# --------------------------------------------------------------------------- the plan page
+
+
+@router.get("/carer/households/{household_id}/plan", response_class=HTMLResponse)
+def plan_page(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep, clock: ClockDep,
+              done: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
+    """The plan: its order, a note per item, and the printable, PDF and easy-read versions."""
+    try:
+        with write_session(engine) as session:
+            household = svc.visible_household(session, who.user, household_id)
+            items = plan.list_plan(session, who.user, household_id, now=clock())
+    except NotFound:
+        return not_found(who)
+    return render("carer_plan.html", who=who, title=f"Plan for {household.label}", label=household.label,
+                  household_id=household_id, items=items, notice=PLAN_DONE.get(done or ""))
+
+
+PLAN_DONE = {"note": "Note saved.", "moved": "Moved.", "removed": "Removed from the plan."}
+
+
+def _item_id(value) -> int | None:
+    try:
+        found = int(str(value or ""))
+    except ValueError:
+        return None
+    return found if 0 < found < 2**63 else None
+
+
+def _plan_back(household_id: int, done: str, item_id: int | None = None) -> Response:
+    return see_other(f"/carer/households/{household_id}/plan?done={done}" + (f"#item-{item_id}" if item_id else ""))
+
+
+@router.post("/carer/households/{household_id}/plan/change")
+def change_item(household_id: HouseholdId, who: HouseholdPerson, form: PostedForm, engine: EngineDep,
+                clock: ClockDep) -> Response:
+    """Save an item's note, or move it up or down."""
+    item_id = _item_id(form.get("item_id"))
+    move = form.get("move")
+    change = plan.PlanItemChange(move=move) if move in ("up", "down") else \
+        plan.PlanItemChange(note=str(form.get("note") or "")[:plan.MAX_NOTE_CHARS])
+    try:
+        with write_session(engine) as session:
+            plan.change_item(session, who.user, household_id, item_id, change, now=clock())
+    except NotFound:
+        return not_found(who)
+    except KindmapError:
+        return _plan_back(household_id, "")
+    return _plan_back(household_id, "moved" if move in ("up", "down") else "note", item_id)
+
+
+@router.post("/carer/households/{household_id}/plan/remove")
+def remove_item(household_id: HouseholdId, who: HouseholdPerson, form: PostedForm, engine: EngineDep,
+                clock: ClockDep) -> Response:
+    """Take an item out of the plan."""
+    try:
+        with write_session(engine) as session:
+            plan.remove_from_plan(session, who.user, household_id, _item_id(form.get("item_id")), now=clock())
+    except NotFound:
+        return not_found(who)
+    except KindmapError:
+        return _plan_back(household_id, "")
+    return _plan_back(household_id, "removed")
+
+
+def _printable(engine, settings, who: PageUser, household_id: int, clock):
+    with write_session(engine) as session:
+        return plan.printable(session, settings, who.user, household_id, now=clock())
+
+
+@router.get("/carer/households/{household_id}/plan/pdf")
+def plan_pdf(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep, settings: SettingsDep,
+             clock: ClockDep) -> Response:
+    """The one-page plan as a PDF to download (the same page as the print view; no home, no coordinates)."""
+    try:
+        label, items = _printable(engine, settings, who, household_id, clock)
+    except NotFound:
+        return not_found(who)
+    html = env.get_template("plan.html").render(label=label, items=items, dots=plan.sketch_map(items),
+                                                 attribution=ATTRIBUTION)
+    body = printing.to_pdf(html, css=(web_dir() / "plan.css").read_text(encoding="utf-8"))
+    return Response(body, media_type="application/pdf", headers={
+        **PRIVATE_PAGE, "Content-Disposition": 'attachment; filename="our-places-plan.pdf"'})
+
+
+@router.get("/carer/households/{household_id}/plan/easy-read", response_class=HTMLResponse)
+def easy_read_page(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep, settings: SettingsDep,
+                   clock: ClockDep) -> HTMLResponse:
+    """The plan in easy read: one place per page, large type, a symbol for each kind of place."""
+    try:
+        label, items = _printable(engine, settings, who, household_id, clock)
+    except NotFound:
+        return not_found(who)
+    return render("carer_easy_read.html", who=who, title="My places to go", label=label,
+                  pages=easy_read.easy_pages(items), household_id=household_id)

@@ -67,6 +67,16 @@ def remove_from_plan(household_id: HouseholdId, user: CurrentUser, engine: Engin
     return Response(status_code=204)
 
 
+@router.patch("/api/households/{household_id}/plan", response_model=list[plan.PlanItemPublic], responses=ERRORS)
+def change_plan_item(household_id: HouseholdId, body: plan.PlanItemChange, user: CurrentUser, engine: EngineDep,
+                     clock: ClockDep,
+                     item_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="The plan item to change.")] = None,
+                     ) -> list[plan.PlanItemPublic]:
+    """Change one item's note, or move it one place up or down; answers the plan in its new order."""
+    with write_session(engine) as session:
+        return plan.change_item(session, user, household_id, item_id, body, now=clock())
+
+
 @router.post("/api/households/{household_id}/not-for-us", response_model=int, responses=ERRORS)
 def turn_down(household_id: HouseholdId, body: not_for_us.NotForUsCreate, user: CurrentUser, engine: EngineDep,
               clock: ClockDep) -> int:

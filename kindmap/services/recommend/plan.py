@@ -76,7 +76,9 @@ def _public(session: Session, item: PlanItem) -> PlanItemPublic:
 
 
 def _rows(session: Session, household_id: int) -> list[PlanItem]:
-    return list(session.exec(select(PlanItem).where(PlanItem.household_id == household_id).order_by(PlanItem.id)).all())
+    """The plan in its carers' order (items never moved keep the order they were added in)."""
+    rows = session.exec(select(PlanItem).where(PlanItem.household_id == household_id).order_by(PlanItem.id)).all()
+    return sorted(rows, key=lambda r: (r.position if r.position is not None else r.id, r.id))
 
 
 def list_plan(session: Session, user: User, household_id: int, *, now: datetime | None = None) -> list[PlanItemPublic]:
@@ -105,7 +107,9 @@ def add_to_plan(session: Session, user: User, household_id: int, data: PlanItemC
         raise Conflict(f"{field}: it is already in the plan")
     if len(existing) >= MAX_PLAN_ITEMS:
         raise InvalidQuery(f"a plan holds at most {MAX_PLAN_ITEMS} items; remove one first")
-    item = PlanItem(household_id=household_id, note=data.note, added_by=user.id, added_at=now or utcnow(), **given)
+    last = max((r.position if r.position is not None else r.id for r in existing), default=0)
+    item = PlanItem(household_id=household_id, note=data.note, added_by=user.id, added_at=now or utcnow(),
+                    position=last + 1, **given)
     session.add(item)
     session.flush()
     record(session, user=user, household_id=household_id, action="update", detail="plan add", now=now)
@@ -123,6 +127,38 @@ def remove_from_plan(session: Session, user: User, household_id: int, item_id: i
         raise NotFound("plan item not found")
     session.delete(item)
     record(session, user=user, household_id=household_id, action="update", detail="plan remove", now=now)
+
+
+class PlanItemChange(SQLModel):
+    """A change to one plan item: its note, and/or a move one place up or down the plan."""
+
+    note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    move: Literal["up", "down"] | None = None
+
+
+def change_item(session: Session, user: User, household_id: int, item_id: int | None, data: PlanItemChange, *,
+                now: datetime | None = None) -> list[PlanItemPublic]:
+    """Change one item's note (an empty note clears it) or move it; the plan as it is now."""
+    visible_household(session, user, household_id)
+    if item_id is None:
+        raise InvalidQuery("item_id: give the id of the plan item to change")
+    rows = _rows(session, household_id)
+    at = next((k for k, r in enumerate(rows) if r.id == item_id), None)
+    if at is None:
+        raise NotFound("plan item not found")
+    changes = data.model_dump(exclude_unset=True)
+    if "note" in changes:
+        rows[at].note = (data.note or "").strip() or None
+    if data.move is not None:
+        other = at - 1 if data.move == "up" else at + 1
+        if 0 <= other < len(rows):
+            rows[at], rows[other] = rows[other], rows[at]
+    for position, row in enumerate(rows, start=1):  # renumbered whole, so the order is always one sequence
+        row.position = position
+        session.add(row)
+    record(session, user=user, household_id=household_id, action="update", detail="plan change", now=now)
+    session.flush()
+    return [_public(session, item) for item in rows]
 
 
 # --------------------------------------------------------------------------- the printable page
@@ -143,6 +179,7 @@ class PrintItem:
     note: str | None
     lon: float | None
     lat: float | None
+    category_slug: str | None = None
 
 
 def _next(row, kind: str, local_now: datetime) -> str | None:
@@ -176,7 +213,7 @@ def printable(session: Session, settings: Settings, user: User, household_id: in
             what=(getattr(row, "description", None) or "") if kind != "place" else (labels.get(category) or ""),
             walk=None, when=_next(row, kind, local_now) if row is not None else None,
             address=place.address if place is not None else None, phone=getattr(row, "phone", None),
-            website=getattr(row, "website", None), note=item.note, lon=lon, lat=lat))
+            website=getattr(row, "website", None), note=item.note, lon=lon, lat=lat, category_slug=category))
     located = [i for i in items if i.lon is not None]
     if located:
         minutes = walk_minutes_to(session, settings, household, [(i.lon, i.lat) for i in located])
