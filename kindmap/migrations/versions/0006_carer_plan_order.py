@@ -1,7 +1,7 @@
 """carer app: plan order
 
 Revision ID: 0006_carer_plan_order
-Revises: 0005_carer_not_for_us
+Revises: 0005_inclusion
 Create Date: 2026-12-07 13:22:46.246392
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0006_carer_plan_order'
-down_revision = '0005_carer_not_for_us'
+down_revision = '0005_inclusion'
 branch_labels = None
 depends_on = None
 
