@@ -1,15 +1,15 @@
 """carer app: plan order
 
-Revision ID: 0006_carer_plan_order
-Revises: 0005_inclusion
+Revision ID: 0007_carer_plan_order
+Revises: 0006_postcode_area_cover
 Create Date: 2026-12-07 13:22:46.246392
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0006_carer_plan_order'
-down_revision = '0005_inclusion'
+revision = '0007_carer_plan_order'
+down_revision = '0006_postcode_area_cover'
 branch_labels = None
 depends_on = None
 
