@@ -27,6 +27,7 @@ from kindmap.services.catalogue import mapview
 from kindmap.services.catalogue.search import SearchQuery
 from kindmap.services.community import answers
 from kindmap.services.community.contributions import HONEYPOT, PROBLEMS, public_notes
+from kindmap.services.imports.merge import disputed_hours
 from kindmap.taxonomy import categories
 
 router = APIRouter(tags=["pages"])
@@ -171,7 +172,8 @@ def place_page(place_id: int, session: SessionDep, settings: SettingsDep, user: 
                    lon=feature.geometry.coordinates[0], lat=feature.geometry.coordinates[1],
                    notes=public_notes(session, place_id), activities=_activities(session, place_id, settings.timezone),
                    problems=PROBLEMS, questions=answers.QUESTIONS,
-                   visitor_facts=answers.visitor_facts(session, place_id), user=user)
+                   visitor_facts=answers.visitor_facts(session, place_id), disputed=disputed_hours(session, place_id),
+                   user=user)
 
 
 @router.get("/suggest", response_class=HTMLResponse, include_in_schema=False)

@@ -30,6 +30,7 @@ from kindmap.services.catalogue.search import locate_postcode
 from kindmap.services.community.review import add_review_item
 from kindmap.services.imports.dedupe import FILLABLE, Candidate, DedupeReport, Matcher
 from kindmap.services.imports.files import upsert_places
+from kindmap.services.imports.merge import merge_into
 from kindmap.services.imports.runs import DryRun, ImportReport, file_sha256
 from kindmap.services.regions import ensure_region
 from kindmap.taxonomy import categories
@@ -107,22 +108,6 @@ def _to_create(item: Incoming, *, source: str, licence: str | None, postcode_col
     return place, from_postcode
 
 
-def _fill(place: Place, new: PlaceCreate) -> bool:
-    """Fill the place's empty fields from a second source; never overwrite. True if anything changed."""
-    changed = False
-    for name in FILLABLE + _CRITERIA:
-        value = getattr(new, name)
-        if value is not None and getattr(place, name) is None:
-            setattr(place, name, value)
-            changed = True
-    if changed:
-        from kindmap.hours import check_hours
-
-        place.opening_hours_valid = None if not place.opening_hours else check_hours(place.opening_hours).valid
-        place.updated_at = utcnow()
-    return changed
-
-
 def _save_extra(session: Session, existing: dict[str, PlaceExtra], *, region_id: int, source: str, source_id: str,
                 kind: str, raw: Any, place_id: int | None, match: str | None, note: str | None = None) -> None:
     data = json.dumps(raw, ensure_ascii=False, sort_keys=True)
@@ -185,10 +170,17 @@ def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: l
                     result.dedupe.near_misses.append(near)
             if target is not None:
                 merged[item.source_id] = (target.id, reason or "merged")
-                if _fill(target, place):
+                filled, differences = merge_into(session, target, place, fields=FILLABLE + _CRITERIA, source=source,
+                                                 source_id=item.source_id, file=path.name)
+                if filled:
                     report.updated += 1
+                    report.changes.append({"place_id": target.id, "source_id": item.source_id, "name": target.name,
+                                           "filled": filled})
                 else:
                     report.unchanged += 1
+                if differences:
+                    report.warnings.append(f"{target.name}: {path.name} gives other opening hours ("
+                                           + "; ".join(differences) + "); both queued for review")
             else:
                 new.append(place)
         upsert_places(session, region_id=reg.id, source=source, places=new, report=report)
