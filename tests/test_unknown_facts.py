@@ -124,6 +124,6 @@ def test_rutland_filters_show_their_not_known_counterparts(rutland_client):
     step = get(step_free="true")
     assert step["matched"] == 0 and step["hint"].startswith(f"Step-free access is known for 0 of {total} places")
     saturday = get(open_at="2026-12-12T10:30")
-    assert saturday["facts"]["hours"]["unknown"] > 150
+    assert saturday["facts"]["hours"]["unknown"] > 0.9 * total  # hours are recorded for a handful
     assert get(open_at="2026-12-12T10:30", include_unknown="true")["matched"] == (
         saturday["matched"] + saturday["facts"]["hours"]["unknown"])
