@@ -22,14 +22,14 @@ from kindmap.models.accounts import User
 from kindmap.services.accounts.auth import resolve_token
 
 PUBLIC_LINKS = (("/", "Map of places"), ("/suggest", "Suggest a place"))
-# Role → the signed-in pages it can use, in the order shown. Admins use the council and
-# moderation pages (ANALYSTS, MODERATORS); carers' and scheme workers' pages are their own.
+# Role → the signed-in pages it can use, in the order shown (the same start pages as
+# kindmap.api.page_session.HOME). Admins also use the households, council and moderation pages.
 ROLE_LINKS: dict[str, tuple[tuple[str, str], ...]] = {
     "carer": (("/carer", "My households"),),
     "scheme_worker": (("/scheme", "Scheme households"),),
     "council_analyst": (("/council", "Council view"),),
     "moderator": (("/moderate", "Review queue"),),
-    "admin": (("/council", "Council view"), ("/moderate", "Review queue")),
+    "admin": (("/carer", "Households"), ("/council", "Council view"), ("/moderate", "Review queue")),
 }
 SIGN_IN = "/login"
 

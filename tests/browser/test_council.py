@@ -72,13 +72,30 @@ def _sign_in(page, server: str, who=ANALYST) -> None:
     page.fill("#si-email", who[0])
     page.fill("#si-password", who[1])
     page.click("#page-sign-in button[type=submit]")
-    expect(page.locator("#council")).to_be_visible()
-    expect(page.locator("#region option")).to_have_count(2)
+    if who == ANALYST:
+        expect(page.locator("#council")).to_be_visible()
+        expect(page.locator("#region option")).to_have_count(2)
 
 
 def _show_testshire(page) -> None:
     page.select_option("#region", "testshire")
-    expect(page.locator("#status")).to_have_text("Freshness for Testshire loaded.")
+    expect(page.locator("#status")).to_have_text("Showing Testshire, 15 minutes' walk.")
+
+
+def _sign_in_from_the_navigation(page, server: str) -> None:
+    """Signed out on a public page: 'Sign in' in the navigation, then 'Council view' there."""
+    page.goto(server + "/suggest")
+    page.locator("nav.page-nav a", has_text="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/login\?next=/suggest$"))
+    page.fill("#email", ANALYST[0])
+    page.fill("#password", ANALYST[1])
+    page.locator("form[action='/login'] button[type=submit]").click()
+    expect(page).to_have_url(server + "/suggest")
+    nav = page.locator("nav.page-nav a")
+    assert "Council view" in nav.all_text_contents() and "Review queue" not in nav.all_text_contents()
+    page.locator("nav.page-nav a", has_text="Council view").click()
+    expect(page).to_have_url(server + "/council")
+    expect(page.locator("#gaps")).to_be_visible(timeout=30_000)
 
 
 def _storage_is_empty(page) -> bool:
@@ -115,66 +132,74 @@ def test_wrong_password_shows_the_message_and_keeps_the_email(page, server, coun
     assert _storage_is_empty(page)
 
 
-def test_analyst_sees_freshness_and_gaps_from_the_api_under_the_real_csp(page, server, council_data):
+def test_analyst_journey_map_charts_what_if_and_the_pdf_report(page, server, council_data, tmp_path, artifacts):
     token = _token(server)
-    fresh = _api(server, "/api/freshness?region=testshire", token)
-    _sign_in(page, server)
+    _sign_in_from_the_navigation(page, server)
     _show_testshire(page)
+    gaps = _api(server, "/api/gaps?region=testshire&minutes=15&profile=walk&slot=any", token)
+    fresh = _api(server, "/api/freshness?region=testshire", token)
+    assert gaps["method"] == "network" and gaps["totals"]["households"] == 200
 
-    # Freshness at a glance: the summary and both tables carry the API's figures.
-    t = fresh["total"]
-    assert t["places"] == 6
-    summary = page.locator("#freshness-summary")
-    expect(summary).to_contain_text(f"{_pct(t['fresh'], t['places'])} ({t['fresh']} of {t['places']})")
-    expect(summary).to_contain_text(f"{_pct(t['checked_by_person'], t['places'])} ({t['checked_by_person']} of {t['places']}) were checked by a person")
-    cat_rows = page.locator("#fresh-by-category tbody tr")
-    expect(cat_rows).to_have_count(len(fresh["by_category"]))
-    assert page.locator("#fresh-by-category tbody th[scope=row]").all_text_contents() == [c["label"] for c in fresh["by_category"]]
-    first = fresh["by_category"][0]
-    assert cat_rows.first.locator("td").first.text_content() == str(first["places"])
-    area_labels = page.locator("#fresh-by-area tbody th[scope=row]").all_text_contents()
-    assert area_labels == [a["label"] for a in fresh["by_area"]]
-    assert {"Testshire West", "Testshire East"} <= set(area_labels)
-    assert sum(a["places"] for a in fresh["by_area"]) == 6
-    assert page.locator("#fresh-by-area caption").text_content() == "By small area"
-    # Oldest records link to their place pages; names (XSS payloads among them) are plain text.
+    # The headline in sentences and the assumptions box, as the API words them.
+    assert page.locator("#headline p").all_text_contents() == gaps["headline"]
+    expect(page.locator("#assumptions h3")).to_have_text("Method and assumptions")
+    assert page.locator("#assumptions-list li").all_text_contents()[:len(gaps["assumptions"])] == gaps["assumptions"]
+    # Two maps: one outline per small area on each, the legends visible under them.
+    expect(page.locator("#reach-map path.area-shape")).to_have_count(2)
+    expect(page.locator("#deprivation-map path.area-shape")).to_have_count(2)
+    expect(page.locator("#reach-legend li")).to_have_count(6)
+    expect(page.locator("#deprivation-legend li")).to_have_count(11)
+    expect(page.locator("#reach-legend")).to_be_visible()
+    # Charts: 5/10/15/20 minutes, and by decile (TS01 decile 2, TS02 decile 7).
+    expect(page.locator("#chart-minutes rect.bar")).to_have_count(4)
+    expect(page.locator("#chart-deciles rect.bar")).to_have_count(2)
+    share15 = gaps["totals"]["share_within_15"]
+    expect(page.locator("#chart-minutes text.value").nth(2)).to_have_text(f"{round(share15 * 100)}%")
+    # Priority areas by name, code in small print; freshness as a chart.
+    ranked = [a for a in sorted(gaps["areas"], key=lambda a: -a["priority"]) if a["priority"] > 0]
+    assert page.locator("#priority .area-label").all_text_contents() == [a["label"] for a in ranked][:5]
+    assert page.locator("#priority .area-code").all_text_contents() == [f"{a['name']} · {a['code']}" for a in ranked][:5]
+    expect(page.locator("#chart-freshness rect.bar")).to_have_count(2 * len(fresh["by_category"]))
     links = page.locator("#oldest a")
     expect(links).to_have_count(len(fresh["oldest"]))
-    assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [f"/places/{o['place_id']}" for o in fresh["oldest"]]
-    assert links.all_text_contents() == [o["name"] for o in fresh["oldest"]]
+    assert links.all_text_contents() == [o["name"] for o in fresh["oldest"]]  # XSS payloads among them, as text
 
-    # Gaps: 10 minutes' walk on Testshire's path network.
-    page.select_option("#minutes", "10")
-    page.select_option("#pace", "walk")
-    page.click("#gaps-form button[type=submit]")
-    expect(page.locator("#gaps-results-heading")).to_be_focused()
-    gaps = _api(server, "/api/gaps?region=testshire&minutes=10&profile=walk&slot=any", token)
-    assert gaps["method"] == "network" and gaps["totals"]["households"] == 200
-    tot = gaps["totals"]
-    expect(page.locator("#gaps-summary")).to_contain_text(
-        f"{_pct(tot['covered_households'], tot['households'])} of households ({round(tot['covered_households'])} of 200)")
-    expect(page.locator("#gaps-estimated")).to_have_count(0)
-    deciles = page.locator("#gaps-by-decile tbody tr")
-    expect(deciles).to_have_count(len(gaps["by_decile"]))
-    decile_heads = page.locator("#gaps-by-decile tbody th[scope=row]").all_text_contents()
-    assert "2" in decile_heads and "7" in decile_heads
-    priority = page.locator("#gaps-priority tbody th[scope=row]").all_text_contents()
-    ranked = sorted(gaps["areas"], key=lambda a: -a["priority"])[:10]
-    assert priority == [f"{a['name']} ({a['code']})" for a in ranked]
-    assert page.locator("#gaps-priority thead th[scope=col]").count() == 6
+    # What-if: place a new welcoming place by clicking the reach map; the gain by decile is the API's.
+    page.click("#what-if-toggle")
+    expect(page.locator("#what-if-toggle")).to_have_attribute("aria-pressed", "true")
+    box = page.locator("#reach-map").bounding_box()
+    with page.expect_response(lambda r: "/api/gaps/what-if" in r.url) as answer:
+        page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+    result = answer.value.json()
+    gained = round(result["change_covered_households"])
+    expect(page.locator("#what-if-result .what-if-headline")).to_contain_text("This new place would bring")
+    if gained > 0:
+        expect(page.locator("#what-if-result .what-if-headline")).to_contain_text(f"{gained:,} more")
+    expect(page.locator("#what-if-deciles tbody tr")).to_have_count(len(result["change_by_decile"]))
+    assert page.locator("#what-if-deciles tbody th").all_text_contents() == ["2", "7"]
+    # A second one from the keyboard route: at the map's centre.
+    with page.expect_response(lambda r: "/api/gaps/what-if" in r.url) as answer:
+        page.click("#what-if-centre")
+    assert len(answer.value.request.post_data_json["add"]) == 2
+    expect(page.locator("#what-if-result .what-if-headline")).to_contain_text("These 2 new places")
+    page.click("#what-if-clear")
+    expect(page.locator("#what-if-result")).to_be_empty()
 
-    # Farshire has no path network: the page says its figures are estimated.
-    page.select_option("#region", "farshire")
-    expect(page.locator("#status")).to_have_text("Freshness for Farshire loaded.")
-    page.select_option("#pace", "slow")
-    page.click("#gaps-form button[type=submit]")
-    expect(page.locator("#gaps-estimated")).to_contain_text("Estimated")
-    expect(page.locator("#gaps-by-decile tbody th[scope=row]")).to_have_text(["1 (most deprived)"])
-    expect(page.locator("#gaps-priority tbody th[scope=row]")).to_have_text(["Farshire Central (FS01)"])
+    # The PDF report: headline, assumptions box and charts.
+    pypdf = pytest.importorskip("pypdf")
+    with page.expect_download(timeout=60_000) as dl:
+        page.click("#report-pdf")
+    path = tmp_path / "report.pdf"
+    dl.value.save_as(path)
+    pdf = pypdf.PdfReader(str(path))
+    first = re.sub(r"\s+", " ", pdf.pages[0].extract_text())
+    assert re.sub(r"\s+", " ", gaps["headline"][0])[:60] in first
+    assert "Method and assumptions" in first
+    assert sum(len(p.images) for p in pdf.pages) >= 4
 
     assert page.watch.csp_violations(page) == []
-    assert page.watch.console_errors == [] and page.watch.page_errors == [] and page.watch.dialogs == []
-    assert not any(ANALYST[1].replace(" ", "+") in u or ANALYST[1].replace(" ", "%20") in u for u in page.watch.requests)
+    assert page.watch.page_errors == [] and page.watch.dialogs == []
+    assert not [e for e in page.watch.console_errors if "ERR_" not in e and "Failed to load resource" not in e]
     assert _storage_is_empty(page)
 
     page.click("#nav-sign-out")
@@ -182,6 +207,14 @@ def test_analyst_sees_freshness_and_gaps_from_the_api_under_the_real_csp(page, s
     page.goto(server + "/council")
     expect(page.locator("#page-sign-in")).to_be_visible()
     assert page.locator("table").count() == 0
+
+
+def test_farshire_without_a_path_network_says_its_figures_are_estimated(page, server, council_data):
+    _sign_in(page, server)
+    page.select_option("#region", "farshire")
+    expect(page.locator("#status")).to_have_text("Showing Farshire, 15 minutes' walk.", timeout=30_000)
+    expect(page.locator("#gaps-estimated")).to_contain_text("Estimated")
+    expect(page.locator("#gaps-areas tbody .area-code")).to_have_text(["Farshire Central · FS01"])
 
 
 def test_a_moderator_gets_a_plain_not_for_your_account_page(page, server, council_data):
@@ -199,26 +232,40 @@ def test_a_moderator_gets_a_plain_not_for_your_account_page(page, server, counci
     expect(page).to_have_url(server + "/")
 
 
-def test_axe_finds_no_violations_and_the_page_fits_375_px(browser, server, council_data):
-    ctx = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-GB", bypass_csp=True)
+@pytest.mark.parametrize("width", [1280, 375])
+def test_axe_finds_no_violations_in_every_state(browser, server, council_data, artifacts, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB", bypass_csp=True)
     page = ctx.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     try:
         page.goto(server + "/council")
-        assert axe_violations(page) == []
+        assert axe_violations(page) == []  # signed out
         _sign_in(page, server)
         _show_testshire(page)
-        page.click("#gaps-form button[type=submit]")
-        expect(page.locator("#gaps-priority")).to_be_visible()
-        assert axe_violations(page) == []
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375
-        box = page.locator("#gaps-form button[type=submit]").bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert axe_violations(page) == []  # maps, charts, tables
+        page.click("#what-if-centre")
+        expect(page.locator("#what-if-deciles")).to_be_visible()
+        page.click("#best-sites")
+        expect(page.locator("#best-sites-result")).not_to_have_text(re.compile("Finding"))
+        page.locator("details.council-details summary").first.click()
+        assert axe_violations(page) == []  # what-if, best sites, the full table open
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(artifacts / f"council-{width}.png"), full_page=True)
     finally:
         ctx.close()
 
 
+def test_axe_on_the_not_for_your_account_page(browser, server, council_data):
+    from tests.browser.conftest import MODERATOR
 
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        _sign_in(page, server, MODERATOR)
+        expect(page.locator("h1")).to_have_text("The council view is not for your account")
+        assert axe_violations(page) == []
+    finally:
+        ctx.close()
 
 
 def test_password_never_reaches_the_url(page, server, council_data):

@@ -1,24 +1,22 @@
-/* The council page (signed in with the web session cookie; the server only serves it to analysts
- * and admins): pick a region, then freshness at a glance and the gap analysis. Every text goes in
- * with textContent. */
+/* The council view (signed in with the web session cookie; the server serves it to analysts and
+ * admins only): for a council area, who can walk to a welcoming, free place — headline, method and
+ * assumptions, maps of reach and deprivation side by side, charts, the areas to look at first by
+ * the names people know, what-if on the map — and how up to date the places are.
+ * Every text goes in with textContent. */
 
 import { clear, h } from "../dom.js";
 import { detailOf, withSession } from "../staff.js";
+import { AreaMaps, legends } from "../council/areamap.js";
+import { barChart, pct, stackedBars } from "../council/charts.js";
+import { WhatIf } from "../council/whatif.js";
 
 let el = {};
-let freshSeq = 0; // a slower answer for a region no longer selected is dropped
-const SLOW = "Working this out can take a few seconds for a large region…";
-
-function pct(share) {
-  return share === null || share === undefined || !isFinite(share) ? "no places" : Math.round(share * 100) + "%";
-}
+let maps = null;
+let whatIf = null;
+let seq = 0; // a slower answer for a choice no longer shown is dropped
+let config = {};
 
 function count(n) { return Math.round(Number(n) || 0).toLocaleString("en-GB"); }
-
-function ofCount(part, whole) {
-  if (!whole) return "no places";
-  return pct(part / whole) + " (" + count(part) + " of " + count(whole) + ")";
-}
 
 function day(iso) {
   if (!iso) return "never";
@@ -26,15 +24,22 @@ function day(iso) {
   return isNaN(d) ? String(iso) : d.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
 }
 
-async function api(url) {
-  const r = await withSession("GET", url);
-  if (r.status === 401) { window.location.reload(); throw new Error("signed out"); }
-  if (r.status === 403) throw new Error("Your account cannot see this view. Ask an administrator for council analyst access.");
+async function api(method, url, body) {
+  const r = await withSession(method, url, body);
+  if (r.status === 401) { window.location.reload(); throw new Error("Your sign-in has ended. Please sign in again."); }
   if (!r.ok) throw new Error(await detailOf(r));
   return r.json();
 }
 
-/* A table with a caption, column headers and a row header per row; cells are [text, numeric?]. */
+function query() {
+  return { region: el.region.value, minutes: el.minutes.value, profile: el.pace.value, slot: el.slot.value };
+}
+
+function decileName(d) {
+  if (d === null || d === undefined) return "not known";
+  return d === 1 ? "1 (most deprived)" : d === 10 ? "10 (least deprived)" : String(d);
+}
+
 function table(id, caption, columns, rows) {
   const wrap = h("div", "table-wrap");
   const t = h("table", "council-table");
@@ -42,11 +47,7 @@ function table(id, caption, columns, rows) {
   t.appendChild(h("caption", null, caption));
   const head = h("thead");
   const hr = h("tr");
-  columns.forEach(function (c, i) {
-    const th = h("th", i ? "num" : null, c);
-    th.scope = "col";
-    hr.appendChild(th);
-  });
+  columns.forEach(function (c, i) { const th = h("th", i ? "num" : null, c); th.scope = "col"; hr.appendChild(th); });
   head.appendChild(hr);
   t.appendChild(head);
   const body = h("tbody");
@@ -62,37 +63,96 @@ function table(id, caption, columns, rows) {
   });
   t.appendChild(body);
   wrap.appendChild(t);
-  // Lets keyboard users scroll a table wider than a phone screen.
-  wrap.tabIndex = 0;
+  wrap.tabIndex = 0; // lets keyboard users scroll a table wider than a phone screen
   wrap.setAttribute("role", "region");
   wrap.setAttribute("aria-label", caption);
   return wrap;
 }
 
-function shareRow(s) {
-  return [s.label, count(s.places), ofCount(s.fresh, s.places), ofCount(s.checked_by_person, s.places)];
+/* An area as people know it, with the statistical name and code in small print. */
+function areaName(a) {
+  const span = h("span", "area-name");
+  span.appendChild(h("span", "area-label", a.label || a.name));
+  span.appendChild(h("small", "area-code", a.name + " · " + a.code));
+  return span;
+}
+
+function renderGaps(g) {
+  const q = query();
+  el.estimated.hidden = g.method !== "estimated";
+  el.estimated.textContent = g.method === "estimated"
+    ? "Estimated: " + g.region_name + " has no path network loaded, so walks are straight-line distance with a detour allowance." : "";
+  clear(el.headline);
+  g.headline.forEach(function (s) { el.headline.appendChild(h("p", null, s)); });
+  clear(el.assumptions);
+  g.assumptions.concat(g.notes.filter(function (n) { return n.indexOf("no opening hours") === -1; }))
+    .forEach(function (s) { el.assumptions.appendChild(h("li", null, s)); });
+  const params = new URLSearchParams(q).toString();
+  el.pdf.href = "/api/gaps/report.pdf?" + params;
+  el.html.href = "/api/gaps/report.html?" + params;
+
+  el.gaps.hidden = false;
+  maps.invalidate();
+  maps.show(g.areas, g.place_points, g.minutes);
+  const noData = g.areas.filter(function (a) { return a.no_data; }).length;
+  el.mapNote.hidden = !noData;
+  el.mapNote.textContent = noData ? noData + (noData === 1 ? " small area has" : " small areas have") +
+    " no data (no households recorded, or mostly outside the map data): hatched, and not judged." : "";
+  el.depTitle.textContent = "Deprivation decile" + (g.deprivation_index ? " (" + g.deprivation_index + ")" : "");
+
+  barChart(el.chartMinutes, {
+    title: "Households within 5, 10, 15 and 20 minutes' walk", xLabel: "Walk of at most",
+    rows: [5, 10, 15, 20].map(function (m) { return { label: m + " min", share: g.totals["share_within_" + m] }; }),
+  });
+  const deciles = g.by_decile.filter(function (d) { return d.decile !== null; });
+  barChart(el.chartDeciles, {
+    title: "Households within " + g.minutes + " minutes' walk, by deprivation decile (1 = most deprived)",
+    xLabel: "Deprivation decile", colour: "bar-decile",
+    rows: deciles.map(function (d) { return { label: String(d.decile), share: d.share_covered, note: "(" + d.areas + " areas)" }; }),
+    reference: g.totals.share_covered, referenceLabel: "whole area " + pct(g.totals.share_covered),
+  });
+
+  clear(el.priority);
+  const top = g.areas.filter(function (a) { return a.priority > 0 && !a.no_data; })
+    .sort(function (a, b) { return b.priority - a.priority; }).slice(0, 5);
+  if (!top.length) el.priority.appendChild(h("li", null, "No area has households beyond the walk."));
+  top.forEach(function (a) {
+    const li = h("li");
+    li.appendChild(areaName(a));
+    li.appendChild(h("span", "area-facts", pct(a.share_covered) + " of " + count(a.households) + " households within " + g.minutes +
+      " minutes; " + count(a.uncovered_households) + " beyond; deprivation decile " + decileName(a.deprivation_decile) + "."));
+    el.priority.appendChild(li);
+  });
+  clear(el.areasTable);
+  el.areasTable.appendChild(table("gaps-areas", "Every small area, highest priority first",
+    ["Small area", "Households", "Within " + g.minutes + " min", "Beyond", "Deprivation decile", "Priority (0–100)"],
+    g.areas.slice().sort(function (a, b) { return b.priority - a.priority; }).map(function (a) {
+      return [areaName(a), count(a.households), a.no_data ? "no data" : pct(a.share_covered), count(a.uncovered_households),
+        decileName(a.deprivation_decile), String(Math.round(a.priority))];
+    })));
+  clear(el.sources);
+  el.sources.appendChild(g.sources.length ? table("sources-table", "Data behind these figures", ["Data", "Dated", "Imported", "Licence"],
+    g.sources.map(function (s) { return [s.what + " (" + s.file + ")", s.data_date || "–", s.imported || "–", s.licence]; }))
+    : h("p", null, "No import records are kept for this area."));
 }
 
 function renderFreshness(f) {
+  el.freshness.hidden = false;
   const t = f.total;
   const months = Math.round(f.stale_after_days / 30.4);
   el.freshSummary.textContent = t.places
-    ? ofCount(t.fresh, t.places) + " of the places in " + el.regionName() + " were confirmed in the last " + months +
-      " months; " + ofCount(t.checked_by_person, t.places) + " were checked by a person."
-    : "There are no places in " + el.regionName() + " yet.";
+    ? pct(t.fresh / t.places) + " of the places (" + count(t.fresh) + " of " + count(t.places) + ") were confirmed in the last " +
+      months + " months; " + pct(t.checked_by_person / t.places) + " were checked by a person."
+    : "There are no places here yet.";
+  stackedBars(el.chartFresh, {
+    title: "Places by type: confirmed in the last " + months + " months, and older", unit: "places",
+    parts: [{ label: "confirmed in the last " + months + " months", cls: "bar-fresh" }, { label: "older", cls: "bar-stale" }],
+    rows: f.by_category.map(function (c) { return { label: c.label, parts: [c.fresh, c.places - c.fresh] }; }),
+  });
   clear(el.freshTables);
   if (f.possibly_closed) {
     el.freshTables.appendChild(h("p", "council-note", f.possibly_closed + (f.possibly_closed === 1 ? " place is" : " places are") +
       " possibly closed and waiting for a moderator to check."));
-  }
-  const cols = ["Type of place", "Places", "Confirmed in the last " + months + " months", "Checked by a person"];
-  el.freshTables.appendChild(table("fresh-by-category", "By type of place", cols, f.by_category.map(shareRow)));
-  const areaCols = cols.slice();
-  areaCols[0] = "Small area";
-  if (f.by_area.length) {
-    el.freshTables.appendChild(table("fresh-by-area", "By small area", areaCols, f.by_area.map(shareRow)));
-  } else {
-    el.freshTables.appendChild(h("p", null, "No small areas are loaded for this region, so there is no breakdown by area."));
   }
   el.freshTables.appendChild(h("h3", null, "Oldest records — check these next"));
   if (!f.oldest.length) { el.freshTables.appendChild(h("p", null, "No records to check.")); return; }
@@ -111,135 +171,69 @@ function renderFreshness(f) {
   el.freshTables.appendChild(list);
 }
 
-function decileName(d) {
-  if (d === null || d === undefined) return "Not known";
-  return d === 1 ? "1 (most deprived)" : d === 10 ? "10 (least deprived)" : String(d);
-}
-
-function minutesText(m) { return m === null || m === undefined ? "over 60" : (Math.round(m * 10) / 10).toString(); }
-
-function renderGaps(g) {
-  clear(el.gaps);
-  const t = g.totals;
-  const pace = el.pace.options[el.pace.selectedIndex].text.toLowerCase();
-  const head = h("h3", null, "Results for " + g.region_name + ": " + g.minutes + " minutes, " + pace + ", " +
-    el.slot.options[el.slot.selectedIndex].text.toLowerCase());
-  head.id = "gaps-results-heading";
-  head.tabIndex = -1;
-  el.gaps.appendChild(head);
-  if (g.method === "estimated") {
-    const est = h("p", "council-note", "Estimated: " + g.region_name + " has no path network loaded, so walking times are " +
-      "estimated from straight-line distances.");
-    est.id = "gaps-estimated";
-    el.gaps.appendChild(est);
-  }
-  const summary = h("p", "council-summary", (t.households ? pct(t.covered_households / t.households) : "None") + " of households (" +
-    count(t.covered_households) + " of " + count(t.households) + ") live within a " + g.minutes + "-minute walk of a welcoming, free place (" +
-    g.places + (g.places === 1 ? " place" : " places") + " counted).");
-  summary.id = "gaps-summary";
-  el.gaps.appendChild(summary);
-  if (t.most_deprived_households) {
-    el.gaps.appendChild(h("p", null, "In the most deprived areas (deciles 1 and 2): " +
-      ofCount(t.most_deprived_covered, t.most_deprived_households) + " of households."));
-  }
-  el.gaps.appendChild(table("gaps-by-decile", "By deprivation decile (1 = most deprived)",
-    ["Deprivation decile", "Small areas", "Households", "Within the walk", "Households beyond it"],
-    g.by_decile.map(function (d) {
-      return [decileName(d.decile), count(d.areas), count(d.households), pct(d.share_covered), count(d.uncovered_households)];
-    })));
-  const top = g.areas.slice().sort(function (a, b) { return b.priority - a.priority; }).slice(0, 10);
-  el.gaps.appendChild(table("gaps-priority", "The " + top.length + " highest-priority areas (most households beyond the walk, weighted by deprivation)",
-    ["Small area", "Households", "Within the walk", "Median walk (minutes)", "Deprivation decile", "Priority (0–100)"],
-    top.map(function (a) {
-      return [a.name + " (" + a.code + ")", count(a.households), pct(a.share_covered), minutesText(a.median_walk_minutes),
-        decileName(a.deprivation_decile), String(Math.round(a.priority))];
-    })));
-  if (g.notes && g.notes.length) {
-    const notes = h("ul");
-    g.notes.forEach(function (n) { notes.appendChild(h("li", null, n)); });
-    el.gaps.appendChild(h("h4", null, "Notes"));
-    el.gaps.appendChild(notes);
-  }
-}
-
-async function loadFreshness() {
-  const region = el.region.value;
-  if (!region) return;
+async function show(event) {
+  if (event) event.preventDefault();
+  const q = query();
+  if (!q.region) return;
+  const mine = ++seq;
   el.error.textContent = "";
-  el.status.textContent = "Loading freshness for " + el.regionName() + "…";
-  clear(el.freshTables);
-  el.freshSummary.textContent = "";
-  clear(el.gaps);
-  const seq = ++freshSeq;
-  try {
-    const data = await api("/api/freshness?region=" + encodeURIComponent(region));
-    if (seq !== freshSeq) return;
-    renderFreshness(data);
-    el.status.textContent = "Freshness for " + el.regionName() + " loaded.";
-  } catch (e) {
-    if (seq === freshSeq && e.message !== "signed out") { el.error.textContent = e.message; el.status.textContent = ""; }
-  }
-}
-
-async function runGaps(event) {
-  event.preventDefault();
-  const q = new URLSearchParams({ region: el.region.value, minutes: el.minutes.value, profile: el.pace.value, slot: el.slot.value });
-  el.error.textContent = "";
-  el.status.textContent = "Working out the gaps… " + SLOW;
+  el.status.textContent = "Working out who can walk to a place… this can take a few seconds for a large area.";
   el.run.disabled = true;
-  clear(el.gaps);
+  whatIf.reset();
   try {
-    renderGaps(await api("/api/gaps?" + q.toString()));
-    el.status.textContent = "Gap analysis for " + el.regionName() + " ready.";
-    document.getElementById("gaps-results-heading").focus();
+    const params = new URLSearchParams(q);
+    params.set("geometry", "true");
+    const [g, f] = await Promise.all([api("GET", "/api/gaps?" + params.toString()),
+      api("GET", "/api/freshness?region=" + encodeURIComponent(q.region))]);
+    if (mine !== seq) return;
+    renderGaps(g);
+    renderFreshness(f);
+    el.status.textContent = "Showing " + g.region_name + ", " + g.minutes + " minutes' walk.";
+    if (event) el.resultsHeading.focus();
   } catch (e) {
-    if (e.message !== "signed out") { el.error.textContent = e.message; el.status.textContent = ""; }
+    if (mine === seq) { el.error.textContent = e.message; el.status.textContent = ""; }
   } finally {
-    el.run.disabled = false;
+    if (mine === seq) el.run.disabled = false;
   }
 }
 
-async function loadRegions() {
-  clear(el.region);
-  el.status.textContent = "Loading regions…";
-  const r = await fetch("/api/config", { headers: { Accept: "application/json" } });
-  if (!r.ok) throw new Error(await detailOf(r));
-  const regions = (await r.json()).regions || [];
-  regions.forEach(function (reg) {
-    const o = h("option", null, reg.name);
-    o.value = reg.slug;
-    el.region.appendChild(o);
-  });
-  if (!regions.length) throw new Error("No regions are loaded yet. Import a region first.");
-}
-
-async function begin() {
+async function start() {
+  const $ = function (id) { return document.getElementById(id); };
+  el = {
+    region: $("region"), minutes: $("minutes"), pace: $("pace"), slot: $("slot"), status: $("status"), error: $("council-error"),
+    run: document.querySelector("#gaps-form button[type=submit]"), gaps: $("gaps"), resultsHeading: $("gaps-results-heading"),
+    estimated: $("gaps-estimated"), headline: $("headline"), assumptions: $("assumptions-list"), pdf: $("report-pdf"),
+    html: $("report-html"), mapNote: $("map-note"), depTitle: $("deprivation-legend-title"), chartMinutes: $("chart-minutes"),
+    chartDeciles: $("chart-deciles"), priority: $("priority"), areasTable: $("areas-table"), sources: $("sources"),
+    freshness: $("freshness"), freshSummary: $("freshness-summary"), chartFresh: $("chart-freshness"), freshTables: $("freshness-tables"),
+  };
+  document.getElementById("gaps-form").addEventListener("submit", show);
+  el.region.addEventListener("change", function () { show(); });
+  legends($("reach-legend"), $("deprivation-legend"));
   try {
-    await loadRegions();
-    await loadFreshness();
+    const r = await fetch("/api/config", { headers: { Accept: "application/json" } });
+    if (!r.ok) throw new Error(await detailOf(r));
+    config = await r.json();
+    (config.regions || []).forEach(function (reg) {
+      const o = h("option", null, reg.name);
+      o.value = reg.slug;
+      el.region.appendChild(o);
+    });
+    if (!el.region.options.length) throw new Error("No council areas are loaded yet. Import one first (kindmap import region).");
+    if (typeof L === "undefined") throw new Error("The maps could not load; the figures below still work.");
   } catch (e) {
     el.error.textContent = e.message;
-    el.status.textContent = "";
+    if (!el.region.options.length || typeof L === "undefined") return;
   }
-}
-
-function start() {
-  el = {
-    council: document.getElementById("council"), heading: document.getElementById("council-heading"),
-    region: document.getElementById("region"), status: document.getElementById("status"),
-    error: document.getElementById("council-error"), freshSummary: document.getElementById("freshness-summary"),
-    freshTables: document.getElementById("freshness-tables"), gaps: document.getElementById("gaps-results"),
-    minutes: document.getElementById("minutes"), pace: document.getElementById("pace"),
-    slot: document.getElementById("slot"), run: document.querySelector("#gaps-form button[type=submit]"),
-  };
-  el.regionName = function () {
-    const o = el.region.options[el.region.selectedIndex];
-    return o ? o.text : "this region";
-  };
-  el.region.addEventListener("change", loadFreshness);
-  document.getElementById("region-form").addEventListener("submit", function (e) { e.preventDefault(); });
-  document.getElementById("gaps-form").addEventListener("submit", runGaps);
-  begin();
+  el.gaps.hidden = false; // the maps need their size before Leaflet draws them
+  maps = new AreaMaps($("reach-map"), $("deprivation-map"), config);
+  el.gaps.hidden = true;
+  whatIf = new WhatIf({
+    map: maps.reach, api: api, query: query,
+    el: { toggle: $("what-if-toggle"), centre: $("what-if-centre"), clear: $("what-if-clear"), best: $("best-sites"),
+      result: $("what-if-result"), bestResult: $("best-sites-result") },
+  });
+  show();
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
