@@ -31,7 +31,7 @@ export function initMap(onMove) {
   const el = app.el;
   const config = app.config;
   if (typeof L === "undefined") {
-    el.mapNote.textContent = "The map could not load. The places are listed below.";
+    el.mapNote.textContent = "The map could not load. The same places are in the list.";
     el.mapNote.hidden = false;
     return;
   }
