@@ -164,17 +164,31 @@ def ensure_network_for_cli(settings: Settings) -> None:
 @app.command("network")
 def network_build(
     region: Annotated[str, typer.Option(help="Region slug, e.g. rutland.")],
-    pbf: Annotated[Optional[Path], typer.Argument(help="OSM extract; defaults to the region manifest's.")] = None,
+    pbf: Annotated[Optional[Path], typer.Argument(
+        help="OSM extract; defaults to the region manifest's, or the one last imported for the region.")] = None,
+    demo_db: Annotated[bool, typer.Option("--demo")] = False,
 ) -> None:
-    """Build (or rebuild) a region's walking network from OpenStreetMap."""
-    from kindmap.ingest.manifest import ensure_file, load_manifest
+    """Build (or rebuild) the walking network of any region in the database (or with a manifest)."""
+    from kindmap.db import read_session
+    from kindmap.ingest.manifest import ensure_file, known_regions, load_manifest
+    from kindmap.services.imports.coverage import network_source
+    from kindmap.services.regions import find_region
     from kindmap.services.walking import build_region_network, network_path
 
     settings = get_settings()
     try:
-        if pbf is None:
+        if region not in known_regions():
+            with read_session(open_engine(settings, demo=demo_db)) as session:
+                find_region(session, region)  # NotFound names the regions there are
+        if pbf is None and region in known_regions():
             entry = load_manifest(region).file("osm")
             pbf = ensure_file(entry, data_dir=settings.data_dir, timeout_s=settings.download_timeout_s)
+        elif pbf is None:
+            pbf = network_source(settings, region)
+            if pbf is None:
+                raise InvalidQuery(f"region {region!r} has no manifest naming its OpenStreetMap extract and none was "
+                                   f"imported here; give the extract: kindmap network --region {region} FILE "
+                                   f"(or kindmap import osm FILE --region {region}, which also builds the network)")
         network = build_region_network(settings, region=region, pbf=pbf)
     except KindmapError as exc:
         fail(exc)

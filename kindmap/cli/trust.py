@@ -62,23 +62,39 @@ def import_osm_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the change report as JSON.")] = False,
     demo_db: Annotated[bool, typer.Option("--demo", help="Write to the demo database.")] = False,
 ) -> None:
-    """Import (or re-import) welcoming places from OSM: adds, updates OSM fields, flags missing places for review."""
+    """Import (or re-import) welcoming places from OSM and build the region's walking network: adds,
+    updates OSM fields, flags missing places for review, and says how much of the region the extract covers."""
+    from kindmap.services.imports.coverage import import_osm_step
     from kindmap.services.imports.files import import_osm
 
     settings = get_settings()
+    step = None
     try:
         engine = open_engine(settings, demo=demo_db)
         progress, tick = osm_progress()
         with progress:
-            report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=dry_run,
-                                progress=tick, force=force, reports_dir=settings.state_dir / "reports",
-                                limits=ImportLimits.from_settings(settings))
+            if dry_run:
+                report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=True,
+                                    progress=tick, force=force, reports_dir=settings.state_dir / "reports",
+                                    limits=ImportLimits.from_settings(settings))
+            else:
+                step = import_osm_step(engine, settings=settings, region=region, path=path, force=force, progress=tick,
+                                       limits=ImportLimits.from_settings(settings))
+                report = step.report
     except KindmapError as exc:
         fail(exc)
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=1, default=str) + "\n")
     else:
         print_change_report(report)
+        if step is not None:
+            cov = step.coverage
+            out.print(f"walking network: {step.network_nodes:,} nodes, {step.network_edges:,} edges, "
+                      f"{step.network_km:,.0f} km", highlight=False)
+            if cov.areas:
+                out.print(f"map data covers {cov.wholly} small areas wholly, {cov.partly} partly, {cov.outside} not at all"
+                          + (f"; no map data (not 'no access') in wards: {', '.join(cov.no_data_wards())}"
+                             if cov.outside else ""), highlight=False, soft_wrap=True)
 
 
 def _parse_changes(pairs: list[str]) -> dict:

@@ -35,26 +35,34 @@ def find_region(session: Session, slug: str) -> Region:
 
 def ensure_region(session: Session, slug: str, *, data_dir: Path) -> Region:
     """The region, created from its manifest (with its verified boundary) if new."""
-    from kindmap.ingest.manifest import ensure_file, known_regions, load_manifest
-
     slug = (slug or "").strip().lower()
     region = session.exec(select(Region).where(Region.slug == slug)).first()
     if region is not None:
         return region
+    region = region_from_manifest(session, slug, data_dir=data_dir)
+    session.add(region)
+    session.flush()
+    return region
+
+
+def region_from_manifest(session: Session, slug: str, *, data_dir: Path) -> Region:
+    """A new, unsaved region from its manifest (with its verified boundary); ``NotFound`` saying how
+    to set up a region that has none."""
+    from kindmap.ingest.manifest import ensure_file, known_regions, load_manifest
+
     if slug not in known_regions():
         raise NotFound(
             f"unknown region {slug!r}; known regions: {', '.join(known_slugs(session)) or '(none)'}. "
-            "Add a new one with: kindmap region add SLUG --name NAME --boundary FILE"
+            "Set up a council of England or Wales with: kindmap region setup CODE-OR-NAME --osm FILE "
+            "(e.g. kindmap region setup Newport --osm newport.osm.pbf), "
+            "or add another region with: kindmap region add SLUG --name NAME [--boundary FILE]"
         )
     manifest = load_manifest(slug)
     boundary = None
     entry = next((f for f in manifest.files if f.role == "boundary"), None)
     if entry is not None:
         boundary = _read_boundary(ensure_file(entry, data_dir=data_dir))
-    region = Region(slug=slug, name=manifest.name, code=manifest.code, nation=manifest.nation, boundary_geojson=boundary)
-    session.add(region)
-    session.flush()
-    return region
+    return Region(slug=slug, name=manifest.name, code=manifest.code, nation=manifest.nation, boundary_geojson=boundary)
 
 
 def add_region(session: Session, *, slug: str, name: str, code: str | None, boundary: Path | None) -> Region:

@@ -23,13 +23,13 @@ from kindmap.db import write_session
 from kindmap.errors import DataError
 from kindmap.geo.areas import covered_shares
 from kindmap.geo.projection import LocalProjection
-from kindmap.ingest.limits import ImportLimits
+from kindmap.ingest.limits import ImportLimits, check_file_size, import_limits
 from kindmap.ingest.osm_extent import Extent, extract_extent
 from kindmap.models import Area, Region
 from kindmap.services.imports.files import import_osm
 from kindmap.services.imports.runs import ImportReport
-from kindmap.services.regions import find_region
-from kindmap.services.walking import build_region_network
+from kindmap.services.regions import find_region, region_from_manifest
+from kindmap.services.walking import build_region_network, network_path
 
 WHOLLY, PARTLY = 0.99, 0.01  # shares at or above WHOLLY are "covered", at or below PARTLY "no map data"
 CLIP_MARGIN_M = 2000.0  # places this far outside the outline still belong (a library across the boundary)
@@ -124,13 +124,37 @@ def record_coverage(engine: Engine, *, region: str, extent: shapely.Geometry) ->
     return coverage
 
 
-def region_outline(engine: Engine, region: str) -> tuple[shapely.Geometry | None, str]:
-    """The region's outline (EPSG:4326) or None, and its name."""
+def region_outline(engine: Engine, region: str, *, data_dir: Path) -> tuple[shapely.Geometry | None, str]:
+    """The region's outline (EPSG:4326) or None, and its name, writing nothing: a region not yet
+    in the database is read from its manifest; an unknown one is ``NotFound`` saying how to set it up."""
     from kindmap.db import read_session
 
     with read_session(engine) as session:
-        reg = find_region(session, region)
+        reg = session.exec(select(Region).where(Region.slug == region)).first()
+        if reg is None:
+            reg = region_from_manifest(session, region, data_dir=data_dir)  # not added: import_osm creates it
         return (shape(json.loads(reg.boundary_geojson)) if reg.boundary_geojson else None), reg.name
+
+
+def source_path(settings: Settings, region: str) -> Path:
+    """Where the path of the extract a region's network was built from is kept (beside the network)."""
+    return network_path(settings, region).with_suffix(".source.json")
+
+
+def remember_source(settings: Settings, *, region: str, path: Path) -> None:
+    """Keep the extract's path, so ``kindmap network --region X`` can rebuild a region without a manifest."""
+    target = source_path(settings, region)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"path": str(Path(path).resolve())}), encoding="utf-8")
+
+
+def network_source(settings: Settings, region: str) -> Path | None:
+    """The extract a region's network was last built from by ``import osm``/``region setup``, if it still exists."""
+    try:
+        path = Path(json.loads(source_path(settings, region).read_text(encoding="utf-8"))["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return path if path.is_file() else None
 
 
 def import_osm_step(engine: Engine, *, settings: Settings, region: str, path: Path, force: bool = False,
@@ -139,21 +163,25 @@ def import_osm_step(engine: Engine, *, settings: Settings, region: str, path: Pa
     """Import an extract's places for ``region`` (clipped to its outline plus a margin), build its
     walking network, and record how much of the region the map data covers.
 
-    The region must exist; an extract that does not touch its outline is refused before
-    anything is written. ``extent`` saves reading the extract's extent again when the caller has it.
+    The region must exist (or have a manifest); an extract that does not touch its outline is
+    refused before anything is written, unless ``force``. A region without an outline takes the
+    extract's extent. ``extent`` saves reading the extract's extent again when the caller has it.
     """
     path = Path(path)
-    boundary, name = region_outline(engine, region)
+    check_file_size(path, max_mb=import_limits(limits).max_upload_mb)  # before the extent is read
+    boundary, name = region_outline(engine, region, data_dir=settings.data_dir)
     if on_step:
         on_step(f"finding where {path.name} has map data")
     extent = extent or extract_extent(path)
-    check_extract_touches(extent, boundary=boundary, region_name=name, file=path.name)
+    if not force:
+        check_extract_touches(extent, boundary=boundary, region_name=name, file=path.name)
     clip = buffered(boundary, CLIP_MARGIN_M) if boundary is not None else None
     report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=progress, force=force,
                         reports_dir=settings.state_dir / "reports", limits=limits, clip=clip)
     if on_step:
         on_step(f"building the walking network from {path.name}")
     network = build_region_network(settings, region=region, pbf=path)
+    remember_source(settings, region=region, path=path)
     coverage = record_coverage(engine, region=region, extent=extent.geometry)
     return OsmStep(report=report, extent=extent, coverage=coverage, network_nodes=network.n_nodes,
                    network_edges=network.n_edges, network_km=network.total_km)
