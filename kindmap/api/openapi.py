@@ -41,7 +41,13 @@ def install_openapi(app: FastAPI) -> None:
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         schemas["OgcException"] = OgcException.model_json_schema()
         schemas.update(oruk_schemas.components(str(oruk_folder(app))))
-        for path, name in ORUK_RESPONSES.items():
+        answers = dict(ORUK_RESPONSES)
+        if "OrukServicePage" in schemas:  # /services?minimal=true: just ids and last_modified
+            schemas["OrukServiceMinimalPage"] = oruk_schemas.minimal_page()
+            answers["/openreferral/services"] = "OrukServicesAnswer"
+            schemas["OrukServicesAnswer"] = {"anyOf": [{"$ref": "#/components/schemas/OrukServicePage"},
+                                                       {"$ref": "#/components/schemas/OrukServiceMinimalPage"}]}
+        for path, name in answers.items():
             answer = doc["paths"].get(path, {}).get("get", {}).get("responses", {}).get("200")
             if answer is not None and name in schemas:
                 answer["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}

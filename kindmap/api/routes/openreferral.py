@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from kindmap.api.deps import SessionDep
 from kindmap.schemas import ErrorOut
 from kindmap.services.standards.oruk import documents as oruk
+from kindmap.services.standards.oruk import filters as oruk_filters
 from kindmap.services.standards.oruk import queries as oruk_queries
 from kindmap.services.standards.oruk import taxonomy as oruk_taxonomy
 
@@ -25,10 +26,40 @@ def api_info(request: Request) -> dict[str, str]:
             "openapi_url": str(request.url_for("openapi"))}
 
 
-@router.get("/services", responses=ERRORS)
-def services(session: SessionDep, page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
-    """Published places, then opportunities and support services, as ORUK services (one-to-one fields), paged."""
-    return oruk_queries.list_services(session, page=page, per_page=per_page).as_dict()
+CLOCK = r"^\d{2}:\d{2}(:\d{2})?$"
+
+
+@router.get("/services", responses={**ERRORS, 400: {"model": ErrorOut}})
+def services(
+    session: SessionDep,
+    page: Paging = 1,
+    per_page: PerPage = 50,
+    search: Annotated[str | None, Query(max_length=200, description="Words that must all appear in the name, "
+                                        "description or taxonomy terms")] = None,
+    taxonomy_term_id: Annotated[str | None, Query(max_length=64, description="Only services with this taxonomy term "
+                                                  "(see /openreferral/taxonomy_terms)")] = None,
+    taxonomy_id: Annotated[str | None, Query(max_length=64, description="Only services with a term of this taxonomy")] = None,
+    minimum_age: Annotated[float | None, Query(ge=0, le=150, allow_inf_nan=False, description="Only services whose minimum age is at least this (services "
+                                                  "without an age limit are left out)")] = None,
+    maximum_age: Annotated[float | None, Query(ge=0, le=150, allow_inf_nan=False, description="Only services whose maximum age is at most this")] = None,
+    start_time: Annotated[str | None, Query(pattern=CLOCK, description="Only services with a weekly schedule opening at or after this "
+                                                   "time of day (HH:MM)")] = None,
+    end_time: Annotated[str | None, Query(pattern=CLOCK, description="… and closing at or before this time of day (HH:MM)")] = None,
+    day: Annotated[Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] | None,
+                   Query(description="Only services with a weekly schedule on this day (iCal code)")] = None,
+    modified_after: Annotated[str | None, Query(max_length=40, description="Only services modified at or after this "
+                                                "RFC 3339 date-time")] = None,
+    organization_id: Annotated[str | None, Query(max_length=64, description="Only services this organisation provides")] = None,
+    minimal: Annotated[bool, Query(description="Only each service's id and last_modified")] = False,
+    format: Annotated[Literal["json"] | None, Query(description="json only (ndjson is not offered)")] = None,  # noqa: A002
+) -> dict[str, Any]:
+    """Published places, then opportunities and support services, as ORUK services (one-to-one fields), paged,
+    filtered by the profile's parameters (all given ones must hold)."""
+    filters = oruk_filters.parse(search=search, taxonomy_term_id=taxonomy_term_id, taxonomy_id=taxonomy_id,
+                                 minimum_age=minimum_age, maximum_age=maximum_age, day=day, start_time=start_time,
+                                 end_time=end_time, modified_after=modified_after, organization_id=organization_id,
+                                 output_format=format)
+    return oruk_queries.list_services(session, page=page, per_page=per_page, filters=filters, minimal=minimal).as_dict()
 
 
 @router.get("/services/{service_id}", responses=ERRORS)

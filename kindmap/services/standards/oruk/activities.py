@@ -203,9 +203,9 @@ def list_items(session: Session, *, offset: int, limit: int) -> list[dict]:
     return out
 
 
-def all_services(session: Session) -> list[dict]:
-    """Every published opportunity and support service as a full ORUK service."""
-    return [export(session, row) for _k, table, query, export in KINDS
+def all_services(session: Session, *, with_locations: bool = True) -> list[dict]:
+    """Every published opportunity and support service as a full ORUK service (in the /services order)."""
+    return [export(session, row, with_locations=with_locations) for _k, table, query, export in KINDS
             for row in session.exec(query().order_by(table.id)).all()]
 
 

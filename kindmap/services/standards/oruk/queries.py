@@ -25,23 +25,38 @@ from kindmap.services.standards.oruk.documents import (
     service_list_item,
     stable_id,
 )
+from kindmap.services.standards.oruk.filters import ServiceFilter, document_facts, matches, place_facts
 
 
 def _published():
     return select(Place).where(Place.status == PlaceStatus.published, Place.listing == "welcoming")
 
 
-def list_services(session: Session, *, page: int = 1, per_page: int = 50) -> Page:
-    """A page of ORUK service list items: published places by id, then opportunities, then support services."""
+def list_services(session: Session, *, page: int = 1, per_page: int = 50, filters: ServiceFilter | None = None,
+                  minimal: bool = False) -> Page:
+    """A page of ORUK service list items: published places by id, then opportunities, then support services;
+    only those passing ``filters`` (see ``filters.py``); with ``minimal``, just each one's id and last_modified."""
     _check_paging(page, per_page)
-    places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published,
-                                                             Place.listing == "welcoming")).one()
     start = (page - 1) * per_page
-    rows = session.exec(_published().order_by(Place.id).offset(start).limit(per_page)).all()
-    contents = [service_list_item(p) for p in rows]
-    if len(contents) < per_page:
-        contents += oruk_activities.list_items(session, offset=max(start - places, 0), limit=per_page - len(contents))
-    return Page(places + oruk_activities.count(session), page, per_page, contents)
+    if filters is None or filters.empty:
+        places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published,
+                                                                 Place.listing == "welcoming")).one()
+        rows = session.exec(_published().order_by(Place.id).offset(start).limit(per_page)).all()
+        contents = [service_list_item(p) for p in rows]
+        if len(contents) < per_page:
+            contents += oruk_activities.list_items(session, offset=max(start - places, 0), limit=per_page - len(contents))
+        total = places + oruk_activities.count(session)
+    else:
+        # One pass over the published places, judged from their fields; documents only for the page.
+        found: list = [p for p in session.exec(_published().order_by(Place.id)).all() if matches(place_facts(p), filters)]
+        found += [d for d in oruk_activities.all_services(session, with_locations=False)
+                  if matches(document_facts(d), filters)]
+        total = len(found)
+        contents = [service_list_item(x) if isinstance(x, Place) else {k: v for k, v in x.items() if not isinstance(v, list)}
+                    for x in found[start:start + per_page]]
+    if minimal:
+        contents = [{k: c[k] for k in ("id", "last_modified") if k in c} for c in contents]
+    return Page(total, page, per_page, contents)
 
 
 def _place_by_uuid(session: Session, value: str, *, suffix: tuple[str, ...]) -> Place:

@@ -64,3 +64,11 @@ def components(folder: str) -> dict[str, dict]:
         found[name] = ({**PAGE, "properties": {**PAGE["properties"], "contents": {"type": "array", "items": schema}}}
                        if paged else schema)
     return found
+
+
+def minimal_page() -> dict:
+    """A page of ``minimal`` services: each one's id and, when known, last_modified."""
+    item = {"type": "object", "required": ["id"], "additionalProperties": False,
+            "properties": {"id": {"type": "string", "format": "uuid"},
+                           "last_modified": {"type": "string", "format": "date-time"}}}
+    return {**PAGE, "properties": {**PAGE["properties"], "contents": {"type": "array", "items": item}}}
