@@ -371,3 +371,41 @@ def test_the_plan_page_reorders_notes_removes_and_prints_as_pdf_and_easy_read(wo
     assert r.status_code == 303 and len(api()) == 2
     for path in ("plan", "plan/pdf", "plan/easy-read"):
         assert browser(world, "carer_b").get(f"/carer/households/{household_id}/{path}").status_code == 404
+
+
+def test_a_visit_is_logged_in_three_answers_and_shows_on_the_chart(world):
+    client = browser(world, "carer_a1")
+    household_id = _new_household(client, label="Household V")
+    page = client.get(f"/carer/households/{household_id}")
+    assert "No visits logged yet" in page.text and "<svg" in page.text
+    token = csrf_of(page.text)
+    kind, target = _suggested(page.text)[0]
+    client.post(f"/carer/households/{household_id}/plan/add", data={"csrf_token": token, "kind": kind, "id": target})
+    form = client.get(f"/carer/households/{household_id}/visit")
+    assert form.status_code == 200 and "How did it feel?" in form.text
+    missing = client.post(f"/carer/households/{household_id}/visit", data={"csrf_token": token, "where": f"{kind}:{target}"})
+    assert missing.status_code == 422 and "Choose what happened." in missing.text and "Choose how it felt." in missing.text
+    assert world.client.get(f"/api/households/{household_id}/links", headers=world.headers("carer_a1")).json() == []
+    r = client.post(f"/carer/households/{household_id}/visit", data={
+        "csrf_token": token, "where": f"{kind}:{target}", "what": "made_a_friend", "feeling": "good"})
+    assert r.status_code == 303 and "done=visit" in r.headers["location"]
+    links = world.client.get(f"/api/households/{household_id}/links", headers=world.headers("carer_a1")).json()
+    assert [(l["what"], l["feeling"], l["outcome"]) for l in links] == [("made_a_friend", "good", "enjoyed")]
+    page = client.get(r.headers["location"].split("#")[0])
+    assert "Visit saved" in page.text and "met people 1 time, 1 place feels like theirs" in page.text
+    assert "No visits logged yet" not in page.text
+    bogus = client.post(f"/carer/households/{household_id}/visit", data={
+        "csrf_token": token, "where": "place:99999999", "what": "made_a_friend", "feeling": "good"})
+    assert bogus.status_code == 422
+
+
+def test_series_counts_people_met_and_places_that_feel_like_theirs():
+    from datetime import date
+
+    from kindmap.services.households.links_over_time import series
+
+    rows = [(date(2026, 10, 3), "tried", "said_hello", "okay", 1), (date(2026, 11, 5), "tried", "had_a_chat", "good", 1),
+            (date(2026, 11, 20), "regular", "joined_in", None, 2), (date(2026, 12, 1), "not_for_us", "had_a_chat", "not_good", 3)]
+    months = series(rows, date(2026, 12, 7), months=3)
+    assert [(m.label, m.met_people, m.places_ours) for m in months] == [("Oct", 0, 0), ("Nov", 2, 2), ("Dec", 1, 2)]
+    assert months[1].bar_height == 100.0 and months[0].bar_height == 0.0

@@ -223,6 +223,14 @@ class Outcome(str, Enum):
     not_for_us = "not_for_us"
 
 
+# After a visit (kindness made visible): what happened, and how it felt (three faces).
+What = Literal["said_hello", "had_a_chat", "joined_in", "made_a_friend", "helped_someone"]
+Feeling = Literal["good", "okay", "not_good"]
+WHAT_WORDS = {"said_hello": "Said hello", "had_a_chat": "Had a chat", "joined_in": "Joined in",
+              "made_a_friend": "Made a friend", "helped_someone": "Helped someone"}
+FEELING_WORDS = {"good": "Good", "okay": "Okay", "not_good": "Not good"}
+
+
 class LinkCreate(SQLModel):
     """One community link made: a place or an opportunity, on a date, and how it went."""
 
@@ -231,6 +239,8 @@ class LinkCreate(SQLModel):
     opportunity_id: int | None = None
     outcome: Outcome
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
+    what: What | None = Field(default=None, description="What happened: said hello … helped someone.")
+    feeling: Feeling | None = Field(default=None, description="How it felt: good, okay, not good.")
 
     @model_validator(mode="after")
     def _one_target(self):
@@ -249,6 +259,8 @@ class LinkLog(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
     created_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    what: str | None = Field(default=None, max_length=20)
+    feeling: str | None = Field(default=None, max_length=10)
 
 
 class LinkPrivate(SQLModel):
@@ -260,6 +272,8 @@ class LinkPrivate(SQLModel):
     outcome: Outcome
     note: str | None
     created_at: datetime
+    what: str | None = None
+    feeling: str | None = None
 
 
 class PlanItem(SQLModel, table=True):

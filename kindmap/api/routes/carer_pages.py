@@ -22,6 +22,7 @@ from kindmap.errors import KindmapError, NotFound
 from kindmap.models.households import vocabulary
 from kindmap.services.households import forms
 from kindmap.services.households import records as svc
+from kindmap.services.households.links_over_time import links_over_time
 from kindmap.services.recommend.suggestions import suggestions
 from kindmap.taxonomy import categories
 
@@ -104,7 +105,8 @@ def edit_household(household_id: HouseholdId, who: HouseholdPerson, form: Posted
 
 # What a household page says after a form on it was sent (the page is reached by a redirect).
 DONE = {"saved": "Saved.", "added": "Added to the plan.", "not_for_us": "We will not suggest that again.",
-        "again": "Everything can be suggested again.", "already": "That is in the plan already."}
+        "again": "Everything can be suggested again.", "already": "That is in the plan already.",
+        "visit": "Visit saved. Thank you."}
 
 
 @router.get("/carer/households/{household_id}", response_class=HTMLResponse)
@@ -116,8 +118,9 @@ def household_page(household_id: HouseholdId, who: HouseholdPerson, engine: Engi
         with write_session(engine) as session:
             household = svc.read_household(session, who.user, household_id, now=clock())
             found, shown = suggestions(session, settings, who.user, household_id, now=clock())
+            months = links_over_time(session, who.user, household_id, now=clock())
     except NotFound:
         return not_found(who)
     return render("carer_household.html", who=who, title=household.label, household=household,
                   notice=DONE.get("saved" if saved else (done or "")), words=vocabulary(), choices=forms.choices(),
-                  found=found, suggestions=shown, categories={slug: c.label for slug, c in categories().items()})
+                  found=found, suggestions=shown, months=months, categories={slug: c.label for slug, c in categories().items()})

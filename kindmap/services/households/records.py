@@ -242,7 +242,8 @@ def delete_household(session: Session, user: User, household_id: int, *, now: da
 
 def _link(row: LinkLog) -> LinkPrivate:
     return LinkPrivate(id=row.id, household_id=row.household_id, on=row.on, place_id=row.place_id,
-                       opportunity_id=row.opportunity_id, outcome=row.outcome, note=row.note, created_at=as_utc(row.created_at))
+                       opportunity_id=row.opportunity_id, outcome=row.outcome, note=row.note, created_at=as_utc(row.created_at),
+                       what=row.what, feeling=row.feeling)
 
 
 def list_links(session: Session, user: User, household_id: int, *, now: datetime | None = None) -> list[LinkPrivate]:
@@ -261,7 +262,8 @@ def add_link(session: Session, user: User, household_id: int, data: LinkCreate, 
     if data.opportunity_id is not None and session.get(Opportunity, data.opportunity_id) is None:
         raise InvalidQuery(f"opportunity_id: no opportunity with id {data.opportunity_id}")
     row = LinkLog(household_id=household_id, on=data.on, place_id=data.place_id, opportunity_id=data.opportunity_id,
-                  outcome=data.outcome, note=data.note, created_by=user.id, created_at=now or utcnow())
+                  outcome=data.outcome, note=data.note, created_by=user.id, created_at=now or utcnow(),
+                  what=data.what, feeling=data.feeling)
     session.add(row)
     session.flush()
     record(session, user=user, household_id=household_id, action="add_link", now=now)
