@@ -205,6 +205,7 @@ def test_suggestion_approved_by_a_moderator_appears_on_the_map_and_payloads_stay
     item = page.locator(".queue-item", has_text=name)
     expect(item).to_contain_text(PAYLOADS[0])  # shown as text
     # The moderator moves the pin (away from the other tests' postcode, so their counts stay put).
+    item.locator("button", has_text="Edit before approving").click()
     expect(item.locator("input[id^=lon-]")).to_have_value(re.compile(r"^-0\.72"))
     item.locator("input[id^=lon-]").fill("-0.2")
     item.locator("input[id^=lat-]").fill("53.1")
@@ -236,8 +237,8 @@ def test_kindness_notes_with_payloads_are_shown_after_approval_as_text(page, ser
 
     _moderate(page, server)
     item = page.locator(".queue-item", has_text="St Anne's Church Hall")
-    item.locator("button", has_text="Approve notes").click()
-    expect(page.locator("#queue-status")).to_contain_text("Notes approved")
+    item.locator("button", has_text="Approve").first.click()
+    expect(page.locator("#queue-status")).to_contain_text("Thank-you notes approved")
 
     page.goto(f"{server}/places/{hall}")
     notes = page.locator(".notes blockquote").all_text_contents()

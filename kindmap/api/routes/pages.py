@@ -189,4 +189,4 @@ def moderate_page(user: PageUser) -> HTMLResponse:
     not for their account)."""
     return staff_page(_env, "moderate.html", user, path="/moderate", roles=MODERATION_ROLES, page_name="The review queue",
                       who_for="moderators", title="Review queue", honeypot=HONEYPOT,
-                      categories=list(categories().values()))
+                      category_labels={c.slug: c.label for c in categories().values()})
