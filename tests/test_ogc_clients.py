@@ -51,7 +51,8 @@ def truth(rutland):
     """What the database says the public may see."""
     _, engine, _ = rutland
     with read_session(engine) as s:
-        places = {p.id: p.name for p in s.exec(select(Place).where(Place.status == PlaceStatus.published)).all()}
+        places = {p.id: p.name for p in s.exec(select(Place).where(Place.status == PlaceStatus.published,
+                                                                  Place.listing == "welcoming")).all()}
         areas = {a.code for a in s.exec(select(Area)).all()}
     assert len(places) > 100 and len(areas) == 26  # real Rutland data: pages are really followed
     return places, areas
