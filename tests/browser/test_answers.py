@@ -62,10 +62,10 @@ def test_answer_questions_then_a_moderator_confirms_them(page, server):
         page.fill("#si-email", MODERATOR[0])
         page.fill("#si-password", MODERATOR[1])
         page.click("#page-sign-in button[type=submit]")
-    item = page.locator(".queue-item", has_text=f"Answers about {NAME}")
+    item = page.locator(".queue-item", has_text=f"Suggested change: {NAME}")
     expect(item).to_contain_text("Tu 10:00-12:00; Sa 09:30-11:30")
-    item.locator("button", has_text="Approve answers").click()
-    expect(page.locator("#queue-status")).to_contain_text("Answers approved")
+    item.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator("#queue-status")).to_contain_text("Change approved")
 
     page.goto(f"{server}/places/{place}")
     main = page.locator("main")
