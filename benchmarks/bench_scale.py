@@ -109,9 +109,11 @@ def walking(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["walking", "gaps"])
+    ap.add_argument("what", choices=["walking", "gaps", "catalogue"])
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000])
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--catalogue", type=int, nargs="+", default=[100_000, 1_000_000], help="places (catalogue)")
+    ap.add_argument("--db", help="catalogue: an existing SQLite file to use instead of writing one")
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--households", type=int, default=None, help="default: one per node")
     ap.add_argument("--no-old", dest="old", action="store_false")
@@ -119,7 +121,7 @@ def main() -> None:
     ap.add_argument("--old-places", type=int, default=50, help="places timed on the old gaps path (extrapolated)")
     args = ap.parse_args()
     print(machine_info())
-    {"walking": walking, "gaps": gaps}[args.what](args)
+    {"walking": walking, "gaps": gaps, "catalogue": catalogue}[args.what](args)
 
 
 def gap_database(folder, net, *, households: int, places: int, areas_side: int = 30, seed: int = 3):
@@ -225,6 +227,62 @@ def gaps(args) -> None:
                 per = (time.process_time() - t) / sample.size
                 print(f"    old path (whole-network search per place): {per * 1000:.1f} ms cpu per place × {len(lon)} "
                       f"places ≈ {per * len(lon):.1f} s cpu", flush=True)
+
+
+def catalogue(args) -> None:
+    """Near-me in process (no HTTP): index build, CPU per query, and the freshness check, at 10⁵–10⁶ places."""
+    import tempfile
+
+    from sqlalchemy import func, insert
+    from sqlmodel import select
+
+    from kindmap.config import Settings
+    from kindmap.db import create_schema, make_engine, read_session
+    from kindmap.models import CatalogueVersion, Place
+    from kindmap.services.catalogue.index import CatalogCache
+    from kindmap.services.catalogue.search import SearchQuery, search_places
+
+    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
+    for n in args.catalogue:
+        print(f"\n== catalogue: {n:,} places", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{args.db}" if args.db else f"sqlite:///{folder}/cat.sqlite3"
+            settings = Settings(database_url=url, state_dir=folder)
+            engine = make_engine(url, settings=settings)
+            create_schema(engine)  # an existing file is brought to the newest schema
+            if not args.db:
+                rng = np.random.default_rng(5)
+                lon, lat = rng.uniform(-3.0, 0.5, n), rng.uniform(51.0, 54.0, n)
+                with Clock("write places"), engine.begin() as conn:
+                    conn.execute(insert(Place.__table__), [
+                        {"name": f"Place {i}", "category": "library", "lon": float(lon[i]), "lat": float(lat[i]),
+                         "source": "manual", "status": "published", "opening_hours": hours[i % 5],
+                         "created_at": "2026-01-01 00:00:00", "updated_at": "2026-01-01 00:00:00"} for i in range(n)])
+            cache = CatalogCache()
+            with read_session(engine) as s:
+                with Clock("build the index"):
+                    cache.get(s)
+                for label, stmt in (("previous signature (count, max(updated_at), max(id))",
+                                     select(func.count(Place.id), func.max(Place.updated_at), func.max(Place.id))),
+                                    ("change counter", select(CatalogueVersion.version).where(CatalogueVersion.id == 1))):
+                    ts = []
+                    for _ in range(20):
+                        t = time.thread_time()
+                        s.exec(stmt).one()
+                        ts.append(time.thread_time() - t)
+                    print(f"  {label}: median {pct(ts, 50):.3f} ms cpu", flush=True)
+                rng = np.random.default_rng(6)
+                lo, la = rng.uniform(-3.0, 0.5, args.queries), rng.uniform(51.0, 54.0, args.queries)
+                for recheck in (60.0, 0.0):
+                    quick = settings.model_copy(update={"catalog_recheck_s": recheck})
+                    ts = []
+                    for x, y in zip(lo, la):
+                        t = time.thread_time()
+                        search_places(s, SearchQuery(lon=float(x), lat=float(y), radius_m=5000, limit=10), settings=quick,
+                                      cache=cache)
+                        ts.append(time.thread_time() - t)
+                    print(f"  near-me k=10 within 5 km, {'index trusted' if recheck else 'freshness checked every query'}: "
+                          f"cpu p50 {pct(ts, 50):.3f} ms, p99 {pct(ts, 99):.3f} ms", flush=True)
 
 
 def result_profile(settings):
