@@ -242,6 +242,9 @@ def catalogue(args) -> None:
     from kindmap.services.catalogue.index import CatalogCache
     from kindmap.services.catalogue.search import SearchQuery, search_places
 
+    from datetime import datetime, timezone
+
+    made = datetime(2026, 1, 1, tzinfo=timezone.utc)
     hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
     for n in args.catalogue:
         print(f"\n== catalogue: {n:,} places", flush=True)
@@ -257,7 +260,7 @@ def catalogue(args) -> None:
                     conn.execute(insert(Place.__table__), [
                         {"name": f"Place {i}", "category": "library", "lon": float(lon[i]), "lat": float(lat[i]),
                          "source": "manual", "status": "published", "opening_hours": hours[i % 5],
-                         "created_at": "2026-01-01 00:00:00", "updated_at": "2026-01-01 00:00:00"} for i in range(n)])
+                         "created_at": made, "updated_at": made} for i in range(n)])
             cache = CatalogCache()
             with read_session(engine) as s:
                 with Clock("build the index"):
