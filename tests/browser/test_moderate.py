@@ -129,9 +129,7 @@ def test_moderator_approves_edits_and_rejects_by_keyboard_alone(page, server, qu
     assert page.watch.csp_violations(page) == [] and page.watch.page_errors == [] and page.watch.dialogs == []
 
 
-def test_axe_finds_no_violations_in_every_state(browser, server, queue):
-    from pathlib import Path
-
+def test_axe_finds_no_violations_in_every_state(browser, server, queue, artifacts):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", bypass_csp=True)
     page = ctx.new_page()
     page.set_default_timeout(15_000)
@@ -140,8 +138,7 @@ def test_axe_finds_no_violations_in_every_state(browser, server, queue):
         assert axe_violations(page) == []  # signed out
         _sign_in(page, server)
         assert axe_violations(page) == []  # the queue
-        docs = Path(__file__).resolve().parents[2] / "docs"
-        page.screenshot(path=str(docs / "moderation.png"), full_page=True)
+        page.screenshot(path=str(artifacts / "moderation.png"), full_page=True)  # docs/moderation.png is one of these
         shed = _item(page, SHED)
         shed.locator("button", has_text="Edit before approving").click()
         shed.locator("button", has_text="Reject…").click()
