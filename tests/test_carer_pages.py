@@ -409,3 +409,38 @@ def test_series_counts_people_met_and_places_that_feel_like_theirs():
     months = series(rows, date(2026, 12, 7), months=3)
     assert [(m.label, m.met_people, m.places_ours) for m in months] == [("Oct", 0, 0), ("Nov", 2, 2), ("Dec", 1, 2)]
     assert months[1].bar_height == 100.0 and months[0].bar_height == 0.0
+
+
+def test_the_scheme_dashboard_shows_last_visits_links_and_a_gentle_flag_and_a_csv_without_location(world):
+    from datetime import date, timedelta
+
+    carer = browser(world, "carer_a1")
+    busy = _new_household(carer, label="Household Busy")
+    quiet = _new_household(carer, label="=Household Quiet")
+    place_id = world.client.get(f"/api/households/{busy}/recommendations", headers=world.headers("carer_a1")).json()["items"][0]["place_id"]
+    for days_ago in (3, 10, 70):
+        r = world.client.post(f"/api/households/{busy}/links", headers=world.headers("carer_a1"), json={
+            "on": (date.today() - timedelta(days=days_ago)).isoformat(), "place_id": place_id, "outcome": "enjoyed",
+            "what": "had_a_chat", "feeling": "good"})
+        assert r.status_code == 201, r.text
+    worker = browser(world, "worker_a")
+    page = worker.get("/scheme?weeks=2")
+    assert page.status_code == 200
+    busy_row = re.search(r"<tr>\s*<th scope=\"row\"><a href=\"/carer/households/%d\">Household Busy</a></th>(.*?)</tr>" % busy,
+                         page.text, re.S)
+    assert busy_row, page.text[-4000:]
+    cells = re.findall(r"<td>(.*?)</td>", busy_row.group(1))
+    assert cells[1] == "2" and cells[2].startswith("More (1 before)")
+    quiet_row = re.search(r'<tr class="quiet">\s*<th scope="row"><a href="/carer/households/%d">=Household Quiet</a>' % quiet, page.text)
+    assert quiet_row and "No new link for 2 weeks" in page.text
+    assert "LE15" not in page.text, "the overview shows no homes"
+    csv_text = worker.get("/scheme/households.csv?weeks=2")
+    assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
+    lines = csv_text.text.splitlines()
+    assert lines[0] == "household,last_visit,links_last_8_weeks,links_8_weeks_before,trend,no_new_links_flag"
+    assert any(line.startswith("Household Busy,") and ",2,1,more,no" in line for line in lines)
+    assert any(line.startswith("'=Household Quiet,,0,0,the same,yes") for line in lines), "no spreadsheet formulas"
+    assert "LE15" not in csv_text.text and "52.6" not in csv_text.text and "-0.7" not in csv_text.text
+    assert worker.get("/scheme?weeks=999").status_code == 422
+    assert "Household Busy" not in browser(world, "worker_b").get("/scheme").text
+    assert browser(world, "carer_a1").get("/scheme/households.csv").status_code == 403

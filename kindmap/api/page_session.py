@@ -48,6 +48,7 @@ def http_url(value: str | None) -> str | None:
 
 
 env.filters["http_url"] = http_url
+env.filters["long_date"] = lambda value: f"{value.day} {value:%B %Y}" if value else ""
 
 
 @dataclass(frozen=True)

@@ -165,3 +165,10 @@ def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
     page.click("button:has-text('Sign out')")
     page.goto(server + "/carer")
     expect(page).to_have_url(server + "/login?next=/carer")
+    # The scheme worker's dashboard shows the household's new link (labels and counts, no home).
+    sign_in(page, server, *WORKER)
+    row = page.locator(".scheme-table tbody tr", has_text="Household T")
+    expect(row.locator("td").nth(0)).not_to_have_text("None yet")
+    expect(row.locator("td").nth(1)).to_have_text("1")
+    expect(page.locator("main")).not_to_contain_text("TE1 1ST")
+    check(page, "scheme")

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from kindmap.api.auth import ClockDep
 from kindmap.api.deps import EngineDep
-from kindmap.api.page_session import PageUser, PostedForm, SignedIn, render
+from kindmap.api.page_session import PRIVATE_PAGE, PageUser, PostedForm, SignedIn, render
 from kindmap.db import read_session, write_session
 from kindmap.errors import KindmapError
 from kindmap.models.accounts import Role
 from kindmap.services.accounts import links
-from kindmap.services.households import records as svc
+from kindmap.services.households.scheme_overview import MAX_QUIET_WEEKS, overview, overview_csv
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,19 +33,33 @@ def scheme_worker(found: SignedIn) -> PageUser:
 Worker = Annotated[PageUser, Depends(scheme_worker)]
 
 
-def _page(request: Request, who: PageUser, engine, *, status_code: int = 200, **extra) -> HTMLResponse:
+QuietWeeks = Annotated[int, Query(ge=1, le=MAX_QUIET_WEEKS, description="Flag households with no new link for this many weeks.")]
+
+
+def _page(request: Request, who: PageUser, engine, *, status_code: int = 200, weeks: int = 4, clock=None,
+          **extra) -> HTMLResponse:
     with read_session(engine) as session:
         carers = links.scheme_carers(session, who.user)
-        households = svc.list_households(session, who.user)
+        households = overview(session, who.user, quiet_weeks=weeks, now=clock() if clock else None)
     base = str(request.base_url).rstrip("/")
     return render("scheme_dashboard.html", status_code=status_code, who=who, title="Your scheme", carers=carers,
-                  households=households, base=base, errors=extra.pop("errors", {}), **extra)
+                  households=households, weeks=weeks, base=base, errors=extra.pop("errors", {}), **extra)
 
 
 @router.get("/scheme", response_class=HTMLResponse)
-def scheme_page(request: Request, who: Worker, engine: EngineDep) -> HTMLResponse:
-    """The scheme's households (labels only) and carers, with invitations and reset links."""
-    return _page(request, who, engine)
+def scheme_page(request: Request, who: Worker, engine: EngineDep, clock: ClockDep, weeks: QuietWeeks = 4) -> HTMLResponse:
+    """The scheme's households (labels, last visit, links in 8 weeks, a gentle flag) and carers, with
+    invitations and reset links."""
+    return _page(request, who, engine, weeks=weeks, clock=clock)
+
+
+@router.get("/scheme/households.csv")
+def scheme_csv(who: Worker, engine: EngineDep, clock: ClockDep, weeks: QuietWeeks = 4) -> Response:
+    """The overview as CSV (labels and counts; no location)."""
+    with read_session(engine) as session:
+        rows = overview(session, who.user, quiet_weeks=weeks, now=clock())
+    return Response(overview_csv(rows), media_type="text/csv; charset=utf-8", headers={
+        **PRIVATE_PAGE, "Content-Disposition": 'attachment; filename="scheme-households.csv"'})
 
 
 @router.post("/scheme/invite", response_class=HTMLResponse)
