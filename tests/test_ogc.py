@@ -69,9 +69,9 @@ def test_landing_page_links_and_openapi(client, world):
     descs = {link["type"]: link["href"] for link in doc["links"] if link["rel"] == "service-desc"}
     assert set(descs) == {"application/vnd.oai.openapi+json;version=3.0", "application/vnd.oai.openapi+json;version=3.1"}
     spec = _get(client, urlsplit(descs["application/vnd.oai.openapi+json;version=3.0"]).path)
-    assert spec["openapi"] == "3.0.3" and "/collections/{collection_id}/items" in spec["paths"]
+    assert spec["openapi"] == "3.0.3" and "/collections/places/items" in spec["paths"]
     assert _get(client, urlsplit(descs["application/vnd.oai.openapi+json;version=3.1"]).path)["openapi"] == "3.1.0"
-    limit = [p for p in spec["paths"]["/collections/{collection_id}/items"]["get"]["parameters"] if p["name"] == "limit"][0]
+    limit = [p for p in spec["paths"]["/collections/places/items"]["get"]["parameters"] if p["name"] == "limit"][0]
     assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": ogc.DEFAULT_LIMIT}
     assert client.get(urlsplit(rels["service-doc"]["href"]).path).status_code == 200
     assert _get(client, urlsplit(rels["conformance"]["href"]).path)["conformsTo"] == list(ogc.CONFORMANCE)

@@ -77,8 +77,7 @@ ITEMS_PARAMETERS = [
      "schema": {"type": "integer", "minimum": 0, "default": 0}},
     {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
      "description": "minlon,minlat,maxlon,maxlat in CRS84 degrees (or six numbers with heights, which are ignored).",
-     "schema": {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
-                "items": {"type": "number"}}},
+     "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},  # as the standard's own
     {"name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
      "description": "RFC 3339 instant or interval (e.g. 2022-01-01T00:00:00Z/..) on updated_at; places and opportunities.",
      "schema": {"type": "string"}},
