@@ -86,6 +86,22 @@ def test_setting_up_again_changes_nothing(newport):
     assert (areas.added, areas.updated, postcodes.added, postcodes.updated, places.added) == (0, 0, 0, 0, 0)
 
 
+def test_gap_analysis_leaves_no_data_areas_out_of_every_share(newport):
+    from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+
+    settings, engine, _ = newport
+    result = analyse_gaps(engine, settings, GapQuery(region="newport", minutes=15))
+    no_data = [a for a in result.areas if a["no_data"]]
+    judged_households = sum(a["households"] for a in result.areas if not a["no_data"])
+    # Areas less than half inside the extract: not judged, no priority, not in the region's or deciles' shares.
+    assert 33 <= len(no_data) < 45 and result.totals["no_data_areas"] == len(no_data)
+    assert all(a["share_covered"] is None and a["priority"] == 0 and a["uncovered_households"] == 0 for a in no_data)
+    assert result.totals["households"] == judged_households < 66060
+    assert sum(d["households"] for d in result.by_decile) == judged_households
+    assert result.totals["households_with_map_data_share"] == pytest.approx(judged_households / 66060)
+    assert result.notes[0].startswith("map data covers ") and "not counted as no access" in result.notes[0]
+
+
 @pytest.fixture
 def cli_db(newport, monkeypatch):
     settings, engine, _ = newport

@@ -51,6 +51,7 @@ from kindmap.services.gaps.query import (
     MAX_SUPPLY_HOURS,
     MIN_MINUTES,
     MOST_DEPRIVED,
+    NO_DATA_BELOW,
     REFERENCE_WEEK,
     SLOTS,
     THRESHOLDS,
@@ -69,8 +70,6 @@ __all__ = [
     "walk_times", "weekly_hours",
 ]
 
-
-NO_DATA_BELOW = 0.5  # an area less than half inside the region's OpenStreetMap extract has no data to judge
 
 
 def imported_region(session: Session, slug: str) -> Region:
@@ -189,6 +188,10 @@ def result_from(ctx: Context, m: dict, supply: Supply) -> GapResult:
     if unknown:
         notes.append(f"{unknown} of {len(supply)} places have no opening hours; E2SFCA counts them as "
                      f"{DEFAULT_UNKNOWN_HOURS:g} hours a week")
+    if totals.get("no_data_areas"):
+        notes.insert(0, f"map data covers {totals['households_with_map_data_share']:.0%} of {ctx.region_name}'s households: "
+                        f"{totals['no_data_areas']} small areas ({totals['no_data_households']:,.0f} households) lie outside "
+                        "the OpenStreetMap extract and are left out of every share as no data, not counted as no access")
     if ctx.times.off_network:
         notes.append(f"{ctx.times.off_network} postcode points are over 1 km from any path and count as out of reach")
     for a in areas:

@@ -43,6 +43,7 @@ class Demand:
     lat: np.ndarray
     area: np.ndarray  # area index per point
     weight: np.ndarray  # households per point
+    map_share: np.ndarray | None = None  # per area: share inside the region's OSM extract (NaN unknown)
 
 
 @dataclass
@@ -107,6 +108,7 @@ def load_demand(session: Session, region_id: int, *, region_name: str) -> Demand
         rank=np.array([a.deprivation_rank if a.deprivation_rank is not None else np.nan for a in areas], float),
         geometry=[a.geometry_geojson for a in areas], lon=lon, lat=lat, area=area_idx,
         weight=households[area_idx] / per_area[area_idx],
+        map_share=np.array([a.map_share if a.map_share is not None else np.nan for a in areas], float),
     )
 
 

@@ -16,6 +16,7 @@ from kindmap.services.gaps.query import (
     HORIZON_MINUTES,
     MAX_SUPPLY_HOURS,
     MOST_DEPRIVED,
+    NO_DATA_BELOW,
     THRESHOLDS,
     GapQuery,
 )
@@ -70,26 +71,35 @@ def share(part: float, whole: float) -> float | None:
 
 
 def area_tables(demand: Demand, m: dict, q: GapQuery) -> tuple[list[dict], list[dict], dict]:
-    """(per-area rows, per-decile rows, region totals) for one set of measures."""
-    hh = demand.households
-    uncovered = hh - m["covered_at"]
-    priority = cov.priority_score(uncovered, demand.decile)
+    """(per-area rows, per-decile rows, region totals) for one set of measures.
+
+    Areas mostly outside the region's OpenStreetMap extract (``map_share`` < NO_DATA_BELOW) have
+    no data to judge: they keep their row, but no priority and no part in decile or region shares.
+    """
+    all_hh = demand.households
+    shares = demand.map_share if demand.map_share is not None else np.full(all_hh.size, np.nan)
+    judged = ~(shares < NO_DATA_BELOW)  # NaN (no extract recorded) is judged, as before
+    hh = np.where(judged, all_hh, 0.0)
+    uncovered = all_hh - m["covered_at"]
+    priority = np.where(judged, cov.priority_score(np.where(judged, uncovered, 0.0), demand.decile), 0.0)
     areas = []
     for i, code in enumerate(demand.code):
         med = m["median"][i]
         areas.append({
-            "code": code, "name": demand.name[i], "households": int(hh[i]),
+            "code": code, "name": demand.name[i], "households": int(all_hh[i]),
             "share_covered": share(m["covered_at"][i], hh[i]),
             **{f"share_within_{t:g}": share(m["covered"][k][i], hh[i]) for k, t in enumerate(m["thresholds"])},
             "median_walk_minutes": float(med) if np.isfinite(med) else None,
-            "uncovered_households": float(uncovered[i]), "e2sfca_score": float(np.nan_to_num(m["score"][i])),
+            "uncovered_households": float(uncovered[i]) if judged[i] else 0.0, "e2sfca_score": float(np.nan_to_num(m["score"][i])),
             "deprivation_rank": None if np.isnan(demand.rank[i]) else int(demand.rank[i]),
             "deprivation_decile": None if np.isnan(demand.decile[i]) else int(demand.decile[i]),
             "priority": float(priority[i]), "geometry_geojson": demand.geometry[i],
         })
     deciles = []
-    for d in sorted({a["deprivation_decile"] for a in areas}, key=lambda x: (x is None, x)):
-        sel = np.array([a["deprivation_decile"] == d for a in areas])
+    covered_at = np.where(judged, m["covered_at"], 0.0)
+    m = {**m, "covered_at": covered_at, "covered": [np.where(judged, c, 0.0) for c in m["covered"]]}
+    for d in sorted({a["deprivation_decile"] for a, j in zip(areas, judged) if j}, key=lambda x: (x is None, x)):
+        sel = np.array([a["deprivation_decile"] == d for a in areas]) & judged
         h, c = float(hh[sel].sum()), float(m["covered_at"][sel].sum())
         deciles.append({"decile": d, "areas": int(sel.sum()), "households": h, "covered_households": c,
                         "uncovered_households": h - c, "share_covered": share(c, h)})
@@ -100,5 +110,7 @@ def area_tables(demand: Demand, m: dict, q: GapQuery) -> tuple[list[dict], list[
               **{f"share_within_{t:g}": share(float(m["covered"][k].sum()), total_h) for k, t in enumerate(m["thresholds"])},
               "most_deprived_households": float(hh[deprived].sum()),
               "most_deprived_covered": float(m["covered_at"][deprived].sum()),
-              "most_deprived_share_covered": share(float(m["covered_at"][deprived].sum()), float(hh[deprived].sum()))}
+              "most_deprived_share_covered": share(float(m["covered_at"][deprived].sum()), float(hh[deprived].sum())),
+              "no_data_areas": int((~judged).sum()), "no_data_households": float(all_hh[~judged].sum()),
+              "households_with_map_data_share": share(total_h, float(all_hh.sum()))}
     return areas, deciles, totals

@@ -35,6 +35,11 @@ SLOTS: dict[str, str | None] = {
 MOST_DEPRIVED = (1, 2)
 
 
+# An area less than half inside the region's OpenStreetMap extract has no data to judge: it is
+# "no data", left out of every share, never counted as "no access".
+NO_DATA_BELOW = 0.5
+
+
 @dataclass
 class GapQuery:
     """What to analyse: region, threshold (minutes), profile, time slot and place criteria."""
