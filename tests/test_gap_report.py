@@ -177,3 +177,17 @@ def test_report_downloads_for_analysts_only(client, engine):
     assert len(body["place_points"]) == body["places"]
     assert "geometry" not in client.get("/api/gaps?region=testville", headers=auth).json()["areas"][0] or \
         client.get("/api/gaps?region=testville", headers=auth).json()["areas"][0]["geometry"] is None
+
+
+def test_without_pango_the_other_outputs_are_still_written(settings, engine, tmp_path, monkeypatch):
+    from kindmap.errors import DataError
+    from kindmap.services.gaps import report
+
+    def no_pango(_html):
+        raise DataError("the PDF report needs the Pango library")
+
+    monkeypatch.setattr(report, "report_pdf", no_pango)
+    seed(engine)
+    paths = write_outputs(analyse_gaps(engine, settings, GapQuery(region="testville")), tmp_path / "g", settings=settings)
+    names = {p.name for p in paths}
+    assert "report.pdf" not in names and {"report.html", "map.html", "areas.csv"} <= names

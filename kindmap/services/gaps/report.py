@@ -327,7 +327,10 @@ def write_outputs(result: GapResult, out: Path, *, settings: Settings) -> list[P
             (tmp / f"{name}.svg").write_bytes(svg)
         report = report_html(result, images)
         (tmp / "report.html").write_text(report, encoding="utf-8")
-        (tmp / "report.pdf").write_bytes(report_pdf(report))
+        try:
+            (tmp / "report.pdf").write_bytes(report_pdf(report))
+        except DataError:  # no Pango on this machine: every other output is still worth having
+            pass
         old = None
         if out.exists():
             old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")
@@ -338,4 +341,4 @@ def write_outputs(result: GapResult, out: Path, *, settings: Settings) -> list[P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return [out / f for f in FILES]
+    return [out / f for f in FILES if (out / f).exists()]
