@@ -191,3 +191,11 @@ def test_without_pango_the_other_outputs_are_still_written(settings, engine, tmp
     paths = write_outputs(analyse_gaps(engine, settings, GapQuery(region="testville")), tmp_path / "g", settings=settings)
     names = {p.name for p in paths}
     assert "report.pdf" not in names and {"report.html", "map.html", "areas.csv"} <= names
+
+
+def test_headline_names_the_areas_left_out_for_want_of_map_data(result):
+    r = copy.deepcopy(result)
+    r.totals.update(no_data_areas=3, no_data_households=1234.0)
+    assert words.headline(r)[-1] == ("3 small areas lie mostly outside the map data (1,234 households): not judged, "
+                                     "and left out of these figures.")
+    assert len(words.headline(result)) == 2

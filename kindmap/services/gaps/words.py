@@ -37,7 +37,7 @@ def _reach(q) -> str:
 
 
 def headline(r: GapResult) -> list[str]:
-    """Two sentences: the whole region, and the most deprived areas against the rest."""
+    """The whole region, the most deprived areas against the rest, and the areas left out for want of map data."""
     q, t = r.query, r.totals
     total, covered = t["households"], t["covered_households"]
     where, reach = r.region_name, _reach(q)
@@ -52,6 +52,10 @@ def headline(r: GapResult) -> list[str]:
         out = [f"{percent(covered / total).capitalize()} of households in {where} ({round(covered):,} of {round(total):,}) "
                f"live {reach} of {place}; {households(total - covered)} do not."]
     out.append(deprived_sentence(r))
+    gaps = t.get("no_data_areas") or 0
+    if gaps:
+        out.append(f"{gaps} small area" + (" lies" if gaps == 1 else "s lie") + f" mostly outside the map data "
+                   f"({households(t.get('no_data_households') or 0)}): not judged, and left out of these figures.")
     return out
 
 
