@@ -444,3 +444,57 @@ def test_the_scheme_dashboard_shows_last_visits_links_and_a_gentle_flag_and_a_cs
     assert worker.get("/scheme?weeks=999").status_code == 422
     assert "Household Busy" not in browser(world, "worker_b").get("/scheme").text
     assert browser(world, "carer_a1").get("/scheme/households.csv").status_code == 403
+
+
+def test_my_places_is_a_private_expiring_revocable_page_whose_answers_the_carer_sees(world):
+    from datetime import timedelta
+
+    from kindmap.db import write_session
+    from kindmap.models.common import utcnow
+    from kindmap.services.households import my_places
+
+    carer = browser(world, "carer_a1")
+    household_id = _new_household(carer, label="Household M")
+    page = carer.get(f"/carer/households/{household_id}")
+    token = csrf_of(page.text)
+    kind, target = _suggested(page.text)[0]
+    carer.post(f"/carer/households/{household_id}/plan/add", data={"csrf_token": token, "kind": kind, "id": target})
+    on = carer.post(f"/carer/households/{household_id}/my-places/on", data={"csrf_token": token})
+    assert on.status_code == 200 and "The My places page is on." in on.text
+    link = re.search(r'id="my-places-link"[^>]*value="http://testserver(/my/[^"]+)"', on.text).group(1)
+    assert len(link) > 40
+    person = TestClient(world.app, follow_redirects=False)
+    mine = person.get(link)
+    name = world.client.get(f"/api/households/{household_id}/plan", headers=world.headers("carer_a1")).json()[0]
+    assert mine.status_code == 200 and name["name"] in mine.text
+    # Other sites get the origin at most, never the path that holds the key.
+    assert mine.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert mine.headers["cache-control"] == "private, no-store"
+    for secret in ("LE15", "Household M", "min walk", "minutes walk"):
+        assert secret not in mine.text, secret
+    assert person.post(link, data={"item": name["id"], "choice": "liked"}).headers["location"] == link  # no CSRF: ignored
+    said = person.post(link, data={"csrf_token": csrf_of(mine.text), "item": name["id"], "choice": "liked"})
+    assert said.status_code == 303
+    assert "I said: <strong>I liked it</strong>" in person.get(said.headers["location"]).text
+    plan_page = carer.get(f"/carer/households/{household_id}/plan")
+    assert "They said on My places: <strong>I liked it</strong>" in plan_page.text
+    # Tampered, or another household's item: the same "not here", and nothing else shown.
+    tampered = person.get(link[:-2] + ("aa" if not link.endswith("aa") else "bb"))
+    assert tampered.status_code == 404 and name["name"] not in tampered.text
+    other_item = person.post(link, data={"csrf_token": csrf_of(mine.text), "item": "1", "choice": "liked"})
+    assert other_item.status_code in (303, 404)
+    assert browser(world, "carer_b").post(f"/carer/households/{household_id}/my-places/on",
+                                          data={"csrf_token": csrf_of(browser(world, "carer_b").get("/carer").text)}).status_code == 404
+    # Turned off: the link stops working at once.
+    off = carer.post(f"/carer/households/{household_id}/my-places/off", data={"csrf_token": token})
+    assert off.status_code == 303
+    assert person.get(link).status_code == 404
+    # A link expires by itself.
+    with write_session(world.engine) as session:
+        from kindmap.models.accounts import User
+
+        user = session.get(User, world.users["carer_a1"])
+        raw = my_places.turn_on(session, user, household_id)
+        assert my_places.household_for(session, raw).id == household_id
+        with pytest.raises(Exception, match="not here"):
+            my_places.household_for(session, raw, now=utcnow() + my_places.LIFETIME + timedelta(minutes=1))

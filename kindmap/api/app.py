@@ -32,6 +32,7 @@ from kindmap.api.routes import (
     gaps,
     households,
     meta,
+    my_places_pages,
     ogc,
     openreferral,
     pages,
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.freeze_gc = freeze_gc
     install_error_handlers(app)
     app.include_router(places.search_router)  # first: most of the traffic (see places.py)
-    for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, account_pages, carer_pages, carer_plan_pages, carer_visit_pages, scheme_pages, web):
+    for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, account_pages, carer_pages, carer_plan_pages, carer_visit_pages, my_places_pages, scheme_pages, web):
         app.include_router(module.router)
     install_openapi(app)  # OGC and ORUK responses typed by their real schemas
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")

@@ -298,3 +298,25 @@ class NotForUs(SQLModel, table=True):
     target_id: int = Field(primary_key=True)
     added_by: int | None = Field(default=None, foreign_key="user.id")
     added_at: datetime = Field(default_factory=utcnow)
+
+
+class MyPlacesLink(SQLModel, table=True):
+    """The private "My places" link a carer turns on for the person they support: only its sha256 is
+    stored; it expires, and the carers can turn it off (revoke) at any time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    household_id: int = Field(foreign_key="household.id", index=True)
+    token_hash: str = Field(max_length=64, index=True, unique=True)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class PersonChoice(SQLModel, table=True):
+    """What the person said about a place on their "My places" page: 'liked' or 'not_for_me' (theirs to say)."""
+
+    household_id: int = Field(foreign_key="household.id", primary_key=True)
+    plan_item_id: int = Field(foreign_key="planitem.id", primary_key=True)
+    choice: str = Field(max_length=12)
+    said_at: datetime = Field(default_factory=utcnow)

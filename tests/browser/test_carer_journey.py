@@ -134,6 +134,7 @@ def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
     expect(page.locator(".suggestion", has_text="Testshire Library").locator(".in-plan")).to_have_text("✓ In the plan")
     check(page, "household")
     page.click("text=Our plan")
+    plan_url = page.url
     expect(page.locator(".plan-item h2")).to_contain_text(["Testshire Library"])
     page.fill("textarea[name=note]", "Tuesday after breakfast")
     page.click("button:has-text('Save note')")
@@ -149,8 +150,25 @@ def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
     expect(page.locator(".easy-page").nth(1)).to_contain_text("Tuesday after breakfast")
     check(page, "easy-read")
     page.go_back()
+    # "My places": the carer turns it on; the person opens it (no account) and says "I liked it".
+    page.click("button:has-text('Turn on My places')")
+    my_link = page.locator("#my-places-link").input_value()
+    assert "/my/" in my_link
+    person = page.context.browser.new_context(viewport=PHONE, locale="en-GB", bypass_csp=True)
+    mine = person.new_page()
+    mine.errors = []
+    mine.goto(my_link)
+    expect(mine.locator(".easy-page h2")).to_have_text(["Testshire Library"])
+    expect(mine.locator("main")).not_to_contain_text("TE1 1ST")
+    check(mine)
+    mine.click("button:has-text('I liked it')")
+    expect(mine.locator(".easy-said")).to_contain_text("I liked it")
+    check(mine, "my-places")
+    person.close()
+    page.goto(plan_url)
+    expect(page.locator(".person-said")).to_contain_text("I liked it")
     # After the visit: three taps (the only place in the plan is already chosen; the third tap saves).
-    page.goto(server + page.url.split(server)[1].replace("/plan", "/visit"))
+    page.goto(plan_url.split("?")[0].replace("/plan", "/visit"))
     expect(page.locator("input[name=where]")).to_be_checked()
     check(page, "visit")
     page.locator("label.tap", has_text="Had a chat").click()

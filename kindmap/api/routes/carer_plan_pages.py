@@ -17,6 +17,7 @@ from kindmap.api.routes.carer_pages import not_found
 from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.db import write_session
 from kindmap.errors import Conflict, KindmapError, NotFound
+from kindmap.services.households import my_places
 from kindmap.services.households import records as svc
 from kindmap.services.recommend import easy_read, not_for_us, plan, printing
 
@@ -91,17 +92,27 @@ def forget_not_for_us(household_id: HouseholdId, who: HouseholdPerson, form: Pos
 def plan_page(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep, clock: ClockDep,
               done: Annotated[str | None, Query(max_length=20)] = None) -> HTMLResponse:
     """The plan: its order, a note per item, and the printable, PDF and easy-read versions."""
+    return plan_view(who, engine, clock, household_id, notice=PLAN_DONE.get(done or ""))
+
+
+def plan_view(who: PageUser, engine, clock, household_id: int, *, notice: str | None = None,
+              new_link: str | None = None) -> HTMLResponse:
+    """The plan page, with what the person said on their "My places" page and whether it is on."""
     try:
         with write_session(engine) as session:
             household = svc.visible_household(session, who.user, household_id)
             items = plan.list_plan(session, who.user, household_id, now=clock())
+            link = my_places.state(session, who.user, household_id, now=clock())
+            said = my_places.choices(session, household_id)
     except NotFound:
         return not_found(who)
     return render("carer_plan.html", who=who, title=f"Plan for {household.label}", label=household.label,
-                  household_id=household_id, items=items, notice=PLAN_DONE.get(done or ""))
+                  household_id=household_id, items=items, notice=notice, my_places=link, said=said,
+                  said_words=my_places.CHOICES, new_link=new_link)
 
 
-PLAN_DONE = {"note": "Note saved.", "moved": "Moved.", "removed": "Removed from the plan."}
+PLAN_DONE = {"note": "Note saved.", "moved": "Moved.", "removed": "Removed from the plan.",
+             "off": "The My places page is off: its link no longer works."}
 
 
 def _item_id(value) -> int | None:

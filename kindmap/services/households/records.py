@@ -36,7 +36,9 @@ from kindmap.models.households import (
     LinkLog,
     LinkPrivate,
     LocationInput,
+    MyPlacesLink,
     NotForUs,
+    PersonChoice,
     PlanItem,
 )
 from kindmap.services.accounts.auth import as_utc
@@ -231,7 +233,7 @@ def delete_household(session: Session, user: User, household_id: int, *, now: da
     household = visible_household(session, user, household_id)
     if user.role == Role.carer:
         raise Forbidden("only the scheme worker or an admin can delete a household")
-    for table in (HouseholdCarer, LinkLog, PlanItem, NotForUs):
+    for table in (HouseholdCarer, LinkLog, PersonChoice, PlanItem, NotForUs, MyPlacesLink):
         session.exec(delete(table).where(table.household_id == household.id))
     session.delete(household)
     record(session, user=user, household_id=household_id, action="delete", now=now)

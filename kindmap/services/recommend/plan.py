@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, delete, select
 
 from kindmap.config import Settings
 from kindmap.errors import Conflict, InvalidQuery, NotFound
@@ -22,7 +22,7 @@ from kindmap.models import Place
 from kindmap.models.accounts import User
 from kindmap.models.activities import Opportunity, SupportService
 from kindmap.models.common import utcnow
-from kindmap.models.households import MAX_NOTE_CHARS, PlanItem
+from kindmap.models.households import MAX_NOTE_CHARS, PersonChoice, PlanItem
 from kindmap.schemas import UtcDateTime
 from kindmap.services.catalogue import activities as acts
 from kindmap.services.households.audit import record
@@ -125,6 +125,7 @@ def remove_from_plan(session: Session, user: User, household_id: int, item_id: i
     item = session.get(PlanItem, item_id)
     if item is None or item.household_id != household_id:
         raise NotFound("plan item not found")
+    session.exec(delete(PersonChoice).where(PersonChoice.plan_item_id == item.id))  # what the person said about it
     session.delete(item)
     record(session, user=user, household_id=household_id, action="update", detail="plan remove", now=now)
 
@@ -180,6 +181,7 @@ class PrintItem:
     lon: float | None
     lat: float | None
     category_slug: str | None = None
+    item_id: int | None = None
 
 
 def _next(row, kind: str, local_now: datetime) -> str | None:
@@ -192,12 +194,7 @@ def _next(row, kind: str, local_now: datetime) -> str | None:
     return when_words(start, end)
 
 
-def printable(session: Session, settings: Settings, user: User, household_id: int, *,
-              now: datetime | None = None) -> tuple[str, list[PrintItem]]:
-    """(label, items) for the one-page plan; walk times in bands (audited as a location read)."""
-    household = visible_household(session, user, household_id)
-    record(session, user=user, household_id=household_id, action="read_location", detail="printable plan", now=now)
-    local_now = to_local_naive(now or datetime.now().astimezone(), tz=settings.timezone)
+def _print_items(session: Session, household_id: int, local_now: datetime) -> list[PrintItem]:
     labels = {slug: c.label for slug, c in categories().items()}
     items = []
     for number, item in enumerate(_rows(session, household_id), start=1):
@@ -213,13 +210,34 @@ def printable(session: Session, settings: Settings, user: User, household_id: in
             what=(getattr(row, "description", None) or "") if kind != "place" else (labels.get(category) or ""),
             walk=None, when=_next(row, kind, local_now) if row is not None else None,
             address=place.address if place is not None else None, phone=getattr(row, "phone", None),
-            website=getattr(row, "website", None), note=item.note, lon=lon, lat=lat, category_slug=category))
+            website=getattr(row, "website", None), note=item.note, lon=lon, lat=lat, category_slug=category,
+            item_id=item.id))
+    return items
+
+
+def printable(session: Session, settings: Settings, user: User, household_id: int, *,
+              now: datetime | None = None) -> tuple[str, list[PrintItem]]:
+    """(label, items) for the one-page plan; walk times in bands (audited as a location read)."""
+    household = visible_household(session, user, household_id)
+    record(session, user=user, household_id=household_id, action="read_location", detail="printable plan", now=now)
+    local_now = to_local_naive(now or datetime.now().astimezone(), tz=settings.timezone)
+    items = _print_items(session, household_id, local_now)
     located = [i for i in items if i.lon is not None]
     if located:
         minutes = walk_minutes_to(session, settings, household, [(i.lon, i.lat) for i in located])
         for i, m in zip(located, minutes):
             i.walk = f"{walk_band(m)[0]} walk" if m is not None else "more than 2 hours' walk"
     return household.label, items
+
+
+def person_items(session: Session, settings: Settings, household, *, now: datetime | None = None) -> list[PrintItem]:
+    """The plan for the person's own "My places" page: places, times, phone and notes; no walk times
+    (they are measured from the home) and no coordinates."""
+    local_now = to_local_naive(now or datetime.now().astimezone(), tz=settings.timezone)
+    items = _print_items(session, household.id, local_now)
+    for item in items:
+        item.lon = item.lat = None
+    return items
 
 
 @dataclass
