@@ -138,7 +138,8 @@ def test_rutland_samples_export_valid_oruk(rutland, tmp_path, validators):  # no
         docs = _docs(copy)
         with read_session(copy) as s:
             expected = len(s.exec(select(Opportunity.id)).all()) + len(s.exec(select(SupportService.id)).all())
-            places = len(s.exec(select(Place.id).where(Place.status == PlaceStatus.published)).all())
+            places = len(s.exec(select(Place.id).where(Place.status == PlaceStatus.published,
+                                                       Place.listing == "welcoming")).all())
         assert len(docs) == expected
         for doc in docs:
             _valid(validators["service"], doc)

@@ -66,6 +66,7 @@ PLACES = [
     ("Far Away Library", "library", (40_000, 40_000), dict(free_to_use=True)),
 ]
 NEAR_NAMES = [p[0] for p in PLACES[:-1]]  # within the default 3 km, nearest first
+TOILET_M = (150, 80)  # a public toilet (a facility, not a welcoming place) 80 m north of the library
 
 # Testshire's path network: a street grid every 100 m, 1.5 km each way, with a river between
 # 200 m and 300 m north crossed only by one bridge 900 m east. So the community centre 400 m
@@ -139,6 +140,10 @@ def _seed(settings) -> None:
             home = far if east > 10_000 else region
             session.add(Place(name=name, category=category, lon=lon, lat=lat, region_id=home.id,
                               opening_hours_valid=valid, imported_at=imported, **extra))
+        # A facility 80 m north of the library: never a search result, shown as "Nearby" on its details.
+        toilet_lon, toilet_lat = _offset(*TOILET_M)
+        session.add(Place(name="Public toilets", category="public_toilets", lon=toilet_lon, lat=toilet_lat,
+                          region_id=region.id, listing="facility", listing_rule="facility", imported_at=imported))
         session.add(Postcode(postcode="TE1 1ST", lon=ORIGIN[0], lat=ORIGIN[1], region_id=region.id))
         session.add(Postcode(postcode=FAR_POSTCODE, lon=_offset(*FAR_ORIGIN_M)[0], lat=_offset(*FAR_ORIGIN_M)[1], region_id=far.id))
         add_user(session, email=MODERATOR[0], password=MODERATOR[1], role="moderator")

@@ -384,3 +384,15 @@ def test_typing_before_the_page_is_ready_is_kept_and_searched(page, server):
     expect(page.locator("#status")).to_have_text(re.compile(r"^6 places found near TE1 1ST"))
     expect(page.locator("#postcode")).to_have_value("TE1 1ST")
     _wait_results(page, 6)
+
+
+def test_details_say_which_facilities_are_near_and_facilities_are_not_results(page, server):
+    """Issue 17: toilets are facilities, shown near places ("Public toilets, 80 m away"), never listed as places."""
+    library = _place_id(server, "Testshire Library")
+    page.goto(f"{server}/?postcode=TE1%201ST#place={library}")
+    expect(page.locator("#details-name")).to_have_text("Testshire Library")
+    nearby = page.locator("#details .details-section", has=page.locator("h3", has_text="Nearby"))
+    expect(nearby).to_contain_text("Public toilets, 80 m away")
+    expect(page.locator("#place-list")).not_to_contain_text("Public toilets")
+    # axe-core runs on this same panel in test_public_flows (the library's details, Nearby included).
+    assert page.watch.page_errors == [] and page.watch.csp_violations(page) == []

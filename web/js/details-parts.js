@@ -40,6 +40,14 @@ export function section(parent, title) {
   return wrap;
 }
 
+// Facilities near a place (toilets, playground, bench, water): "Public toilets, 80 m away".
+export function nearbyWords(list) {
+  return (list || []).map(function (f) {
+    const named = f.name && f.name !== f.category_label ? " (" + f.name + ")" : "";
+    return f.category_label + named + ", " + Math.round(f.distance_m) + " m away";
+  });
+}
+
 export function bulletList(items) {
   const ul = h("ul", "ticks");
   items.forEach(function (t) { ul.appendChild(h("li", null, t)); });

@@ -4,7 +4,7 @@ import { app, writeUrl } from "./state.js";
 import { h, clear } from "./dom.js";
 import { getJson, ApiError } from "./api.js";
 import { formatDate, formatDistance, formatWhen, friendlyHours, openWords, travelWords, walkPhrase } from "./format.js";
-import { ACCESS, WELCOME, WHEELCHAIR, bulletList, contactNodes, loadExtras, section, sourceNode } from "./details-parts.js";
+import { ACCESS, WELCOME, WHEELCHAIR, bulletList, contactNodes, loadExtras, nearbyWords, section, sourceNode } from "./details-parts.js";
 import { drawPlaceArea, highlightMarker, panToMarker } from "./map.js";
 import { markListSelection } from "./list.js";
 import { isWide, showView } from "./view.js";
@@ -171,6 +171,8 @@ function renderDetails(feature) {
 
   const addressParts = [p.address, p.postcode].filter(Boolean);
   if (addressParts.length) section(d, "Address").appendChild(h("p", null, addressParts.join(", ")));
+  const nearby = nearbyWords(p.nearby_facilities);
+  if (nearby.length) section(d, "Nearby").appendChild(bulletList(nearby));
 
   const contactItems = contactNodes(p);
   if (contactItems.length) {
