@@ -137,6 +137,8 @@ def test_limit_default_max_and_offset_past_the_end(client, world):
     ("datetime=2022-01-01T00:00:00", "time zone"),
     ("datetime=2023-01-01T00:00:00Z/2022-01-01T00:00:00Z", "starts after"),
     ("datetime=../..", "at least one end"),
+    ("datetime=", "RFC 3339"),
+    ("offset=4800638501671005061120", "at most 1000000000"),
     ("f=html", "JSON only"),
     ("limit=5&limit=6", "more than once"),
     ("free_to_use=maybe", "true or false"),

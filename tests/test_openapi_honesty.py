@@ -109,3 +109,14 @@ def test_one_oruk_service_validates_against_its_documented_schema(client):
     for template, path in (("/openreferral/services/{service_id}", f"/openreferral/services/{first}"),):
         body = client.get(path).json()
         assert not list(_validator(doc, template).iter_errors(body))
+
+
+def test_the_ogc_document_offers_only_what_each_collection_accepts(client):
+    doc = client.get("/ogc/api").json()
+
+    def names(collection):
+        return {p["name"] for p in doc["paths"][f"/collections/{collection}/items"]["get"]["parameters"]}
+
+    assert "datetime" in names("places") and "datetime" in names("opportunities") and "datetime" not in names("areas")
+    offset = [p for p in doc["paths"]["/collections/places/items"]["get"]["parameters"] if p["name"] == "offset"][0]
+    assert client.get(f"/ogc/collections/places/items?offset={offset['schema']['maximum']}").status_code == 200

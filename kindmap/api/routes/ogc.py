@@ -20,6 +20,7 @@ from kindmap.services.catalogue import export
 from kindmap.services.standards.ogc import core as ogc
 from kindmap.services.standards.ogc import documents as docs
 from kindmap.services.standards.ogc import oas30
+from kindmap.services.standards.ogc.params import MAX_OFFSET
 
 GEOJSON = "application/geo+json"
 
@@ -74,13 +75,13 @@ ITEMS_PARAMETERS = [
      "description": f"Features per page (larger values are capped at {ogc.MAX_LIMIT}).",
      "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT, "default": ogc.DEFAULT_LIMIT}},
     {"name": "offset", "in": "query", "required": False, "description": "Features to skip (follow the next link instead).",
-     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
     {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
      "description": "minlon,minlat,maxlon,maxlat in CRS84 degrees (or six numbers with heights, which are ignored).",
      "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},  # as the standard's own
     {"name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
      "description": "RFC 3339 instant or interval (e.g. 2022-01-01T00:00:00Z/..) on updated_at; places and opportunities.",
-     "schema": {"type": "string"}},
+     "schema": {"type": "string", "minLength": 1}},
     {"name": "f", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json"]}},
     {"name": "crs", "in": "query", "required": False, "description": "Only CRS84 is offered.",
      "schema": {"type": "string", "enum": [ogc.CRS84]}},
@@ -119,7 +120,9 @@ def landing(request: Request) -> JSONResponse:
 def api_definition(request: Request) -> JSONResponse:
     """The API definition of /ogc as an OpenAPI 3.0 document (the whole API's, at /openapi.json, is 3.1)."""
     ogc.check_params(_query(request), {"f"})
-    return JSONResponse(oas30.ogc_definition(request.app.openapi(), root=_root(request)), media_type=oas30.OAS30_MEDIA)
+    untimed = {c.id: {"datetime"} for c in ogc.COLLECTIONS.values() if c.temporal is None}
+    return JSONResponse(oas30.ogc_definition(request.app.openapi(), root=_root(request), without=untimed),
+                        media_type=oas30.OAS30_MEDIA)
 
 
 @ogc_router.get("/conformance", responses=ok(docs.ConfClasses, "The conformance classes"), openapi_extra=F_PARAMETER)

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from kindmap.errors import NotFound
 from kindmap.services.standards.ogc.params import (
     ITEM_PARAMS,
+    MAX_OFFSET,
     InvalidParameter,
     check_params,
     parse_bbox,
@@ -41,6 +42,8 @@ def items(session: Session, collection_id: str, *, root: str, params: Iterable[t
     given = check_params(params, (*ITEM_PARAMS, *coll.filters))
     limit = min(parse_int("limit", given["limit"], low=1), MAX_LIMIT) if "limit" in given else DEFAULT_LIMIT
     offset = parse_int("offset", given["offset"], low=0) if "offset" in given else 0
+    if offset > MAX_OFFSET:
+        raise InvalidParameter(f"offset must be at most {MAX_OFFSET}")
     clauses = list(coll.public)
     if "bbox" in given:
         clauses.append(coll.bbox(session, parse_bbox(given["bbox"])))

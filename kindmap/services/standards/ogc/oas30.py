@@ -74,7 +74,7 @@ def _refs(value: Any) -> set[str]:
     return set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(value)))
 
 
-def _per_collection(path: str, item: dict) -> dict[str, dict]:
+def _per_collection(path: str, item: dict, without: dict[str, set[str]]) -> dict[str, dict]:
     """A path with ``{collection_id}`` as one path per collection (as OGC API servers and test suites
     expect: /collections/places/items), each with its own operationId; other paths as they are."""
     ids = [p for op in item.values() if isinstance(op, dict) for p in op.get("parameters", [])
@@ -86,19 +86,21 @@ def _per_collection(path: str, item: dict) -> dict[str, dict]:
         concrete = copy.deepcopy(item)
         for op in concrete.values():
             if isinstance(op, dict):
-                op["parameters"] = [p for p in op.get("parameters", []) if p.get("name") != "collection_id"]
+                dropped = {"collection_id", *without.get(collection, ())}  # e.g. datetime where there is no time
+                op["parameters"] = [p for p in op.get("parameters", []) if p.get("name") not in dropped]
                 if "operationId" in op:
                     op["operationId"] = f"{op['operationId']}_{collection}"
         out[path.replace("{collection_id}", collection)] = concrete
     return out
 
 
-def ogc_definition(doc: dict, *, root: str, prefix: str = "/ogc") -> dict:
-    """The ``prefix`` paths of the 3.1 document ``doc`` as an OpenAPI 3.0.3 document served from ``root``."""
+def ogc_definition(doc: dict, *, root: str, prefix: str = "/ogc", without: dict[str, set[str]] | None = None) -> dict:
+    """The ``prefix`` paths of the 3.1 document ``doc`` as an OpenAPI 3.0.3 document served from ``root``;
+    ``without``: query parameters a collection's own paths leave out."""
     paths: dict[str, Any] = {}
     for path, item in doc.get("paths", {}).items():
         if path == prefix or path.startswith(prefix + "/"):
-            paths.update(_per_collection(path[len(prefix):] or "/", item))
+            paths.update(_per_collection(path[len(prefix):] or "/", item, without or {}))
     schemas = doc.get("components", {}).get("schemas", {})
     wanted, todo = set(), _refs(paths)
     while todo:  # keep only the components the OGC paths reach

@@ -18,6 +18,7 @@ F_VALUES = {"json", "geojson", JSON, GEOJSON}
 CRS_PARAMS = ("crs", "bbox-crs")
 CRS84_NAMES = {CRS84, "[OGC:CRS84]", "OGC:CRS84"}
 ITEM_PARAMS = ("limit", "offset", "bbox", "datetime", "f", *CRS_PARAMS)
+MAX_OFFSET = 10**9  # past any catalogue; larger numbers overflowed the database's integer (a 422, not a 400)
 
 
 class InvalidParameter(KindmapError):
