@@ -141,6 +141,16 @@ def test_invite_set_password_sign_in_and_add_a_household(phone, server, scheme):
     expect(page.locator(".notice")).to_have_text("Note saved.")
     expect(page.locator("textarea[name=note]")).to_have_value("Tuesday after breakfast")
     check(page, "plan")
+    # The print view opens from the app signed in; its sketch map is drawn from Testshire's own street
+    # grid (pixels only), with the library's number and no home marker.
+    page.click("text=Print the plan (one page)")
+    expect(page.locator("h1")).to_have_text("Our places to go")
+    streets = page.locator(".sketch path.street").get_attribute("d")
+    assert streets.count("M") > 50, "the region's streets are drawn"
+    expect(page.locator(".sketch .dot")).to_have_count(1)
+    assert "52.6" not in page.content() and "TE1 1ST" not in page.content()
+    check(page, "print")
+    page.go_back()
     with page.expect_download() as got:
         page.click("text=Download the plan as PDF")
     assert got.value.suggested_filename == "our-places-plan.pdf"

@@ -161,7 +161,8 @@ def remove_item(household_id: HouseholdId, who: HouseholdPerson, form: PostedFor
 
 def _printable(engine, settings, who: PageUser, household_id: int, clock):
     with write_session(engine) as session:
-        return plan.printable(session, settings, who.user, household_id, now=clock())
+        label, items = plan.printable(session, settings, who.user, household_id, now=clock())
+        return label, items, plan.sketch(session, settings, items)
 
 
 @router.get("/carer/households/{household_id}/plan/pdf")
@@ -169,10 +170,10 @@ def plan_pdf(household_id: HouseholdId, who: HouseholdPerson, engine: EngineDep,
              clock: ClockDep) -> Response:
     """The one-page plan as a PDF to download (the same page as the print view; no home, no coordinates)."""
     try:
-        label, items = _printable(engine, settings, who, household_id, clock)
+        label, items, (dots, streets) = _printable(engine, settings, who, household_id, clock)
     except NotFound:
         return not_found(who)
-    html = env.get_template("plan.html").render(label=label, items=items, dots=plan.sketch_map(items),
+    html = env.get_template("plan.html").render(label=label, items=items, dots=dots, streets=streets,
                                                  attribution=ATTRIBUTION)
     body = printing.to_pdf(html, css=(web_dir() / "plan.css").read_text(encoding="utf-8"))
     return Response(body, media_type="application/pdf", headers={
@@ -184,7 +185,7 @@ def easy_read_page(household_id: HouseholdId, who: HouseholdPerson, engine: Engi
                    clock: ClockDep) -> HTMLResponse:
     """The plan in easy read: one place per page, large type, a symbol for each kind of place."""
     try:
-        label, items = _printable(engine, settings, who, household_id, clock)
+        label, items, _sketch = _printable(engine, settings, who, household_id, clock)
     except NotFound:
         return not_found(who)
     return render("carer_easy_read.html", who=who, title="My places to go", label=label,

@@ -144,6 +144,7 @@ def plan_page(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, s
     """The printable one-page plan (large type, easy-read words, a sketch map without the home)."""
     with write_session(engine) as session:
         label, items = plan.printable(session, settings, user, household_id, now=clock())
-    page = _env.get_template("plan.html").render(label=label, items=items, dots=plan.sketch_map(items),
+        dots, streets = plan.sketch(session, settings, items)
+    page = _env.get_template("plan.html").render(label=label, items=items, dots=dots, streets=streets,
                                                  attribution=ATTRIBUTION)
     return HTMLResponse(page, headers={"Cache-Control": "private, no-store"})

@@ -247,23 +247,66 @@ class MapDot:
     y: int
 
 
-def sketch_map(items: list[PrintItem], *, width: int = 600, height: int = 300, pad: int = 30) -> list[MapDot]:
+def sketch_map(items: list[PrintItem], *, width: int = 600, height: int = 300, pad: int = 30,
+               streets=None) -> list[MapDot] | tuple[list[MapDot], str]:
     """Pixel positions of the plan's places relative to each other (north up, equal scale); no home, no coordinates.
 
     Items at the same spot (an activity at a saved place) share one dot labelled with both numbers.
+    With ``streets`` (a ``WalkNetwork``), also an SVG path of the region's own streets and paths around
+    the places (the box of the places, padded, never the home's): ``(dots, path)``.
     """
     located = [i for i in items if i.lon is not None and i.lat is not None]
     if not located:
-        return []
+        return ([], "") if streets is not None else []
     mean_lat = sum(i.lat for i in located) / len(located)
-    xs = [i.lon * math.cos(math.radians(mean_lat)) for i in located]
+    kx = math.cos(math.radians(mean_lat))
+    xs = [i.lon * kx for i in located]
     ys = [i.lat for i in located]
-    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+    # A lone place still gets a few hundred metres of streets round it.
+    span = max(max(xs) - min(xs), max(ys) - min(ys)) or 0.004
     scale = min(width - 2 * pad, height - 2 * pad) / span
     cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
-    # Rounded to whole pixels: enough for a sketch, and no coordinates can be read back.
+
+    def pixel(lon: float, lat: float) -> tuple[int, int]:
+        # Rounded to whole pixels: enough for a sketch, and no coordinates can be read back.
+        return round(width / 2 + (lon * kx - cx) * scale), round(height / 2 - (lat - cy) * scale)
+
     spots: dict[tuple[int, int], list[str]] = {}
-    for i, x, y in zip(located, xs, ys):
-        spot = (round(width / 2 + (x - cx) * scale), round(height / 2 - (y - cy) * scale))
-        spots.setdefault(spot, []).append(str(i.number))
-    return [MapDot(",".join(numbers), x, y) for (x, y), numbers in spots.items()]
+    for i in located:
+        spots.setdefault(pixel(i.lon, i.lat), []).append(str(i.number))
+    dots = [MapDot(",".join(numbers), x, y) for (x, y), numbers in spots.items()]
+    if streets is None:
+        return dots
+    from kindmap.geo.sketch import segments_in_box
+
+    half_w, half_h = width / 2 / scale, height / 2 / scale  # the whole drawing, in the transformed units
+    box = ((cx - half_w) / kx, cy - half_h, (cx + half_w) / kx, cy + half_h)
+    parts = []
+    for lon1, lat1, lon2, lat2 in segments_in_box(streets.node_lon, streets.node_lat, streets.edge_u, streets.edge_v, box):
+        (x1, y1), (x2, y2) = pixel(lon1, lat1), pixel(lon2, lat2)
+        if (x1, y1) != (x2, y2):
+            parts.append(f"M{x1} {y1}L{x2} {y2}")
+    return dots, "".join(parts)
+
+
+def region_streets(session: Session, settings: Settings, items: list[PrintItem]):
+    """The walking network of the region the plan's first place is in (None without one)."""
+    from kindmap.services.walking import DEFAULT_WALKING, region_for_point
+
+    located = [i for i in items if i.lon is not None]
+    if not located:
+        return None
+    try:
+        region = region_for_point(session, located[0].lon, located[0].lat, margin_m=settings.region_margin_m)
+    except Exception:  # noqa: BLE001  (no region there: the sketch keeps its plain box)
+        return None
+    router = DEFAULT_WALKING.router(settings, region.slug)
+    return router.net if router is not None else None
+
+
+def sketch(session: Session, settings: Settings, items: list[PrintItem]) -> tuple[list[MapDot], str]:
+    """The printable plan's sketch: its numbered dots and, where the region has a walking network, its streets."""
+    net = region_streets(session, settings, items)
+    if net is None:
+        return sketch_map(items), ""
+    return sketch_map(items, streets=net)
