@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from kindmap.api.deps import SessionDep
 from kindmap.schemas import ErrorOut
@@ -15,6 +15,8 @@ from kindmap.services.standards.oruk import taxonomy as oruk_taxonomy
 
 router = APIRouter(prefix="/openreferral", tags=["open referral uk"])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+# Every ORUK id is a UUID (anything else is a 422 saying so): documented as one.
+Uuid = Annotated[str, Path(json_schema_extra={"format": "uuid"}, description="A UUID")]
 Paging = Annotated[int, Query(ge=1, description="Page number, from 1")]
 PerPage = Annotated[int, Query(ge=1, le=oruk.MAX_PER_PAGE, description="Items per page")]
 
@@ -47,8 +49,9 @@ def services(
     end_time: Annotated[str | None, Query(pattern=CLOCK, description="… and closing at or before this time of day (HH:MM)")] = None,
     day: Annotated[Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"] | None,
                    Query(description="Only services with a weekly schedule on this day (iCal code)")] = None,
-    modified_after: Annotated[str | None, Query(max_length=40, description="Only services modified at or after this "
-                                                "RFC 3339 date-time")] = None,
+    modified_after: Annotated[str | None, Query(max_length=40, json_schema_extra={"format": "date-time"},
+                                                description="Only services modified at or after this RFC 3339 "
+                                                            "date-time")] = None,
     organization_id: Annotated[str | None, Query(max_length=64, description="Only services this organisation provides")] = None,
     minimal: Annotated[bool, Query(description="Only each service's id and last_modified")] = False,
     format: Annotated[Literal["json"] | None, Query(description="json only (ndjson is not offered)")] = None,  # noqa: A002
@@ -63,7 +66,7 @@ def services(
 
 
 @router.get("/services/{service_id}", responses=ERRORS)
-def service(service_id: str, session: SessionDep) -> dict[str, Any]:
+def service(service_id: Uuid, session: SessionDep) -> dict[str, Any]:
     """One fully nested ORUK service."""
     return oruk_queries.get_service(session, service_id)
 
@@ -82,7 +85,7 @@ def service_at_locations(
 
 
 @router.get("/service_at_locations/{sal_id}", responses=ERRORS)
-def service_at_location(sal_id: str, session: SessionDep) -> dict[str, Any]:
+def service_at_location(sal_id: Uuid, session: SessionDep) -> dict[str, Any]:
     """One fully nested ORUK service_at_location."""
     return oruk_queries.get_service_at_location(session, sal_id)
 
@@ -94,7 +97,7 @@ def taxonomies(page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
 
 
 @router.get("/taxonomies/{taxonomy_id}", responses=ERRORS)
-def taxonomy(taxonomy_id: str) -> dict[str, Any]:
+def taxonomy(taxonomy_id: Uuid) -> dict[str, Any]:
     """One taxonomy with its terms."""
     return oruk_taxonomy.get_taxonomy(taxonomy_id)
 
@@ -106,6 +109,6 @@ def taxonomy_terms(page: Paging = 1, per_page: PerPage = 50) -> dict[str, Any]:
 
 
 @router.get("/taxonomy_terms/{term_id}", responses=ERRORS)
-def taxonomy_term(term_id: str) -> dict[str, Any]:
+def taxonomy_term(term_id: Uuid) -> dict[str, Any]:
     """One taxonomy term."""
     return oruk_taxonomy.get_taxonomy_term(term_id)
