@@ -207,8 +207,12 @@ def test_a_household_page_is_the_same_not_found_for_others_as_for_none(world):
         assert change.status_code == 404
     assert "Private House" in browser(world, "worker_a").get(f"/carer/households/{household_id}").text
     for who in ("council_analyst", "moderator"):
-        assert browser(world, who).get(f"/carer/households/{household_id}").status_code == 403
-        assert browser(world, who).get("/carer").status_code == 403
+        for path in (f"/carer/households/{household_id}", "/carer"):
+            page = browser(world, who).get(path)
+            # a person gets a page saying so (with what their account can use), not a JSON body
+            assert page.status_code == 403 and page.headers["content-type"].startswith("text/html"), (who, path)
+            assert "Households is not for your account" in page.text and "Private House" not in page.text
+            assert "<form" not in page.text.split("<main", 1)[1]
 
 
 def test_a_scheme_worker_invites_a_carer_who_sets_a_password_once(world):

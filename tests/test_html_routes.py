@@ -94,8 +94,12 @@ def test_signed_out_missing_and_bad_requests_get_documented_statuses(client, adm
         assert seen == {"signed out": 401, "missing": 404 if by_id else 422, "bad": 422}, (path, seen)
 
 
-def test_the_map_page_links_to_the_council_and_moderation_pages(client):
+def test_the_map_page_offers_sign_in_not_staff_pages(client):
+    """Signed out, the map shows "Sign in" (staff and carers reach their pages from the navigation
+    after signing in); it does not list pages a visitor cannot use."""
     page = client.get("/").text
-    assert 'href="/council"' in page and 'href="/moderate"' in page
+    assert 'href="/login"' in page
+    assert 'href="/council"' not in page and 'href="/moderate"' not in page
+    assert client.get("/login").status_code == 200
     for path in ("/council", "/moderate"):
-        assert client.get(path).status_code == 200
+        assert client.get(path).status_code == 200  # signed out: the page with its sign-in form

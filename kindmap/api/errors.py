@@ -6,12 +6,13 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError as SQLDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kindmap.api.cors import cors_headers
 from kindmap.api.methods import allowed_methods
+from kindmap.api.page_session import NotForYourAccount
 from kindmap.api.security import loggable_path
 from kindmap.errors import KindmapError, RateLimited
 
@@ -54,7 +55,9 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc, NotForYourAccount):
+            return exc.response()  # a person at a page gets a page
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette lists only the first route matching the path; list them all.

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from kindmap.api import csrf
 from kindmap.api.auth import SAFE_METHODS, AuthSettingsDep, ClockDep, _same_site
 from kindmap.api.deps import SessionDep
+from kindmap.api.nav import nav_context
 from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.errors import Unauthorized
 from kindmap.models.accounts import Role, User
@@ -101,10 +102,26 @@ def signed_in(request: Request, found: MaybeSignedIn) -> PageUser:
 SignedIn = Annotated[PageUser, Depends(signed_in)]
 
 
+class NotForYourAccount(HTTPException):
+    """A signed-in page another role may not use: answered with the plain "not for your account"
+    page (403, no forms, the navigation of what this account can use), not a JSON body."""
+
+    def __init__(self, user: User, *, page_name: str, who_for: str) -> None:
+        super().__init__(status_code=403, detail=f"{page_name} is for {who_for}")
+        self.user, self.page_name, self.who_for = user, page_name, who_for
+
+    def response(self) -> HTMLResponse:
+        html = env.get_template("not_for_you.html").render(
+            title=self.page_name, page_name=self.page_name, who_for=self.who_for, attribution=ATTRIBUTION,
+            **nav_context(self.user))
+        return HTMLResponse(html, status_code=403, headers=PRIVATE_PAGE)
+
+
 def household_people(request: Request, found: SignedIn) -> PageUser:
     """A carer, scheme worker or admin (who may see households); others are told the pages are not theirs."""
     if found.user.role not in HOUSEHOLD_ROLES:
-        raise HTTPException(status_code=403, detail="these pages are for Shared Lives carers and scheme workers")
+        raise NotForYourAccount(found.user, page_name="Households",
+                                who_for="Shared Lives carers and scheme workers")
     return found
 
 
