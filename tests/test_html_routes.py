@@ -103,3 +103,10 @@ def test_the_map_page_offers_sign_in_not_staff_pages(client):
     assert client.get("/login").status_code == 200
     for path in ("/council", "/moderate"):
         assert client.get(path).status_code == 200  # signed out: the page with its sign-in form
+
+
+def test_every_page_has_one_description(client):
+    """Search engines and link previews read one meta description per page (Lighthouse SEO)."""
+    for path in ("/council", "/moderate", "/login", "/suggest"):
+        page = client.get(path).text
+        assert page.count('<meta name="description"') == 1, path
