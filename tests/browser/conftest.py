@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -150,32 +151,32 @@ def _seed(settings) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory, _pg):
-    """The kindmap app over the synthetic database (tests may swap its rate limiter)."""
+@contextmanager
+def synthetic_app(tmp_path_factory: pytest.TempPathFactory, pg, label: str = "browser"):
+    """A kindmap app over a fresh copy of the synthetic database (tests may swap its rate limiter)."""
     from kindmap.api.app import create_app
     from kindmap.config import Settings
     from kindmap.services.accounts.ratelimit import ContributionLimiter, KindLimits
     from tests.conftest import scratch_database
 
-    state = tmp_path_factory.mktemp("browser")
-    with scratch_database(_pg, folder=state, label="browser") as url:
+    state = tmp_path_factory.mktemp(label)
+    with scratch_database(pg, folder=state, label=label) as url:
         settings = Settings(database_url=url, tile_url=TILE_URL, state_dir=state)
         _seed(settings)
         application = create_app(settings)
         # Every test posts from 127.0.0.1: a roomy limit here; the rate-limit test sets a tight one.
         application.state.contribution_limiter = ContributionLimiter.uniform(KindLimits(1000, 1000, 1000))
         yield application
-        application.state.engine.dispose()  # the server has stopped (``server`` tears down first)
+        application.state.engine.dispose()  # the server has stopped (``serving`` tears down first)
 
 
-@pytest.fixture(scope="session")
-def server(app) -> Iterator[str]:
-    """Base URL of a real kindmap app (uvicorn in a thread) over the synthetic database."""
+@contextmanager
+def serving(application) -> Iterator[str]:
+    """Base URL of a real kindmap app (uvicorn in a thread)."""
     import uvicorn
 
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -187,6 +188,28 @@ def server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+@contextmanager
+def own_server(tmp_path_factory: pytest.TempPathFactory, pg, label: str) -> Iterator[str]:
+    """A server of its own for a module whose tests publish changes (approved suggestions, answers):
+    the shared server's counts ("6 places found") stay what the other modules expect, in any order."""
+    with synthetic_app(tmp_path_factory, pg, label) as application, serving(application) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory, _pg):
+    """The kindmap app over the synthetic database, shared by the modules that only read."""
+    with synthetic_app(tmp_path_factory, _pg) as application:
+        yield application
+
+
+@pytest.fixture(scope="session")
+def server(app) -> Iterator[str]:
+    """Base URL of the shared app."""
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,15 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MODERATOR, axe_violations
+from tests.browser.conftest import MODERATOR, axe_violations, own_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, _pg):
+    """This module publishes what moderators approve: it gets a server of its own, so the shared
+    one keeps the places and facts the other modules count."""
+    with own_server(tmp_path_factory, _pg, "answers") as url:
+        yield url
 
 pytestmark = pytest.mark.browser
 NAME = "Far Away Library"  # 40 km from the other tests' searches, so their counts stay put

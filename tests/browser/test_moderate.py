@@ -12,7 +12,15 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import MODERATOR, axe_violations, tab_to
+from tests.browser.conftest import MODERATOR, axe_violations, own_server, tab_to
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, _pg):
+    """This module publishes what moderators approve: it gets a server of its own, so the shared
+    one keeps the places and facts the other modules count."""
+    with own_server(tmp_path_factory, _pg, "moderate") as url:
+        yield url
 
 pytestmark = pytest.mark.browser
 SHED = "Keyboard Lane Shed"
