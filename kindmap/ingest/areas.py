@@ -88,16 +88,11 @@ def _read_frame(path: Path, *, limits: ImportLimits | None = None, where: str | 
 
 
 def _optional_int(value, *, row: int, column: str | None, problems: list[RowProblem]) -> int | None:
-    if column is None or value is None:
+    """A count (population, households): a finite number ≥ 0, rounded; a problem for the row otherwise."""
+    number = _optional_float(value, row=row, column=column, problems=problems)
+    if number is None:
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        problems.append(RowProblem(row, column, f"{value!r} is not a number"))
-        return None
-    if math.isnan(number):
-        return None
-    if not math.isfinite(number) or number < 0:
+    if number < 0:
         problems.append(RowProblem(row, column, f"{value!r} is not a non-negative number"))
         return None
     return int(round(number))
