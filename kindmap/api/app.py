@@ -22,9 +22,6 @@ from kindmap.api.routes import (
     account_pages,
     activities,
     auth,
-    carer_pages,
-    carer_plan_pages,
-    carer_visit_pages,
     carers,
     contributions,
     council,
@@ -32,7 +29,6 @@ from kindmap.api.routes import (
     gaps,
     households,
     meta,
-    my_places_pages,
     ogc,
     openreferral,
     pages,
@@ -42,6 +38,10 @@ from kindmap.api.routes import (
     walking,
     web,
 )
+from kindmap.api.routes.carer_web import households as carer_households
+from kindmap.api.routes.carer_web import my_places as carer_my_places
+from kindmap.api.routes.carer_web import plan as carer_plan
+from kindmap.api.routes.carer_web import visits as carer_visits
 from kindmap.api.security import SecurityHeaders, content_security_policy
 from kindmap.config import Settings, get_settings, web_dir
 from kindmap.db import create_schema, make_engine
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.freeze_gc = freeze_gc
     install_error_handlers(app)
     app.include_router(places.search_router)  # first: most of the traffic (see places.py)
-    for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, account_pages, carer_pages, carer_plan_pages, carer_visit_pages, my_places_pages, scheme_pages, web):
+    for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, account_pages, carer_households, carer_plan, carer_visits, carer_my_places, scheme_pages, web):
         app.include_router(module.router)
     install_openapi(app)  # OGC and ORUK responses typed by their real schemas
     app.mount("/static", StaticFiles(directory=web_dir()), name="static")

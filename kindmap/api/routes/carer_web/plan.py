@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from kindmap.api.auth import ClockDep
 from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.api.page_session import PRIVATE_PAGE, HouseholdPerson, PageUser, PostedForm, env, render, see_other
-from kindmap.api.routes.carer_pages import not_found
+from kindmap.api.routes.carer_web.households import not_found
 from kindmap.config import ATTRIBUTION, web_dir
 from kindmap.db import write_session
 from kindmap.errors import Conflict, KindmapError, NotFound

@@ -12,8 +12,8 @@ from kindmap.api import csrf
 from kindmap.api.auth import ClockDep
 from kindmap.api.deps import EngineDep, SessionDep, SettingsDep
 from kindmap.api.page_session import HouseholdPerson, PostedForm, RawForm, render, see_other
-from kindmap.api.routes.carer_pages import not_found
-from kindmap.api.routes.carer_plan_pages import plan_view
+from kindmap.api.routes.carer_web.households import not_found
+from kindmap.api.routes.carer_web.plan import plan_view
 from kindmap.db import write_session
 from kindmap.errors import KindmapError, NotFound
 from kindmap.services.households import my_places

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from kindmap.api.auth import ClockDep
 from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.api.page_session import HouseholdPerson, PageUser, PostedForm, render, see_other
-from kindmap.api.routes.carer_pages import not_found
+from kindmap.api.routes.carer_web.households import not_found
 from kindmap.db import write_session
 from kindmap.errors import KindmapError, NotFound
 from kindmap.hours import to_local_naive
