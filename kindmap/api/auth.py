@@ -71,7 +71,11 @@ def unauthorized(message: str = BAD_TOKEN) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _same_site(request: Request) -> bool:
+def same_site(request: Request) -> bool:
+    """True unless the browser says the request came from another site.
+
+    Shared by the API's cookie check and the page forms' CSRF check, so both refuse the same requests.
+    """
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site in ("cross-site", "same-site"):
         return False
@@ -88,7 +92,7 @@ def credentials(request: Request, settings: AuthSettingsDep,
         return bearer, "bearer"
     cookie = request.cookies.get(settings.session_cookie)
     if cookie:
-        if request.method not in SAFE_METHODS and not _same_site(request):
+        if request.method not in SAFE_METHODS and not same_site(request):
             raise HTTPException(status_code=403, detail="a signed-in browser request must come from this site")
         return cookie, "session"
     return None

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from kindmap.api import csrf
-from kindmap.api.auth import SAFE_METHODS, AuthSettingsDep, ClockDep, _same_site
+from kindmap.api.auth import SAFE_METHODS, AuthSettingsDep, ClockDep, same_site
 from kindmap.api.deps import SessionDep
 from kindmap.api.nav import nav_context
 from kindmap.config import ATTRIBUTION, web_dir
@@ -133,7 +133,7 @@ async def posted_form(request: Request, found: MaybeSignedIn) -> FormData:
     if found is None:
         raise _to_login(request)
     form = await request.form()
-    if not _same_site(request) or not csrf.matches(found.cookie, form.get(csrf.FIELD)):
+    if not same_site(request) or not csrf.matches(found.cookie, form.get(csrf.FIELD)):
         raise HTTPException(status_code=403, detail=csrf.REFUSED)
     return form
 
