@@ -46,15 +46,18 @@ def test_each_role_sees_links_to_what_it_can_use_and_nothing_else(client, sessio
     client.cookies.clear()
     for name, value in cookies.items():
         client.cookies.set(name, value)
-    html = client.get("/suggest").text
-    links, nav = _nav(html)
-    assert links & STAFF == CAN_USE[role]
-    assert {"/", "/suggest"} <= links
-    if role is None:
-        assert "/login?next=/suggest" in links and "Sign out" not in nav
-    else:
-        assert not any(link.startswith("/login") for link in links)
-        assert f"Signed in as {role}@example.org" in nav and "Sign out" in nav
+    for path in ("/suggest", "/"):  # a template page, and the map page (a static file with its navigation)
+        r = client.get(path)
+        links, nav = _nav(r.text)
+        assert r.text.count('<nav class="page-nav"') == 1 and links & STAFF == CAN_USE[role], path
+        assert {"/", "/suggest"} <= links
+        if role is None:
+            assert {"/login?next=/suggest", "/login"} & links and "Sign out" not in nav
+        else:
+            assert not any(link.startswith("/login") for link in links), path
+            assert f"Signed in as {role}@example.org" in nav and "Sign out" in nav
+            assert 'src="/static/js/signout.js"' in r.text and r.headers["cache-control"] == "private, no-store"
+    assert 'id="postcode"' in r.text  # still the map page
     for page in ("/council", "/moderate"):
         r = client.get(page)
         assert r.headers["cache-control"] == "private, no-store"
