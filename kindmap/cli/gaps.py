@@ -34,6 +34,7 @@ def gaps(
 ) -> None:
     """Where welcoming free places are out of walking reach, by small area and deprivation decile."""
     from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+    from kindmap.services.gaps.compare import compare_councils
     from kindmap.services.gaps.partition import analyse_partitioned
     from kindmap.services.gaps.report import write_outputs
     from kindmap.services.gaps.scenarios import best_sites
@@ -49,7 +50,8 @@ def gaps(
         engine = open_engine(settings)
         result = analyse_partitioned(engine, settings, q, tiles=(tiles, tiles), scheduler=scheduler) if tiles > 1 else analyse_gaps(engine, settings, q)
         sites = best_sites(engine, settings, q, k=best) if best else None
-        paths = write_outputs(result, out_dir, settings=settings)
+        comparison = compare_councils(engine, settings, focus=result.region, profile=profile, slot=slot)
+        paths = write_outputs(result, out_dir, settings=settings, comparison=comparison)
         private_tree(out_dir)  # household counts by area: owner-only, whatever the umask (kindmap.fileperms)
     except KindmapError as exc:
         fail(exc)

@@ -127,3 +127,46 @@ def test_bad_input_exits_2_and_writes_nothing(cli_db, data_dir, args, says):
     assert result.exit_code == 2, result.output
     assert says in " ".join(result.output.split())
     assert db_fingerprint(cli_db) == before
+
+
+def test_newport_alone_says_only_one_council_is_loaded_and_names_its_neighbours(newport):
+    from kindmap.services.gaps.compare import compare_councils
+
+    settings, engine, _ = newport
+    c = compare_councils(engine, settings, focus="newport")
+    assert [r.region for r in c.rows] == ["newport"] and c.loaded == 1
+    assert c.sentences[0].startswith("Only one council is loaded (Newport)")
+    names = {name for _, name in c.neighbours}
+    assert {"Cardiff", "Monmouthshire", "Torfaen", "Caerphilly"} <= names
+    assert "kindmap region setup" in c.sentences[0] and "Cardiff (W06000015)" in c.sentences[0]
+
+
+def test_rutland_and_newport_side_by_side(newport):
+    """Last in this module: it adds Rutland (from the national tables) to Newport's database."""
+    from kindmap.services.gaps.compare import compare_councils
+
+    settings, engine, _ = newport
+    setup_council(engine, settings=settings, council="Rutland", osm=settings.data_dir / "rutland" / "rutland-2022-11.osm.pbf")
+    c = compare_councils(engine, settings, focus="newport")
+    newport_row, rutland_row = c.rows
+    assert (newport_row.region, rutland_row.region) == ("newport", "rutland") and c.loaded == 2
+    assert (newport_row.deprivation_index, rutland_row.deprivation_index) == ("WIMD 2019", "IMD 2025")
+    assert (newport_row.method, rutland_row.method) == ("network", "network")
+    # Newport's urban-core extract: the areas outside it are out of every share; Rutland is covered whole.
+    assert 0.5 < newport_row.map_data_share < 0.75 and rutland_row.map_data_share == 1.0
+    assert newport_row.households == 66060 and newport_row.households_with_map_data < 66060
+    for row in c.rows:
+        within = [row.shares[t] for t in (5, 10, 15, 20)]
+        assert within == sorted(within) and 0 < within[0] and within[-1] <= 1
+    assert newport_row.deprived_areas >= 18 and newport_row.deprived_shares[20] > 0
+    assert any("different deprivation indices" in s and "WIMD 2019 for Newport" in s and "IMD 2025 for Rutland" in s
+               for s in c.sentences)
+    assert any(s.startswith("Map data covers ") and "Newport's households" in s for s in c.sentences)
+    with TestClient(create_app(settings, engine=engine)) as api:
+        from tests.test_review import _user
+
+        analyst, _ = _user(engine, "council_analyst")
+        body = api.get("/api/gaps/councils", params={"region": "rutland"}, headers=analyst).json()
+        assert [x["name"] for x in body["councils"]] == ["Rutland", "Newport"]
+        page = api.get("/api/gaps/report.html", params={"region": "newport"}, headers=analyst)
+        assert page.status_code == 200 and '<section id="councils">' in page.text and "IMD 2025" in page.text

@@ -14,7 +14,8 @@ from kindmap.api.deps import EngineDep, SettingsDep
 from kindmap.schemas import ErrorOut
 from kindmap.services.gaps import words
 from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
-from kindmap.services.gaps.report import charts, report_html, report_pdf
+from kindmap.services.gaps.compare import as_dict, compare_councils
+from kindmap.services.gaps.report import charts, report_html, report_pdf, with_councils
 from kindmap.services.gaps.scenarios import Candidate, best_sites, what_if
 
 router = APIRouter(prefix="/api/gaps", tags=["gaps"], dependencies=[Depends(require_roles(*ANALYSTS))])
@@ -114,6 +115,43 @@ class GapsOut(BaseModel):
     place_points: list[PlacePoint] | None = Field(default=None, description="The places counted, with geometry=true.")
 
 
+class CouncilOut(BaseModel):
+    region: str
+    name: str
+    code: str | None
+    nation: str | None
+    deprivation_index: str | None = Field(description="The council's deprivation index and year, e.g. 'IMD 2025' "
+                                          "(England) or 'WIMD 2019' (Wales): ranks within one nation only.")
+    method: str | None = Field(description="network, estimated, or None when it could not be measured.")
+    places: int = Field(description="Places counted.")
+    households: float = Field(description="Households in the council's small areas (census).")
+    households_with_map_data: float = Field(description="Of them, households in areas the map data covers (the shares' base).")
+    map_data_share: float | None
+    no_data_areas: int = Field(description="Small areas mostly outside the map data: left out of every share.")
+    within: dict[str, float | None] = Field(description="Minutes (5, 10, 15, 20) → share of households within that walk.")
+    deprived_areas: int = Field(description="Small areas with map data in the council's index deciles 1–2.")
+    deprived_households: float
+    deprived_within: dict[str, float | None] = Field(description="Minutes → share of households in deciles 1–2 within that walk.")
+    problem: str | None = Field(description="Why the council could not be measured, when it could not.")
+
+
+class NeighbourOut(BaseModel):
+    code: str
+    name: str
+
+
+class CouncilsOut(BaseModel):
+    thresholds: list[int]
+    profile: str
+    slot: str
+    loaded: int = Field(description="Councils loaded in kindmap.")
+    focus: str | None
+    indices: list[str] = Field(description="The deprivation indices the councils use.")
+    sentences: list[str] = Field(description="What to read the comparison by, in plain sentences.")
+    neighbours: list[NeighbourOut] = Field(description="With one council loaded: councils next to it that could be added.")
+    councils: list[CouncilOut]
+
+
 class SiteOut(BaseModel):
     rank: int
     name: str
@@ -209,6 +247,15 @@ def gaps(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: Min
                    deprivation_index=r.deprivation_index)
 
 
+@router.get("/councils", response_model=CouncilsOut, responses=ERRORS)
+def councils(engine: EngineDep, settings: SettingsDep,
+             region: Annotated[str | None, Query(max_length=64, description="The council to compare with its nearest neighbours")] = None,
+             profile: ProfileQ = None, slot: Slot = "any") -> CouncilsOut:
+    """The councils loaded side by side (at most 8: ``region`` and its nearest): households within 5, 10, 15 and
+    20 minutes' walk, overall and in deciles 1–2 of each council's own deprivation index. Aggregates only."""
+    return CouncilsOut(**as_dict(compare_councils(engine, settings, focus=region, profile=profile, slot=slot)))
+
+
 REPORT = {200: {"description": "The report.", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
                                                           "text/html": {"schema": {"type": "string"}}}}, **ERRORS}
 
@@ -217,9 +264,11 @@ REPORT = {200: {"description": "The report.", "content": {"application/pdf": {"s
 def report(engine: EngineDep, settings: SettingsDep, fmt: Literal["pdf", "html"], region: RegionQ,
            minutes: MinutesQ = 15.0, profile: ProfileQ = None, slot: Slot = "any") -> Response:
     """The report to take to a meeting, as PDF or self-contained HTML: headline, method and assumptions,
-    maps, charts, areas to look at first, data sources (the same as ``kindmap gaps`` writes)."""
+    maps, charts, areas to look at first, the councils loaded side by side, data sources (the same as
+    ``kindmap gaps`` writes)."""
     r = analyse_gaps(engine, settings, _query(region, minutes, profile, slot))
-    page = report_html(r, charts(r))
+    comparison = compare_councils(engine, settings, focus=r.region, profile=profile, slot=slot)
+    page = report_html(r, with_councils(charts(r), comparison), comparison)
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"kindmap-gaps-{r.region}-{r.query.minutes:g}min")
     headers = {"Cache-Control": "private, no-store", "Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "html":

@@ -25,6 +25,8 @@ from kindmap.errors import DataError, InvalidQuery
 from kindmap.maps import gaps_map_html, safe_text
 from kindmap.services.catalogue.export import neutralise
 from kindmap.services.gaps.analysis import region_geojson
+from kindmap.services.gaps.compare import Comparison
+from kindmap.services.gaps.councils_report import councils_chart, councils_html
 from kindmap.services.gaps.measure import GapResult
 from kindmap.services.gaps import words
 from kindmap.services.gaps.query import HORIZON_MINUTES, THRESHOLDS
@@ -33,7 +35,7 @@ CSV_COLUMNS = ("code", "name", "households", "share_covered", "median_walk_minut
                "e2sfca_score", "deprivation_rank", "deprivation_decile", "priority", "method")
 FILES = ("areas.gpkg", "areas.csv", "map.html", "coverage_by_decile.png", "coverage_by_decile.svg",
          "coverage_by_minutes.png", "coverage_by_minutes.svg", "walk_times.png", "walk_times.svg",
-         "area_map.png", "area_map.svg", "report.html", "report.pdf")
+         "area_map.png", "area_map.svg", "councils.png", "councils.svg", "report.html", "report.pdf")
 
 
 def _rows(result: GapResult) -> list[dict]:
@@ -224,10 +226,11 @@ img{max-width:100%}figure{margin:1rem 0;page-break-inside:avoid}table,tr{page-br
 @page{size:A4;margin:15mm}"""
 
 
-def report_html(result: GapResult, images: dict[str, tuple[bytes, bytes]]) -> str:
+def report_html(result: GapResult, images: dict[str, tuple[bytes, bytes]], comparison: Comparison | None = None) -> str:
     """A self-contained HTML report (charts as data URIs, every text escaped, no scripts): the headline in
     sentences, the method and assumptions in a box at the top, map and charts, the areas to look at first
-    by the names people know, data sources with dates and licences."""
+    by the names people know, the councils loaded side by side (with ``comparison``; its chart is
+    ``images["councils"]``), data sources with dates and licences."""
     e = safe_text  # the one escaper (kindmap.maps): HTML specials, backtick, $ and backslash
     q, t = result.query, result.totals
     img = {k: base64.b64encode(v[0]).decode("ascii") for k, v in images.items()}
@@ -275,6 +278,7 @@ def report_html(result: GapResult, images: dict[str, tuple[bytes, bytes]]) -> st
 <h2>Areas to look at first</h2>
 <p>Priority = households beyond {q.minutes:g} minutes × (11 − decile) ÷ 10, scaled so the highest area is 100.</p>
 {areas_part}
+{councils_html(comparison, images.get("councils", (None,))[0]) if comparison is not None else ""}
 <h2>Places counted ({len(result.places)})</h2>
 <p>{places}</p>
 <h2>Data sources</h2>
@@ -307,8 +311,16 @@ def _place_points(result: GapResult):
     return list(zip(result.places.lon.tolist(), result.places.lat.tolist(), result.places.names))
 
 
-def write_outputs(result: GapResult, out: Path, *, settings: Settings) -> list[Path]:
-    """Write every output into ``out`` atomically (temporary folder, then rename); returns the paths."""
+def with_councils(images: dict[str, tuple[bytes, bytes]], comparison: Comparison | None) -> dict[str, tuple[bytes, bytes]]:
+    """The charts plus the councils chart when there are councils to set side by side."""
+    if comparison is not None and len(comparison.rows) > 1:
+        images = {**images, "councils": councils_chart(comparison)}
+    return images
+
+
+def write_outputs(result: GapResult, out: Path, *, settings: Settings, comparison: Comparison | None = None) -> list[Path]:
+    """Write every output into ``out`` atomically (temporary folder, then rename); returns the paths.
+    With ``comparison`` the report has the councils side by side (and councils.png/.svg)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InvalidQuery(f"{out} exists and is not a folder; choose a folder for the outputs")
@@ -321,11 +333,11 @@ def write_outputs(result: GapResult, out: Path, *, settings: Settings) -> list[P
         page = gaps_map_html(region_geojson(result)["features"], title=title, minutes=result.query.minutes,
                              method=result.method, tile_url=settings.tile_url, places=_place_points(result))
         (tmp / "map.html").write_text(page, encoding="utf-8")
-        images = charts(result)
+        images = with_councils(charts(result), comparison)
         for name, (png, svg) in images.items():
             (tmp / f"{name}.png").write_bytes(png)
             (tmp / f"{name}.svg").write_bytes(svg)
-        report = report_html(result, images)
+        report = report_html(result, images, comparison)
         (tmp / "report.html").write_text(report, encoding="utf-8")
         try:
             (tmp / "report.pdf").write_bytes(report_pdf(report))
