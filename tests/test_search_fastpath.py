@@ -214,3 +214,141 @@ def test_concurrent_requests_in_the_stale_window_check_once(engine, seeded, monk
         t.join()
     assert len(calls) == 1 and len(got) == 8 and len({id(i) for i in got}) == 1 and got[0] is not first
     assert "Another hall" in got[0].names
+
+
+# --------------------------------------------------------------------------- candidates first
+# A near-me search masks only the places within its radius (found by the KD-tree), and the index
+# keeps columns instead of one object per place. The straightforward path below filters every
+# place of the catalogue with the whole-catalogue hours arrays and orders by haversine metres;
+# both must give the same places, order, distances, open states, totals and facts.
+
+def _random_catalogue(engine, n: int = 400, seed: int = 11):
+    import random
+
+    rng = random.Random(seed)
+    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00",
+             "Mo-Su 09:05-11:55", "not hours at all", None]
+    cats = ["library", "community_centre", "place_of_worship", "community_cafe"]
+    with write_session(engine) as s:
+        for i in range(n):
+            s.add(Place(name=f"Hall {rng.randrange(60):02d}", category=rng.choice(cats),  # repeated names: ties
+                        lon=-0.95 + rng.uniform(-0.08, 0.08), lat=52.05 + rng.uniform(-0.05, 0.05),
+                        free_to_use=rng.choice([True, False, None]), drop_in=rng.choice([True, False, None]),
+                        wheelchair=rng.choice(["yes", "limited", "no", None]), step_free=rng.choice([True, None]),
+                        quiet_space=rng.choice([True, False, None]), opening_hours=rng.choice(hours),
+                        other_names=rng.choice([None, "The Old Hall"]),
+                        status=rng.choice([PlaceStatus.published] * 5 + [PlaceStatus.closed])))
+
+
+def _straightforward(index, q, *, now):
+    """Every place checked: (positions in order, metres or None, open state, total, facts)."""
+    import numpy as np
+
+    from kindmap.geo.distance import haversine_m
+    from kindmap.services.catalogue.facts import count_facts
+
+    n = index.size
+    cards = [index.card(i) for i in range(n)]
+    keep = np.ones(n, dtype=bool)
+    if q.categories:
+        keep &= np.array([c.category in q.categories for c in cards])
+    if q.bbox is not None:
+        minx, miny, maxx, maxy = q.bbox
+        keep &= np.array([minx <= c.lon <= maxx and miny <= c.lat <= maxy for c in cards])
+    when = q.open_at or now
+    states = index.hours.state_at(when)  # one state per place
+    during = index.hours.open_during(q.windows, now=now) if q.windows else None
+    if q.lon is None:
+        near = sorted(np.flatnonzero(keep), key=lambda i: (cards[i].name, i))
+        metres = {}
+    else:
+        d = haversine_m(q.lon, q.lat, index.lon, index.lat)
+        near = sorted((i for i in np.flatnonzero(keep & (d <= q.radius_m))), key=lambda i: (d[i], i))
+        metres = {i: d[i] for i in near}
+    near = np.asarray(near, dtype=np.int64)
+
+    def tri(v):
+        return -1 if v is None else int(bool(v))
+
+    def ok(value, wanted):
+        return value == int(wanted) or (q.include_unknown and value == -1)
+
+    shown = []
+    for i in near:
+        c = cards[i]
+        wc = -1 if c.wheelchair is None else int(c.wheelchair == "yes")
+        values = {"free": tri(c.free_to_use), "drop_in": tri(c.drop_in), "wheelchair": wc,
+                  "step_free": tri(c.step_free), "quiet": int(index.quiet[i])}
+        if not all(ok(values[k], w) for k, w in (("free", q.free), ("drop_in", q.drop_in), ("wheelchair", q.wheelchair),
+                                                  ("step_free", q.step_free), ("quiet", q.quiet)) if w is not None):
+            continue
+        if q.open_at is not None and not (states[i] == 1 or (q.include_unknown and states[i] == -1)):
+            continue
+        if during is not None and not (during[i] or (q.include_unknown and not index.hours.known()[i])):
+            continue
+        shown.append(i)
+    # the facts: the same counting, given whole-catalogue arrays re-expressed per distinct string
+    distinct = index.hours.distinct_states(when) if q.open_at is not None else None
+    d_during = index.hours.distinct_open_during(q.windows, now=now) if q.windows else None
+    facts = count_facts(index, near, q, states=distinct, during=d_during)
+    return ([int(index.ids[i]) for i in shown[: q.limit]], [metres.get(i) for i in shown[: q.limit]],
+            [None if states[i] < 0 else bool(states[i]) for i in shown[: q.limit]], len(shown), facts, near)
+
+
+def test_near_me_on_candidates_equals_filtering_the_whole_catalogue(engine, settings):
+    import random
+    from datetime import datetime, time as clock
+
+    import numpy as np
+
+    from kindmap.hours import Window
+
+    _random_catalogue(engine)
+    rng = random.Random(4)
+    now = datetime(2026, 12, 8, 10, 30)
+    cache = CatalogCache()
+    with read_session(engine) as s:
+        index = cache.get(s)
+        assert index.size > 300
+        checked = 0
+        for k in range(160):
+            q = SearchQuery(limit=rng.choice([5, 50, 500]), include_unknown=rng.random() < 0.3)
+            if k % 8:  # one in eight lists everything by name
+                q.lon, q.lat = -0.95 + rng.uniform(-0.06, 0.06), 52.05 + rng.uniform(-0.04, 0.04)
+                q.radius_m = rng.choice([300.0, 1500.0, 5000.0])
+            if rng.random() < 0.3:
+                q.categories = rng.sample(["library", "community_centre", "place_of_worship", "community_cafe"], 2)
+            for name in ("free", "drop_in", "wheelchair", "step_free", "quiet"):
+                if rng.random() < 0.2:
+                    setattr(q, name, rng.random() < 0.7)
+            if rng.random() < 0.3:
+                q.open_at = now.replace(hour=rng.choice([9, 10, 12, 19, 22]), minute=rng.choice([0, 30]))
+            elif rng.random() < 0.2:
+                q.windows = [Window(rng.randrange(7), clock(9, 0), clock(11, 0))]
+            if rng.random() < 0.2:
+                q.bbox = (-1.0, 52.02, -0.93, 52.07)
+            got = search_places(s, q, settings=settings, cache=cache, now=now)
+            ids, metres, states, total, facts, near = _straightforward(index, q, now=now)
+            assert [h.place.id for h in got.hits] == ids, q
+            assert got.total == total and got.facts == facts, q
+            assert [h.open for h in got.hits] == states
+            for h, m in zip(got.hits, metres):
+                assert (h.distance_m is None and m is None) or h.distance_m == pytest.approx(m, abs=1e-6)
+            checked += total
+        assert checked > 1000  # the queries found places, not only empty answers
+
+
+def test_index_cards_equal_the_place_rows(engine):
+    """The index's columns give back each published place's public summary exactly."""
+    from sqlmodel import select
+
+    _random_catalogue(engine, n=120, seed=3)
+    with read_session(engine) as s:
+        index = CatalogCache().get(s)
+        rows = s.exec(select(Place).where(Place.status == PlaceStatus.published).order_by(Place.id)).all()
+        assert [c.id for c in index.cards] == [p.id for p in rows]
+        for card, p in zip(index.cards, rows):
+            assert (card.name, card.category, card.lon, card.lat, card.free_to_use, card.drop_in, card.step_free,
+                    card.opening_hours, card.other_names) == (p.name, p.category, p.lon, p.lat, p.free_to_use,
+                                                              p.drop_in, p.step_free, p.opening_hours, p.other_names)
+            assert card.wheelchair == getattr(p.wheelchair, "value", p.wheelchair)

@@ -177,7 +177,7 @@ def read_place(place_id: int, session: SessionDep, settings: SettingsDep) -> Pla
     pos = int(index.ids.searchsorted(place.id))
     state, next_open = None, None
     if pos < index.size and index.ids[pos] == place.id:
-        raw = int(index.hours.state_at(now)[pos])
+        raw = int(index.hours.distinct_states(now)[index.hours.codes(pos)])
         state = None if raw < 0 else bool(raw)
         next_open = index.hours.next_open(pos, now)
     nearby = nearest_per_kind(session, lon=place.lon, lat=place.lat, exclude_id=place.id)

@@ -18,14 +18,16 @@ WORDS = {"free": "whether it is free", "drop_in": "whether you can drop in", "wh
          "step_free": "step-free access", "quiet": "whether there is a quiet space", "hours": "opening hours"}
 
 
-def tri(index: CatalogIndex, name: str, positions: np.ndarray | None = None) -> np.ndarray:
+def tri(index: CatalogIndex, name: str, positions: np.ndarray | slice = slice(None)) -> np.ndarray:
     """int8 per place (or per ``positions``) for a criterion: 1 known yes, 0 known no, -1 not known
     (wheelchair 'limited' counts as no)."""
     if name == "wheelchair":
-        w = index.wheelchair if positions is None else index.wheelchair[positions]
-        return np.where(w == "yes", 1, np.where(w == None, -1, 0)).astype(np.int8)  # noqa: E711 (numpy elementwise)
+        w = index.wheelchair
+        codes = w.codes[positions]
+        yes, unknown = w.codes_of(["yes"]), w.codes_of([None])
+        return np.where(np.isin(codes, yes), 1, np.where(np.isin(codes, unknown), -1, 0)).astype(np.int8)
     column = {"free": index.free, "drop_in": index.drop_in, "step_free": index.step_free, "quiet": index.quiet}[name]
-    return column if positions is None else column[positions]
+    return column[positions]
 
 
 def wanted_criteria(q) -> dict[str, bool]:
@@ -34,11 +36,16 @@ def wanted_criteria(q) -> dict[str, bool]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def criteria_mask(index: CatalogIndex, q) -> np.ndarray:
-    """Bool per place: meets every criterion filter (known, or with ``q.include_unknown`` not known yet)."""
-    keep = np.ones(index.size, dtype=bool)
+def _count(positions: np.ndarray | slice, index: CatalogIndex) -> int:
+    return index.size if isinstance(positions, slice) else int(np.asarray(positions).size)
+
+
+def criteria_mask(index: CatalogIndex, q, positions: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Bool per place (or per ``positions``): meets every criterion filter (known, or with
+    ``q.include_unknown`` not known yet)."""
+    keep = np.ones(_count(positions, index), dtype=bool)
     for name, wanted in wanted_criteria(q).items():
-        column = tri(index, name)
+        column = tri(index, name, positions)
         ok = column == (1 if wanted else 0)
         if q.include_unknown:
             ok |= column == -1
@@ -46,13 +53,24 @@ def criteria_mask(index: CatalogIndex, q) -> np.ndarray:
     return keep
 
 
-def time_mask(index: CatalogIndex, q, *, states: np.ndarray | None, during: np.ndarray | None) -> np.ndarray:
-    """Bool per place: open at the time / in a free window asked for (or hours not known, with ``include_unknown``)."""
-    keep = np.ones(index.size, dtype=bool)
+def time_mask(index: CatalogIndex, q, *, states: np.ndarray | None, during: np.ndarray | None,
+              positions: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Bool per place (or per ``positions``): open at the time / in a free window asked for (or hours not
+    known, with ``include_unknown``).
+
+    ``states`` (``HoursIndex.distinct_states``) and ``during`` (``HoursIndex.distinct_open_during``)
+    are per distinct hours string, so the cost follows the places looked at, not the catalogue.
+    """
+    keep = np.ones(_count(positions, index), dtype=bool)
+    if states is None and during is None:
+        return keep
+    codes = index.hours.codes(positions)
     if states is not None:
-        keep &= (states == 1) | (q.include_unknown & (states == -1))
+        st = states[codes]
+        keep &= (st == 1) | (q.include_unknown & (st == -1))
     if during is not None:
-        keep &= (during | ~index.hours.known()) if q.include_unknown else during
+        dur = during[codes]
+        keep &= (dur | ~index.hours.known(positions)) if q.include_unknown else dur
     return keep
 
 
@@ -61,20 +79,22 @@ def count_facts(index: CatalogIndex, positions: np.ndarray, q, *, states: np.nda
     """Per criterion and for hours: how many of ``positions`` are yes / no / not known.
 
     Criteria: ``yes``, ``no``, ``unknown``. Hours: ``known``, ``unknown``, and with a time or free
-    windows ``open`` (open then) and ``closed`` (hours known, closed then).
+    windows ``open`` (open then) and ``closed`` (hours known, closed then). ``states`` and ``during``
+    are per distinct hours string, as for :func:`time_mask`.
     """
     out: dict[str, dict[str, int]] = {}
     for name in ("free", "drop_in", "wheelchair", "step_free", "quiet"):
         column = tri(index, name, positions)
         out[name] = {"yes": int((column == 1).sum()), "no": int((column == 0).sum()), "unknown": int((column == -1).sum())}
-    known = index.hours.known()[positions]
+    known = index.hours.known(positions)
     hours = {"known": int(known.sum()), "unknown": int((~known).sum())}
     if states is not None or during is not None:
-        open_ = np.ones(positions.size, dtype=bool)
+        codes = index.hours.codes(positions)
+        open_ = np.ones(known.size, dtype=bool)
         if states is not None:
-            open_ &= states[positions] == 1
+            open_ &= states[codes] == 1
         if during is not None:
-            open_ &= during[positions]
+            open_ &= during[codes]
         hours["open"] = int((open_ & known).sum())
         hours["closed"] = int((~open_ & known).sum())
     out["hours"] = hours

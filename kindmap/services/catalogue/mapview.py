@@ -25,13 +25,14 @@ from kindmap.services.catalogue.search import (
 
 
 def catalogue_filter(index: CatalogIndex, q: SearchQuery, *, open_now: bool, tz: str) -> tuple[np.ndarray, np.ndarray, datetime | None]:
-    """Mask of matching places, their open states at ``q.open_at`` (or now), and the time filtered on."""
+    """Mask of matching places, the open states at ``q.open_at`` (or now) per distinct hours string
+    (``index.hours.codes(pos)`` picks a place's), and the time filtered on."""
     open_at = q.open_at
     if open_now and open_at is None:
         open_at = datetime.now().astimezone()
     when = to_local_naive(open_at or datetime.now().astimezone(), tz=tz)
     keep = filter_mask(index, q)
-    states = index.hours.state_at(when)
+    states = index.hours.distinct_states(when)
     if open_at is not None:
         keep &= time_mask(index, q, states=states, during=None)
     return keep, states, when if open_at is not None else None
@@ -67,7 +68,7 @@ def search_by_name(session: Session, text: str, q: SearchQuery, *, open_now: boo
     hits = []
     for k, pos in enumerate(order):
         place = rows.get(int(index.ids[pos]))
-        state = int(states[pos])
+        state = int(states[index.hours.codes(pos)])
         if place is not None:
             d = None if distances is None else float(distances[k])
             hits.append(Hit(place, d, None if state < 0 else bool(state)))

@@ -115,23 +115,29 @@ def locate_postcode(session: Session, text: str) -> Postcode:
     return row
 
 
-def filter_mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
-    """Bool per catalogue position: matches the query's category, criteria and bbox filters."""
-    return base_mask(index, q) & criteria_mask(index, q)
+def filter_mask(index: CatalogIndex, q: SearchQuery, positions: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Bool per catalogue position (or per ``positions``): matches the query's category, criteria and bbox filters."""
+    return base_mask(index, q, positions) & criteria_mask(index, q, positions)
 
 
-def base_mask(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
-    """Bool per catalogue position: matches the query's category and bbox (the places the facts are counted on)."""
-    keep = np.ones(index.size, dtype=bool)
+def base_mask(index: CatalogIndex, q: SearchQuery, positions: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Bool per catalogue position (or per ``positions``): matches the query's category and bbox (the places
+    the facts are counted on).
+
+    A near-me search passes the positions within its radius, so its cost follows those candidates,
+    not the catalogue (at 10⁶ places the masks over every place were most of a query's time).
+    """
+    lon, lat = index.lon[positions], index.lat[positions]
+    keep = np.ones(lon.size, dtype=bool)
     if q.categories:
-        keep &= np.isin(index.category, check_categories(q.categories))
+        keep &= np.isin(index.category.codes[positions], index.category.codes_of(check_categories(q.categories)))
     if q.bbox is not None:
         minx, miny, maxx, maxy = q.bbox
-        keep &= (index.lon >= minx) & (index.lon <= maxx) & (index.lat >= miny) & (index.lat <= maxy)
+        keep &= (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
     return keep
 
 
-def _walk(session: Session, index: CatalogIndex, q: SearchQuery, *, lon: float, lat: float, keep: np.ndarray,
+def _walk(session: Session, index: CatalogIndex, q: SearchQuery, *, lon: float, lat: float,
           settings: Settings, walking: WalkingCache) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
     """Positions, metres and minutes of places within the walk, nearest first, and how it was measured."""
     minutes_cap = q.max_walk_minutes
@@ -143,7 +149,7 @@ def _walk(session: Session, index: CatalogIndex, q: SearchQuery, *, lon: float, 
     # A walk is never shorter than the straight line, so the line bounds the candidates.
     reach_m = minutes_cap * profile.metres_per_minute * 1.01
     idx, dist = index.points.within(lon, lat, radius_m=reach_m)
-    sel = keep[idx]
+    sel = base_mask(index, q, idx)
     idx, dist = idx[sel], dist[sel]
     if router is None:
         minutes = estimate_walk_minutes(dist, profile=profile, circuity=settings.circuity)
@@ -228,36 +234,35 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
 
     if index is None:
         index = cache.get(session, tz=tz, recheck_s=settings.catalog_recheck_s)
-    base = base_mask(index, q)
     local_now = to_local_naive(now or datetime.now().astimezone(), tz=tz)
     when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
-    # states per distinct hours string; items look theirs up only when filtered on it or shown
+    # Open states and windows per distinct hours string (hundreds, not one per place); the places
+    # nearby look theirs up, so nothing below costs the size of the catalogue for a point search.
     states = index.hours.distinct_states(when)
-    item_states = states[index.hours.codes(slice(None))] if q.open_at is not None else None
-    during = index.hours.open_during(q.windows, now=local_now) if q.windows else None
-    keep = criteria_mask(index, q) & time_mask(index, q, states=item_states, during=during)
+    timed_states = states if q.open_at is not None else None
+    during = index.hours.distinct_open_during(q.windows, now=local_now) if q.windows else None
 
     minutes = None
     travel = profile = None
     if lon is None:
         radius = None
-        near = np.flatnonzero(base)
-        near = near[np.argsort(np.asarray(index.names, dtype=object)[near], kind="stable")] if near.size else near
+        near = np.flatnonzero(base_mask(index, q))
+        near = near[np.argsort(index.name_rank[near])]  # by name, equal names in position order
         dist = np.full(near.size, np.nan)
     elif q.max_walk_minutes is not None:
         radius = None
-        near, dist, minutes, travel, profile = _walk(session, index, q, lon=lon, lat=lat, keep=base,
-                                                     settings=settings, walking=walking)
+        near, dist, minutes, travel, profile = _walk(session, index, q, lon=lon, lat=lat, settings=settings,
+                                                     walking=walking)
     else:
         radius = radius or settings.default_radius_m
         idx, dist = index.points.within(lon, lat, radius_m=radius)
-        sel = base[idx]
+        sel = base_mask(index, q, idx)
         near, dist = idx[sel], dist[sel]
     # Facts are counted on the places nearby of the kind asked for, before criteria and times.
-    facts = count_facts(index, near, q, states=item_states, during=during)
-    sel = keep[near]
+    facts = count_facts(index, near, q, states=timed_states, during=during)
+    sel = criteria_mask(index, q, near) & time_mask(index, q, states=timed_states, during=during, positions=near)
     order = near[sel]
-    distances = [None if np.isnan(d) else float(d) for d in dist[sel]]
+    distances = dist[sel]
     if minutes is not None:
         minutes = minutes[sel]
     total = int(order.size)
@@ -265,11 +270,12 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     if total == 0:
         where = "nearby" if lon is not None else "in view" if q.bbox is not None else "listed"
         hint = empty_hint(facts, q, nearby=int(near.size), timed=q.open_at is not None or bool(q.windows), where=where)
-    order, distances = order[: q.limit], distances[: q.limit]
+    order = order[: q.limit]
+    distances = [None if np.isnan(d) else float(d) for d in distances[: q.limit].tolist()]  # only the shown
     hits = []
     for k, (pos, d) in enumerate(zip(order, distances)):
         state = int(states[index.hours.codes(pos)])
-        place = index.cards[pos]  # the index's public summary: no row read per search
+        place = index.card(pos)  # the index's public summary: no row read per search
         next_open = (_next_open_in_windows(index, int(pos), q.windows, local_now) if q.windows
                      else index.hours.next_open(int(pos), local_now) if state == 0 else None)
         hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state),

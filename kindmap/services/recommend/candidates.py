@@ -108,11 +108,11 @@ def gather_places(session: Session, settings: Settings, household: Household, wi
     unknown = 0
     hours_unknown = np.zeros(index.size, dtype=bool)
     if windows:
-        open_mask = index.hours.open_during(windows, now=local_now)
+        open_during = index.hours.distinct_open_during(windows, now=local_now)
         known = np.array([index.hours.next_open(int(i), local_now) is not None for i in idx], dtype=bool)
         unknown = int((~known).sum())
         hours_unknown[idx[~known]] = True
-        idx = idx[open_mask[idx] | ~known]
+        idx = idx[open_during[index.hours.codes(idx)] | ~known]
     ids = [int(index.ids[i]) for i in idx]
     rows = {p.id: p for p in session.exec(select(Place).where(Place.id.in_(ids))).all()} if ids else {}
     found = []
