@@ -135,17 +135,61 @@ def test_official_examples_import(rutland, tmp_path, data_dir):
     examples = sorted((data_dir.parent / "schemas" / "openreferral-uk" / "examples").glob("*.json"))
     assert len(examples) == 10
     for path in examples:
+        before = db_fingerprint(engine)
         result = _cli(settings, path, "--region", "rutland")
-        assert result.exit_code == 0, (path.name, result.output)
-        if path.name.startswith(("service", "organization_full")):
-            # The examples' location is latitude 100, longitude 101 with a US address: kept, reported, not placed.
-            assert "not on the map (kept for reference): 'Community Counselling'" in result.output
+        out = " ".join(result.output.split())
+        if path.name in ("service_full.json", "service_at_location_full.json", "service_at_location_list.json",
+                         "organization_full.json"):
+            # Their location is latitude 100 (longitude 101): refused row by row, saying what to fix; nothing written.
+            assert result.exit_code == 2, (path.name, result.output)
+            where = {"service_full.json": "$.service_at_locations[0]", "service_at_location_full.json": "$",
+                     "service_at_location_list.json": "$.contents[0]",
+                     "organization_full.json": "$.services[0].service_at_locations[0]"}[path.name]
+            assert f"row 1, column '{where}.location.latitude': service 'Community Counselling'" in out
+            assert "(id 3a19ff88-4620-4d17-9830-ac1d859eb5d5): latitude 100 is outside -90..90" in out
+            assert ".location.longitude" not in out  # 101 is a longitude on Earth (in China): only the latitude is wrong
+            assert "nothing was imported" in out and "not on the map" not in out
+            assert db_fingerprint(engine) == before
+        else:
+            assert result.exit_code == 0, (path.name, result.output)
+    # service_list's service has no location at all: kept for reference, not an error.
     with read_session(engine) as s:
         extras = s.exec(select(PlaceExtra).where(PlaceExtra.source == "oruk")).all()
         assert s.exec(select(Place).where(Place.source == "oruk")).all() == []
-    assert extras and all(e.place_id is None and e.note for e in extras)
-    kept = json.loads(extras[0].data_json)
-    assert "Community Counselling" in json.dumps(kept)  # the whole original, not dropped
+    assert [e.note for e in extras] == ["no location: a service without a place cannot go on the map"]
+    assert "Community Counselling" in extras[0].data_json  # the whole original, not dropped
+
+
+def test_out_of_range_coordinates_skipped_with_skip_invalid(rutland, tmp_path, data_dir):
+    settings, engine = copy_rutland(rutland, tmp_path)
+    doc = json.loads((data_dir.parent / "schemas/openreferral-uk/examples/service_full.json").read_text())
+    good = copy.deepcopy(doc)
+    good["id"], good["name"] = str(uuid.uuid4()), "Oakham drop-in"
+    good["service_at_locations"][0].update(id=str(uuid.uuid4()))
+    good["service_at_locations"][0]["location"].update(latitude=52.669, longitude=-0.725)
+    good["cost_options"] = [{"id": str(uuid.uuid4()), "amount": 0}]
+    doc["service_at_locations"][0]["location"]["longitude"] = -0.725  # only the latitude is wrong
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps([doc, good]))
+    refused = _cli(settings, path, "--region", "rutland", "--dry-run")
+    assert refused.exit_code == 2 and "1 row(s) have problems" in refused.output and ".location.longitude" not in refused.output
+    result = _cli(settings, path, "--region", "rutland", "--skip-invalid")
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "imported 1 new" in out and "skipped row 1, column '$[0].service_at_locations[0].location.latitude'" in out
+    with read_session(engine) as s:
+        assert [p.name for p in s.exec(select(Place).where(Place.source == "oruk")).all()] == ["Oakham drop-in"]
+
+
+def test_valid_coordinates_outside_the_region_still_import(rutland, tmp_path, data_dir):
+    settings, engine = copy_rutland(rutland, tmp_path)
+    doc = json.loads((data_dir.parent / "schemas/openreferral-uk/examples/service_full.json").read_text())
+    doc["service_at_locations"][0]["location"].update(latitude=51.5072, longitude=-0.1276)  # London: a real point
+    path = tmp_path / "london.json"
+    path.write_text(json.dumps(doc))
+    result = _cli(settings, path, "--region", "rutland")
+    assert result.exit_code == 0, result.output
+    assert "imported 1 new" in result.output
 
 
 def test_example_with_a_real_location_maps_onto_a_place(rutland, tmp_path, data_dir):

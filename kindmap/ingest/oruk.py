@@ -4,7 +4,8 @@ Accepts one service, one service_at_location, one organization (with ``services`
 list of any of these, or a paged API response (``contents``). Everything is validated
 against the profile's compiled JSON Schemas first; one invalid document rejects the
 file. Each service-at-location becomes one record; what Place cannot hold stays in
-the record's ``raw`` (stored in PlaceExtra). See geodata/oruk_mapping.md.
+the record's ``raw`` (stored in PlaceExtra). A latitude or longitude outside WGS 84 is a row
+problem (``OrukRead.problems``), never a record quietly kept off the map. See geodata/oruk_mapping.md.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,7 @@ from kindmap.errors import DataError, KindmapError
 from kindmap.hours import check_hours
 from kindmap.ingest.limits import ImportLimits, check_file_size, too_many_rows
 from kindmap.ingest.postcodes import normalise_postcode
+from kindmap.ingest.problems import RowProblem
 
 _DAYS = {"MO": "Mo", "TU": "Tu", "WE": "We", "TH": "Th", "FR": "Fr", "SA": "Sa", "SU": "Su"}
 _ORDER = list(_DAYS)
@@ -54,11 +57,13 @@ class OrukRecord:
     source_id: str
     values: dict[str, Any]
     raw: dict[str, Any]
+    service_id: str | None = None  # the id its service is re-exported under (see service_id_for)
 
 
 @dataclass
 class OrukRead:
     records: list[OrukRecord] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)  # records refused: nothing is imported unless skipped
     unplaced: list[tuple[str, str, Any, str]] = field(default_factory=list)  # (source_id, name, raw, why)
     services: int = 0
     notes: list[str] = field(default_factory=list)
@@ -153,23 +158,88 @@ def _category(service: dict, default: str, known: set[str]) -> str:
     return default
 
 
-def _services(data: Any) -> list[dict]:
+def _services(data: Any) -> list[tuple[dict, list[str]]]:
+    """Every service in the file, with the JSON path of each of its service_at_locations."""
     out = []
-    for _, doc in _items(data):
+    for base, doc in _items(data):
         kind = _kind(doc)
         if kind == "taxonomy":
             continue
         if kind == "service":
-            out.append(doc)
+            out.append((doc, [f"{base}.service_at_locations[{i}]" for i in range(len(doc.get("service_at_locations") or []))]))
         elif kind == "service_at_location":
             service = dict(doc.get("service") or {"id": doc["id"], "name": (doc.get("location") or {}).get("name", "")})
             service["service_at_locations"] = [{k: v for k, v in doc.items() if k != "service"}]
-            out.append(service)
+            out.append((service, [base]))
         else:
-            for service in doc.get("services", []):
-                out.append({**service, "organization": service.get("organization") or
-                            {k: v for k, v in doc.items() if k != "services"}})
+            for j, service in enumerate(doc.get("services", [])):
+                paths = [f"{base}.services[{j}].service_at_locations[{i}]"
+                         for i in range(len(service.get("service_at_locations") or []))]
+                out.append(({**service, "organization": service.get("organization") or
+                             {k: v for k, v in doc.items() if k != "services"}}, paths))
     return out
+
+
+_RANGES = (("latitude", -90, 90, "degrees north of the equator"), ("longitude", -180, 180, "degrees east of Greenwich"))
+
+
+def coordinate_problems(row: int, path: str, service: dict, location: dict) -> list[RowProblem]:
+    """A problem for each of a location's latitude and longitude that is given but not in WGS 84 range.
+
+    A coordinate outside the world is a mistake to fix (the profile's own examples use latitude 100,
+    longitude 101 as placeholders), not a place to keep off the map: importing it as if it had none
+    would hide the mistake behind a "not on the map" note.
+    """
+    out = []
+    for name, low, high, meaning in _RANGES:
+        value = location.get(name)
+        if value is None or (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
+            continue
+        out.append(RowProblem(row, f"{path}.location.{name}", (
+            f"service {service.get('name')!r} (id {service.get('id')}) at location {location.get('name') or ''!r} "
+            f"(id {location.get('id')}): {name} {value} is outside {low}..{high}. Give the location's {name} in "
+            f"{meaning}, WGS 84 (EPSG:4326) — Oakham is latitude 52.67, longitude -0.73 — or leave out latitude and "
+            f"longitude to place it by its UK postcode")))
+    return out
+
+
+def record_values(service: dict, sal: dict, *, several: bool = False) -> dict[str, Any]:
+    """The place fields one service at one location gives (category and status aside).
+
+    Also used by the export, to tell whether a place still holds what its ORUK record gave it
+    (then the record's own wording is re-exported; see kindmap.services.standards.oruk.carried).
+    """
+    values: dict[str, Any] = {"name": (service.get("name") or "")[:200], "description": service.get("description") or None,
+                              "website": service.get("url"), "email": service.get("email"),
+                              "opening_hours": schedules_to_osm(service.get("schedules") or []) if service.get("schedules") else None,
+                              "free_to_use": _free(service)}
+    phones = [p.get("number") for p in service.get("phones", []) if isinstance(p, dict) and p.get("number")]
+    values["phone"] = str(phones[0])[:80] if phones else None
+    loc = sal.get("location") or {}
+    values.update(_accessibility(loc.get("accessibility") or []))
+    if several and loc.get("name"):
+        values["name"] = f"{values['name']} — {loc['name']}"[:200]
+    addresses = [a for a in loc.get("addresses") or [] if a.get("address_type") != "virtual"]
+    values["address"] = values["postcode"] = None
+    if addresses:
+        a = addresses[0]
+        values["address"] = ", ".join(p for p in (a.get("address_1"), a.get("city")) if p)[:400] or None
+        try:  # only a UK postcode can be geocoded (and fits Place.postcode)
+            values["postcode"] = normalise_postcode(a.get("postal_code") or "")
+        except KindmapError:
+            values["postcode"] = None
+    lat, lon = loc.get("latitude"), loc.get("longitude")
+    ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lat, lon)) and -90 <= lat <= 90 and -180 <= lon <= 180
+    values["lon"], values["lat"] = (lon, lat) if ok else (None, None)
+    return values
+
+
+def service_id_for(service: dict, sal: dict, *, first: bool) -> str:
+    """The id a service at one location is re-exported under: the source's service id for its first
+    location on the map; a UUID5 of it and the service_at_location id for the others (one place each)."""
+    if first:
+        return str(service["id"])
+    return str(uuid.uuid5(uuid.UUID(str(service["id"])), str(sal.get("id"))))
 
 
 def read_oruk(path: Path, *, default_category: str = "other", known_categories: set[str] | None = None,
@@ -204,49 +274,36 @@ def read_oruk(path: Path, *, default_category: str = "other", known_categories: 
     empty_orgs = sum(1 for (_, d), k in zip(_items(data), kinds) if k == "organization" and not d.get("services"))
     if empty_orgs:
         result.notes.append(f"{empty_orgs} organization(s) without services: nothing to place")
-    for number, service in enumerate(_services(data), start=1):
+    for number, (service, sal_paths) in enumerate(_services(data), start=1):
         result.services += 1
-        hours = schedules_to_osm(service.get("schedules") or []) if service.get("schedules") else None
         if service.get("schedules"):
-            result.hours_converted += hours is not None
-            result.hours_not_converted += hours is None
-        base = {"name": (service.get("name") or "")[:200], "description": (service.get("description") or None),
-                "category": _category(service, default_category, known), "website": service.get("url"),
-                "email": service.get("email"), "opening_hours": hours, "free_to_use": _free(service)}
-        if service.get("status") in ("defunct", "inactive"):
-            base["status"] = "closed"
-        phones = [p.get("number") for p in service.get("phones", []) if isinstance(p, dict) and p.get("number")]
-        if phones:
-            base["phone"] = str(phones[0])[:80]
+            converted = schedules_to_osm(service["schedules"]) is not None
+            result.hours_converted += converted
+            result.hours_not_converted += not converted
+        category = _category(service, default_category, known)
+        closed = {"status": "closed"} if service.get("status") in ("defunct", "inactive") else {}
         sals = service.get("service_at_locations") or []
         if not sals:
-            result.unplaced.append((service["id"], base["name"], service, "no location: a service without a place cannot go on the map"))
+            name = (service.get("name") or "")[:200]
+            result.unplaced.append((service["id"], name, service, "no location: a service without a place cannot go on the map"))
             continue
-        for sal in sals:
+        first = True
+        for sal, sal_path in zip(sals, sal_paths):
             loc = sal.get("location") or {}
             source_id = sal.get("id") or f"{service['id']}/{loc.get('id')}"
-            values = dict(base, **_accessibility(loc.get("accessibility") or []))
-            if len(sals) > 1 and loc.get("name"):
-                values["name"] = f"{base['name']} — {loc['name']}"[:200]
-            addresses = [a for a in loc.get("addresses") or [] if a.get("address_type") != "virtual"]
-            if addresses:
-                a = addresses[0]
-                values["address"] = ", ".join(p for p in (a.get("address_1"), a.get("city")) if p)[:400] or None
-                try:  # only a UK postcode can be geocoded (and fits Place.postcode)
-                    values["postcode"] = normalise_postcode(a.get("postal_code") or "")
-                except KindmapError:
-                    values["postcode"] = None
-            lat, lon = loc.get("latitude"), loc.get("longitude")
-            ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (lat, lon)) and -90 <= lat <= 90 and -180 <= lon <= 180
-            values["lon"], values["lat"] = (lon, lat) if ok else (None, None)
+            values = dict(record_values(service, sal, several=len(sals) > 1), category=category, **closed)
             raw = {"service": service, "service_at_location": sal}
-            if loc.get("location_type") == "virtual":
+            bad = coordinate_problems(number, sal_path, service, loc)
+            if bad:
+                result.problems += bad
+            elif loc.get("location_type") == "virtual":
                 result.unplaced.append((source_id, values["name"], raw, "virtual location: not on the map"))
-            elif not ok and not values.get("postcode"):
-                why = "no usable location: " + (f"latitude {lat}, longitude {lon} is outside EPSG:4326 range" if lat is not None else "no coordinates") + " and no UK postcode"
-                result.unplaced.append((source_id, values["name"], raw, why))
+            elif values["lon"] is None and not values.get("postcode"):
+                result.unplaced.append((source_id, values["name"], raw, "no usable location: no coordinates and no UK postcode"))
             else:
-                result.records.append(OrukRecord(number, source_id, values, raw))
+                result.records.append(OrukRecord(number, source_id, values, raw,
+                                                 service_id=service_id_for(service, sal, first=first)))
+                first = False
             _check_records(result, name=path.name, max_rows=limits.max_rows)
     _check_records(result, name=path.name, max_rows=limits.max_rows)  # the last service may have no location
     return result

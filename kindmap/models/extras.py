@@ -33,4 +33,7 @@ class PlaceExtra(SQLModel, table=True):
     match: str | None = Field(default=None, max_length=400,
                               description="'new', or why it was merged into an existing place (dedupe).")
     note: str | None = Field(default=None, max_length=400, description="e.g. why it could not be placed.")
+    # Open Referral UK: the id the record's service is re-exported under (the source's own id), looked up by
+    # /openreferral/services/{id}; see kindmap.services.standards.oruk.carried.
+    service_id: str | None = Field(default=None, max_length=120, index=True)
     imported_at: datetime = Field(default_factory=utcnow)

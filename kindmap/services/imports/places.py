@@ -109,14 +109,16 @@ def _to_create(item: Incoming, *, source: str, licence: str | None, postcode_col
 
 
 def _save_extra(session: Session, existing: dict[str, PlaceExtra], *, region_id: int, source: str, source_id: str,
-                kind: str, raw: Any, place_id: int | None, match: str | None, note: str | None = None) -> None:
+                kind: str, raw: Any, place_id: int | None, match: str | None, note: str | None = None,
+                service_id: str | None = None) -> None:
     data = json.dumps(raw, ensure_ascii=False, sort_keys=True)
     extra = existing.get(source_id)
     if extra is None:
         session.add(PlaceExtra(region_id=region_id, source=source, source_id=source_id, kind=kind, data_json=data,
-                               place_id=place_id, match=match, note=note))
+                               place_id=place_id, match=match, note=note, service_id=service_id))
     else:
         extra.data_json, extra.place_id, extra.match, extra.note, extra.imported_at = data, place_id, match, note, utcnow()
+        extra.service_id = service_id
 
 
 def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: list[Incoming], source: str,
@@ -189,7 +191,7 @@ def write_places(engine: Engine, *, kind: str, region: str, path: Path, items: l
         for item, _place, _ in ready:
             place_id, match = merged.get(item.source_id, (ids.get(item.source_id), "new"))
             _save_extra(session, extras, region_id=reg.id, source=source, source_id=item.source_id, kind=extra_kind,
-                        raw=item.raw, place_id=place_id, match=match)
+                        raw=item.raw, place_id=place_id, match=match, service_id=getattr(item, "service_id", None))
         for near in result.dedupe.near_misses:
             # A person decides: the review queue shows both places side by side.
             mine = ids.get(near.source_id)
@@ -246,7 +248,8 @@ def import_csv(engine: Engine, *, region: str, path: Path, mapping: CsvMapping, 
 def import_oruk(engine: Engine, *, region: str, path: Path, data_dir: Path, default_category: str = "other",
                 dry_run: bool = False, skip_invalid: bool = False, dedupe: bool = True,
                 limits: ImportLimits | None = None) -> PlaceImportResult:
-    """Import Open Referral UK JSON (validated against the profile first) as places; refused whole past ``limits``."""
+    """Import Open Referral UK JSON (validated against the profile first) as places; refused whole past ``limits``
+    or when a location's latitude or longitude is outside WGS 84 (each listed; ``skip_invalid`` leaves them out)."""
     from kindmap.ingest.oruk import read_oruk
 
     if default_category not in categories():
@@ -256,6 +259,7 @@ def import_oruk(engine: Engine, *, region: str, path: Path, data_dir: Path, defa
                      limits=import_limits(limits))
     result = write_places(engine, kind="oruk", region=region, path=path, items=read.records, source="oruk",
                           licence=None, data_dir=data_dir, extra_kind="oruk_service", unplaced=read.unplaced,
+                          read_problems=read.problems,
                           dry_run=dry_run, skip_invalid=skip_invalid, dedupe=dedupe, unplaced_if_not_geocoded=True)
     result.hours_converted, result.hours_as_text = read.hours_converted, read.hours_not_converted
     result.report.warnings[:0] = read.notes
