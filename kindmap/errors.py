@@ -20,6 +20,10 @@ class InvalidQuery(KindmapError):
     status_code = 422
 
 
+class NoMapData(InvalidQuery):
+    """A point inside a region where its map data has nothing to walk on (outside the extract, or a hole in it)."""
+
+
 class NotFound(KindmapError):
     """A thing asked for does not exist (or is not visible to the caller)."""
 

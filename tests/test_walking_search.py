@@ -19,6 +19,7 @@ from kindmap.db import write_session
 from kindmap.geo.distance import haversine_m
 from kindmap.geo.network import network_from_arrays
 from kindmap.models import Place, Postcode, Region
+from sqlmodel import select
 from kindmap.services.walking import network_path
 
 # South bank along lat 52.0000, north bank along 52.0006, bridge at lon 0.010.
@@ -89,6 +90,25 @@ def test_walk_search_refuses_points_outside_regions(client, river):
                           ({"postcode": "RV1 1AA", "window": "Mon 12:00-10:00"}, "split overnight")]:
         r = client.get("/api/places", params=params)
         assert r.status_code == 422 and words in r.json()["detail"], (params, r.json())
+
+
+def test_no_map_data_here_in_a_hole_or_outside_the_extract(client, river, engine):
+    """Inside the region but where its map data has nothing: 422 saying so, never an empty answer."""
+    hole = {"lon": 0.019, "lat": 52.009}  # in Riverside's outline, 1.1 km from the nearest path node
+    for url, extra in (("/api/places", {"max_walk_minutes": 15}), ("/api/isochrone", {"minutes": 10})):
+        r = client.get(url, params={**hole, **extra})
+        assert r.status_code == 422 and r.json()["detail"].startswith("No map data here: this point is in Riverside"), r.json()
+        assert "Search by distance instead (radius_m)" in r.json()["detail"]
+    assert client.get("/api/places", params={**hole, "radius_m": 2000}).status_code == 200  # by distance still answers
+    # An extract recorded as covering only the west: a point beside the bridge's path is outside it.
+    west = {"type": "Polygon", "coordinates": [[[-0.01, 51.99], [0.006, 51.99], [0.006, 52.01], [-0.01, 52.01], [-0.01, 51.99]]]}
+    with write_session(engine) as s:
+        s.exec(select(Region).where(Region.slug == "riverside")).one().map_extent_geojson = json.dumps(west)
+    east = {"lon": 0.0095, "lat": 52.0003}
+    r = client.get("/api/places", params={**east, "max_walk_minutes": 15})
+    assert r.status_code == 422 and "No map data here" in r.json()["detail"]
+    assert "kindmap import osm EXTRACT --region riverside" in r.json()["detail"]
+    assert client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 15}).json()["search"]["travel"] == "network"
 
 
 def test_free_windows_and_next_opening_agree_with_opening_hours_py(client, river):

@@ -3,6 +3,12 @@
 A search point is matched to the region whose boundary holds it (or lies within
 ``region_margin_m``); with a network the walk is routed on paths, without one it is
 estimated from straight-line distance × a circuity factor and labelled as such.
+
+A region's map data may cover only part of it (Newport's 2023 extract is its urban core). A walk
+from a point outside the extract's recorded extent, or with no node of the walking network within
+``MAP_DATA_RADIUS_M`` (a hole the extent's box does not show), is refused as ``NoMapData`` — "no
+map data here" — rather than answered from the few paths that cross into it, or said to be outside
+every region.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from shapely.geometry import Point, shape
 from sqlmodel import Session, select
 
 from kindmap.config import Settings
-from kindmap.errors import InvalidQuery
+from kindmap.errors import InvalidQuery, NoMapData
 from kindmap.geo.distance import haversine_m
 from kindmap.geo.graph import Router, SnapSet
 from kindmap.geo.isochrone import isochrone
@@ -31,6 +37,9 @@ from kindmap.models import Region
 
 NETWORK = "network"
 ESTIMATED = "estimated"
+# No path node this close: the map data has nothing here (the snap limit, so a point the network could
+# serve is never refused; a node, not an edge, so a long way crossing a hole does not hide it).
+MAP_DATA_RADIUS_M = 1000.0
 
 
 def network_path(settings: Settings, region: str) -> Path:
@@ -59,6 +68,7 @@ class RegionArea:
     slug: str
     name: str
     boundary: shapely.Geometry | None
+    map_extent: shapely.Geometry | None = None  # where its OpenStreetMap extract has data (None: not recorded)
 
 
 class WalkingCache:
@@ -109,18 +119,20 @@ class WalkingCache:
 
     def regions(self, session: Session) -> list[RegionArea]:
         """Regions with their boundaries, cached until the region table changes."""
-        rows = session.exec(select(Region.id, Region.slug, Region.name, Region.boundary_geojson).order_by(Region.id)).all()
+        rows = session.exec(select(Region.id, Region.slug, Region.name, Region.boundary_geojson,
+                                   Region.map_extent_geojson).order_by(Region.id)).all()
         key = str(session.get_bind().url)
-        signature = tuple((r[0], r[1], len(r[3] or "")) for r in rows)
+        signature = tuple((r[0], r[1], len(r[3] or ""), r[4] or "") for r in rows)
         cached = self._regions.get(key)
         if cached and cached[0] == signature:
             return cached[1]
         areas = []
-        for _, slug, name, boundary in rows:
-            geom = shape(json.loads(boundary)) if boundary else None
-            if geom is not None:
-                shapely.prepare(geom)
-            areas.append(RegionArea(slug, name, geom))
+        for _, slug, name, boundary, extent in rows:
+            geom, covered = (shape(json.loads(text)) if text else None for text in (boundary, extent))
+            for g in (geom, covered):
+                if g is not None:
+                    shapely.prepare(g)
+            areas.append(RegionArea(slug, name, geom, covered))
         self._regions[key] = (signature, areas)
         return areas
 
@@ -180,6 +192,32 @@ def region_for_point(session: Session, lon: float, lat: float, *, margin_m: floa
     )
 
 
+def check_map_data(region: RegionArea, router: Router | None, lon: float, lat: float) -> None:
+    """``NoMapData`` when the region's map data does not cover an EPSG:4326 point: outside its extract's
+    recorded extent, or no node of its walking network within ``MAP_DATA_RADIUS_M``."""
+    outside = region.map_extent is not None and not region.map_extent.covers(Point(lon, lat))
+    if not outside and router is not None:
+        x, y = router.net.projection.forward(np.array([lon], float), np.array([lat], float))
+        outside = router.grid.near(np.atleast_1d(x), np.atleast_1d(y), MAP_DATA_RADIUS_M).size == 0
+    if outside:
+        raise NoMapData(
+            f"No map data here: this point is in {region.name}, but {region.name}'s map data (its OpenStreetMap "
+            "extract) does not cover it, so walking times cannot be worked out from here. Search by distance "
+            "instead (radius_m), or choose a point in the part the map data covers. To cover all of "
+            f"{region.name}, import an extract that does: kindmap import osm EXTRACT --region {region.slug}"
+        )
+
+
+def walking_region(session: Session, settings: Settings, lon: float, lat: float, *,
+                   cache: WalkingCache = DEFAULT_WALKING) -> tuple[RegionArea, Router | None]:
+    """The region holding a point and its router (None: estimated walks), after checking its map data covers
+    the point (``InvalidQuery`` outside every region, ``NoMapData`` outside the map data)."""
+    region = region_for_point(session, lon, lat, margin_m=settings.region_margin_m, cache=cache)
+    router = cache.router(settings, region.slug)
+    check_map_data(region, router, lon, lat)
+    return region, router
+
+
 def reachable_area(session: Session, settings: Settings, *, lon: float, lat: float, minutes: float,
                    profile_name: str | None, cache: WalkingCache = DEFAULT_WALKING) -> tuple[shapely.Geometry, str, str, str]:
     """The area reachable on foot (EPSG:4326), how it was measured, the profile and the region slug.
@@ -190,8 +228,7 @@ def reachable_area(session: Session, settings: Settings, *, lon: float, lat: flo
     if not (math.isfinite(minutes) and 0 < minutes <= 180):
         raise InvalidQuery("minutes must be more than 0 and at most 180")
     profile = profile_for(settings, profile_name)
-    region = region_for_point(session, lon, lat, margin_m=settings.region_margin_m, cache=cache)
-    router = cache.router(settings, region.slug)
+    region, router = walking_region(session, settings, lon, lat, cache=cache)
     if router is not None:
         return isochrone(router, lon, lat, minutes=minutes, profile=profile), NETWORK, profile.name, region.slug
     reach_m = minutes * profile.metres_per_minute / settings.circuity

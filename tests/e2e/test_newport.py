@@ -78,6 +78,26 @@ def test_walking_search_in_the_covered_core_is_by_network(newport):
     assert "Newport Central Library" in names
 
 
+def test_walking_search_outside_the_extract_says_there_is_no_map_data(newport):
+    """A postcode in an area the 2023 extract does not reach (Bettws, Malpas, Caerleon…): the walk is refused
+    as 'no map data here', not answered from the few ways that cross into it nor 'outside every region'."""
+    settings, engine, _ = newport
+    with read_session(engine) as s:
+        outside = s.exec(select(Postcode).join(Area, Area.code == Postcode.area_code)
+                         .where(Area.map_share <= 0.01).order_by(Postcode.postcode)).all()
+    assert len(outside) > 500
+    with TestClient(create_app(settings, engine=engine)) as api:
+        for p in outside[::100]:
+            r = api.get("/api/places", params={"postcode": p.postcode, "max_walk_minutes": 15})
+            assert r.status_code == 422, (p.postcode, r.json())
+            assert r.json()["detail"].startswith("No map data here: this point is in Newport"), r.json()
+            assert api.get("/api/places", params={"postcode": p.postcode, "radius_m": 3000}).status_code == 200
+        r = api.get("/api/isochrone", params={"postcode": outside[0].postcode, "minutes": 10})
+        assert r.status_code == 422 and "No map data here" in r.json()["detail"]
+        # Inside the covered core the same searches answer by network.
+        assert api.get("/api/isochrone", params={"postcode": "NP20 1PA", "minutes": 10}).json()["properties"]["travel"] == "network"
+
+
 def test_setting_up_again_changes_nothing(newport):
     settings, engine, _ = newport
     again = setup_council(engine, settings=settings, council="W06000022",

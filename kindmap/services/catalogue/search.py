@@ -30,7 +30,7 @@ from kindmap.services.walking import (
     WalkingCache,
     network_path,
     profile_for,
-    region_for_point,
+    walking_region,
 )
 from kindmap.taxonomy import check_categories
 
@@ -144,8 +144,7 @@ def _walk(session: Session, index: CatalogIndex, q: SearchQuery, *, lon: float, 
     if not (math.isfinite(minutes_cap) and 0 < minutes_cap <= MAX_WALK_MINUTES):
         raise InvalidQuery(f"max_walk_minutes must be more than 0 and at most {MAX_WALK_MINUTES}")
     profile = profile_for(settings, q.profile)
-    region = region_for_point(session, lon, lat, margin_m=settings.region_margin_m, cache=walking)
-    router = walking.router(settings, region.slug)
+    region, router = walking_region(session, settings, lon, lat, cache=walking)
     # A walk is never shorter than the straight line, so the line bounds the candidates.
     reach_m = minutes_cap * profile.metres_per_minute * 1.01
     idx, dist = index.points.within(lon, lat, radius_m=reach_m)
