@@ -49,3 +49,47 @@ def test_rutland_partitioned_on_processes_equals_whole(rutland):
     assert "processes" in part.notes[-1]
     with pytest.raises(InvalidQuery, match="scheduler"):
         analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler="cluster-of-potatoes")
+
+
+def test_demand_read_in_blocks_equals_one_row_per_postcode(rutland, monkeypatch):
+    """The demand points read as blocks of floats plus counts per area are exactly the postcodes
+    read one ORM row at a time (same areas, points and weights), in blocks of any size."""
+    import numpy as np
+    from sqlmodel import select
+
+    from kindmap.db import read_session
+    from kindmap.models import Area, Postcode, Region
+    from kindmap.services.gaps import inputs
+
+    settings, engine, _ = rutland
+    with read_session(engine) as s:
+        region = s.exec(select(Region).where(Region.slug == "rutland")).one()
+        codes = s.exec(select(Area.code).where(Area.region_id == region.id).order_by(Area.code)).all()
+        want = sorted((codes.index(p.area_code), p.lon, p.lat)
+                      for p in s.exec(select(Postcode).where(Postcode.area_code.in_(codes))).all())
+        for block in (5000, 7):
+            monkeypatch.setattr(inputs, "CODES_PER_READ", block)
+            d = inputs.load_demand(s, region.id, region_name=region.name)
+            n = len(want)
+            assert sorted(zip(d.area[:n].tolist(), d.lon[:n].tolist(), d.lat[:n].tolist())) == want
+            assert np.array_equal(d.weight, d.households[d.area] / np.bincount(d.area, minlength=len(codes))[d.area])
+
+
+def test_unknown_hours_effect_reuses_the_nearest_search_only_when_the_places_are_the_same(rutland, monkeypatch):
+    from kindmap.services.gaps import analysis
+    from kindmap.services.gaps.measure import measure
+
+    settings, engine, _ = rutland
+    for slot in ("any", "weekday_evening"):
+        ctx = analysis.prepare(engine, settings, GapQuery(region="rutland", minutes=15, slot=slot))
+        m = measure(ctx.demand, ctx.supply, ctx.times, ctx.query)
+        searches = []
+        real = type(ctx.times).nearest
+        monkeypatch.setattr(type(ctx.times), "nearest", lambda self, *a, **k: searches.append(1) or real(self, *a, **k))
+        reused = analysis.unknown_hours_effect(ctx, ctx.supply, m["minutes"])
+        n_reused = len(searches)
+        assert reused == analysis.unknown_hours_effect(ctx, ctx.supply)  # two searches, as before
+        assert reused["unknown_eligible"] > 0
+        # the counted places are always one of the two sets (unknown hours counted as open or not)
+        assert n_reused == 1
+        monkeypatch.undo()

@@ -123,23 +123,33 @@ class _SnapIndex:
         t0 = k / npieces[sid]
         t1 = (k + 1) / npieces[sid]
         d = b[sid] - a[sid]
-        self.a = a[sid] + d * t0[:, None]
-        self.b = a[sid] + d * t1[:, None]
+        pa = a[sid] + d * t0[:, None]
+        pb = a[sid] + d * t1[:, None]
+        # Kept as separate contiguous components (start point, direction, squared length): the
+        # distance to k candidate pieces per point then gathers flat arrays instead of (n, k, 2)
+        # blocks and axis sums (snapping 10^6 households: 1.0 s -> 0.3 s CPU; same floats).
+        ab = pb - pa
+        self.ax, self.ay = np.ascontiguousarray(pa[:, 0]), np.ascontiguousarray(pa[:, 1])
+        self.dx, self.dy = np.ascontiguousarray(ab[:, 0]), np.ascontiguousarray(ab[:, 1])
+        self.len2 = np.maximum(self.dx * self.dx + self.dy * self.dy, 1e-18)
+        self.n = int(sid.size)
         self.start = seg_start[sid] + seg_len[sid] * t0
         self.edge = seg_edge[sid]
         self.half_max = float((seg_len / npieces).max() / 2) if sid.size else 0.0
         # An unbalanced tree builds ~3× faster (0.4 s instead of 1.2 s for 3.6 M pieces) and the
         # first walking query waits for it; queries (k nearest) cost about the same.
-        self.tree = cKDTree((self.a + self.b) / 2, balanced_tree=False, compact_nodes=False) if sid.size else None
+        self.tree = cKDTree((pa + pb) / 2, balanced_tree=False, compact_nodes=False) if sid.size else None
 
     def _dist(self, p: NDArray, cand: NDArray) -> tuple[NDArray, NDArray]:
         """Distance from points (n,2) to candidate pieces (n,k), and the projection parameter."""
-        a, b = self.a[cand], self.b[cand]
-        ab = b - a
-        denom = np.maximum((ab * ab).sum(-1), 1e-18)
-        t = np.clip(((p[:, None, :] - a) * ab).sum(-1) / denom, 0.0, 1.0)
-        q = a + ab * t[..., None]
-        return np.hypot(*(p[:, None, :] - q).transpose(2, 0, 1)), t
+        px, py = p[:, 0:1], p[:, 1:2]
+        ax, ay, dx, dy = self.ax[cand], self.ay[cand], self.dx[cand], self.dy[cand]
+        t = np.clip(((px - ax) * dx + (py - ay) * dy) / self.len2[cand], 0.0, 1.0)
+        return np.hypot(px - (ax + dx * t), py - (ay + dy * t)), t
+
+    def seg_len(self, piece: NDArray) -> NDArray:
+        """Length of each piece (m)."""
+        return np.hypot(self.dx[piece], self.dy[piece])
 
     def query(self, p: NDArray[np.float64], max_snap_m: float) -> tuple[NDArray, NDArray, NDArray]:
         """Nearest piece, its parameter t and the distance (m) for each point; exact within max_snap_m."""
@@ -160,7 +170,7 @@ class _SnapIndex:
 
     def _query(self, p: NDArray[np.float64], max_snap_m: float) -> tuple[NDArray, NDArray, NDArray]:
         n = p.shape[0]
-        k = min(8, self.a.shape[0])
+        k = min(8, self.n)
         dmid, cand = self.tree.query(p, k=k)
         dmid, cand = dmid.reshape(n, k), cand.reshape(n, k)
         dist, t = self._dist(p, cand)
@@ -169,12 +179,12 @@ class _SnapIndex:
         best, piece, tt = dist[rows, j], cand[rows, j], t[rows, j]
         # A piece outside the k nearest midpoints can still be closer when its midpoint
         # is within best + half a piece; check those points against every such piece.
-        unsure = (dmid[:, -1] - self.half_max < np.minimum(best, max_snap_m)) & (k < self.a.shape[0])
+        unsure = (dmid[:, -1] - self.half_max < np.minimum(best, max_snap_m)) & (k < self.n)
         # First settle most of them in bulk with more neighbours (a Python loop per point cost
         # ~25 % of snapping 10^6 households); only the rest are checked one by one.
-        if unsure.any() and self.a.shape[0] > k:
+        if unsure.any() and self.n > k:
             u = np.flatnonzero(unsure)
-            k2 = min(64, self.a.shape[0])
+            k2 = min(64, self.n)
             dmid2, cand2 = self.tree.query(p[u], k=k2)
             dmid2, cand2 = dmid2.reshape(u.size, k2), cand2.reshape(u.size, k2)
             dist2, t2 = self._dist(p[u], cand2)
@@ -182,7 +192,7 @@ class _SnapIndex:
             r2 = np.arange(u.size)
             better = dist2[r2, j2] < best[u]
             best[u[better]], piece[u[better]], tt[u[better]] = dist2[r2, j2][better], cand2[r2, j2][better], t2[r2, j2][better]
-            unsure[u] = (dmid2[:, -1] - self.half_max < np.minimum(best[u], max_snap_m)) & (k2 < self.a.shape[0])
+            unsure[u] = (dmid2[:, -1] - self.half_max < np.minimum(best[u], max_snap_m)) & (k2 < self.n)
         for i in np.flatnonzero(unsure):
             ball = np.asarray(self.tree.query_ball_point(p[i], min(best[i], max_snap_m) + self.half_max), dtype=np.int64)
             if ball.size:
@@ -274,7 +284,7 @@ class Router:
         edge = np.where(ok, idx.edge[piece] if idx.edge.size else -1, -1)
         e = np.maximum(edge, 0)
         length = self.net.edge_length[e]
-        seg_len = np.hypot(*(idx.b[piece] - idx.a[piece]).T) if idx.edge.size else np.zeros(len(e))
+        seg_len = idx.seg_len(piece) if idx.edge.size else np.zeros(len(e))
         along_u = np.clip(idx.start[piece] + t * seg_len if idx.edge.size else 0.0, 0.0, length)
         return SnapSet(
             edge=edge.astype(np.int64),

@@ -149,10 +149,11 @@ def _labels(session: Session, settings: Settings, region: Region) -> tuple[dict,
     return labels, ", ".join(indices) or None
 
 
-def unknown_hours_effect(ctx: Context, supply: Supply) -> dict:
+def unknown_hours_effect(ctx: Context, supply: Supply, minutes: np.ndarray | None = None) -> dict:
     """Coverage with and without the places whose opening hours are unknown (the assumption that
     matters most when most places have none): shares of households within the walk, overall and in
-    deciles 1–2. One extra nearest-place search each, capped at the threshold."""
+    deciles 1–2. One extra nearest-place search each, capped at the threshold, except for a set
+    that is ``supply`` itself, whose nearest ``minutes`` (any horizon ≥ the threshold) are given."""
     q, demand = ctx.query, ctx.demand
     unknown_eligible = np.isnan(ctx.eligible.weekly_hours)
     counted_unknown = int(np.isnan(supply.weekly_hours).sum())
@@ -169,8 +170,11 @@ def unknown_hours_effect(ctx: Context, supply: Supply) -> dict:
         if not selected.any():
             return (0.0 if total else None), (0.0 if deprived_total else None)
         places = ctx.eligible.take(np.flatnonzero(selected))
-        minutes = ctx.times.nearest(places.lon, places.lat, horizon=q.minutes)
-        near = minutes <= q.minutes
+        if minutes is not None and places.ids == supply.ids and np.array_equal(places.lon, supply.lon) \
+                and np.array_equal(places.lat, supply.lat):
+            near = minutes <= q.minutes  # the same places (slot "any", or none unknown): no second search
+        else:
+            near = ctx.times.nearest(places.lon, places.lat, horizon=q.minutes) <= q.minutes
         return share(float(demand.weight[near].sum()), total), share(float(demand.weight[near & deprived].sum()), deprived_total)
 
     out["share_with"], out["deprived_share_with"] = shares(ctx.is_open | unknown_eligible)
@@ -200,7 +204,7 @@ def result_from(ctx: Context, m: dict, supply: Supply) -> GapResult:
         a["no_data"] = a["share_covered"] is None or (a["map_share"] is not None and a["map_share"] < NO_DATA_BELOW)
     return GapResult(ctx.region, ctx.region_name, ctx.query, ctx.profile.name, ctx.times.method, m["thresholds"],
                      supply, areas, deciles, totals, notes, m["minutes"], ctx.demand.weight,
-                     unknown_hours=unknown_hours_effect(ctx, supply), sources=ctx.sources,
+                     unknown_hours=unknown_hours_effect(ctx, supply, m["minutes"]), sources=ctx.sources,
                      deprivation_index=ctx.deprivation_index)
 
 
