@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=200, gt=0,
                                description="Largest file an import reads (CSV, ORUK JSON, OSM extract), in MiB.")
     max_import_rows: int = Field(default=200_000, gt=0, description="Most rows (records) one import may hold.")
+    max_extract_mb: int = Field(default=4096, gt=0,
+                                description="Largest OSM extract `import osm` and `region setup` clip to a council, in "
+                                            "MiB (England is ~1.5 GB). The extract is streamed, not held: its size "
+                                            "costs scan time and temporary disk for node locations, not memory.")
     login_attempts_per_account: int = Field(default=10, gt=0, description="Sign-in attempts per account per window.")
     login_attempts_per_client: int = Field(default=30, gt=0, description="Sign-in attempts per client per window.")
     login_window_s: int = Field(default=900, gt=0, description="Window for the sign-in limits, in seconds.")

@@ -230,11 +230,12 @@ class _Ways:
     way_id: list[int] = field(default_factory=list)
 
 
-def _read_ways(path: Path) -> _Ways:
+def _read_ways(path: Path, locations=None) -> _Ways:
     ways = _Ways()
     missing = 0
     processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-    for obj in processor.with_locations().with_filter(KeyFilter("highway")):
+    processor.with_locations("flex_mem" if locations is None else locations)
+    for obj in processor.with_filter(KeyFilter("highway")):
         if not obj.is_way() or not is_walkable(obj.tags):
             continue
         refs, lon, lat = [], [], []
@@ -257,19 +258,24 @@ def _read_ways(path: Path) -> _Ways:
     return ways
 
 
-def build_network(path: str | Path, *, keep_largest: bool = True) -> WalkNetwork:
-    """Build the walking network from an OSM file (.osm.pbf or .osm XML); raise DataError if unreadable."""
+def build_network(path: str | Path, *, keep_largest: bool = True, locations=None,
+                  source: str | None = None) -> WalkNetwork:
+    """Build the walking network from an OSM file (.osm.pbf or .osm XML); raise DataError if unreadable.
+
+    ``locations``: a filled libosmium node-location index, for a staged file without untagged nodes;
+    ``source``: the extract's name to record (default: the file's).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"OSM extract {path} does not exist")
     started = time.perf_counter()
     try:
-        ways = _read_ways(path)
+        ways = _read_ways(path, locations)
     except RuntimeError as exc:  # libosmium reports bad input as RuntimeError subclasses
         raise DataError(f"OSM extract {path} is unreadable or corrupt: {exc}") from exc
     if not ways.refs:
         raise DataError(f"OSM extract {path} contains no walkable ways")
-    net = _assemble(ways, keep_largest=keep_largest, source=path.name)
+    net = _assemble(ways, keep_largest=keep_largest, source=source or path.name)
     log.info(
         "built walking network from %s: %d nodes, %d edges, %.1f km, %d nodes dropped outside the "
         "largest component, in %.2f s",

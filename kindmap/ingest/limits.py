@@ -19,9 +19,11 @@ from kindmap.errors import PayloadTooLarge
 
 UPLOAD_SETTING = "KINDMAP_MAX_UPLOAD_MB"
 ROWS_SETTING = "KINDMAP_MAX_IMPORT_ROWS"
+EXTRACT_SETTING = "KINDMAP_MAX_EXTRACT_MB"
 # The same defaults as Settings, for readers called on their own (tests, scripts).
 DEFAULT_MAX_UPLOAD_MB = 200
 DEFAULT_MAX_ROWS = 200_000
+DEFAULT_MAX_EXTRACT_MB = 4096  # England ~1.5 GB, Great Britain ~2 GB; Europe (~30 GB) is not one council's extract
 
 T = TypeVar("T")
 
@@ -32,11 +34,13 @@ class ImportLimits:
 
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     max_rows: int = DEFAULT_MAX_ROWS
+    max_extract_mb: int = DEFAULT_MAX_EXTRACT_MB  # an OSM extract clipped to a council before it is read
 
     @classmethod
     def from_settings(cls, settings) -> ImportLimits:
-        """The limits a ``kindmap.config.Settings`` sets (``max_upload_mb``, ``max_import_rows``)."""
-        return cls(max_upload_mb=settings.max_upload_mb, max_rows=settings.max_import_rows)
+        """The limits a ``kindmap.config.Settings`` sets (``max_upload_mb``, ``max_import_rows``, ``max_extract_mb``)."""
+        return cls(max_upload_mb=settings.max_upload_mb, max_rows=settings.max_import_rows,
+                   max_extract_mb=settings.max_extract_mb)
 
 
 def check_file_size(path: Path, *, max_mb: int) -> int:
@@ -54,6 +58,29 @@ def check_file_size(path: Path, *, max_mb: int) -> int:
         raise PayloadTooLarge(
             f"{path.name} is {shown:,.2f} MiB ({size:,} bytes); an import reads files of at most {max_mb:,} MiB, "
             f"so nothing was imported. Split the file, or raise the limit with {UPLOAD_SETTING}."
+        )
+    return size
+
+
+def check_extract_size(path: Path, *, max_mb: int) -> int:
+    """The size of an OSM extract that will be clipped to a council; ``PayloadTooLarge`` past ``max_mb`` MiB.
+
+    The extract is streamed and clipped before it is read (``kindmap.ingest.osm_stage``), so its size
+    costs time (~1 s per 10 MB on one core) and temporary disk (~16 bytes per node, about 3 GB for
+    England), not memory; the row limit then counts the council's candidate places only.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    if size > max_mb * 2**20:
+        shown = math.ceil(size / 2**20 * 100) / 100
+        raise PayloadTooLarge(
+            f"{path.name} is {shown:,.2f} MiB ({size:,} bytes); an OSM extract may be at most {max_mb:,} MiB, so "
+            f"nothing was imported. kindmap clips an extract to the council as it streams it (about a minute per GB, "
+            f"with ~16 bytes of temporary disk per node), so a national extract (England ~1.5 GB) is fine: give a "
+            f"smaller extract that covers the council, or raise the limit with {EXTRACT_SETTING}."
         )
     return size
 

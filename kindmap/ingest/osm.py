@@ -66,11 +66,15 @@ def read_osm_places(
     progress: Callable[[int], None] | None = None,
     tagmap: TagMap | None = None,
     limits: ImportLimits | None = None,
+    locations: Any = None,
+    name: str | None = None,
 ) -> OsmReadResult:
     """Read every place the tag mapping recognises from the OSM file at ``path``.
 
     ``limits``: the file's size is checked first; its rows are the candidate places (elements
-    the tag mapping recognises), counted as they are read.
+    the tag mapping recognises), counted as they are read. ``locations``: a filled node-location
+    index (``kindmap.ingest.osm_stage``), for a staged file that holds no untagged nodes; ``name``:
+    the extract's name for messages (the staged file's own name means nothing to a user).
     """
     path = Path(path)
     limits = limits or ImportLimits()
@@ -89,7 +93,7 @@ def read_osm_places(
     count = 0
     latest: datetime | None = None
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        processor = osmium.FileProcessor(str(path)).with_locations("flex_mem" if locations is None else locations).with_areas()
         for obj in processor:
             count += 1
             if progress is not None and count % PROGRESS_EVERY == 0:
@@ -107,7 +111,7 @@ def read_osm_places(
                 continue
             _collect(obj, tmap, found, seen, result.warnings)
             if len(found) > limits.max_rows:
-                raise too_many_rows(path.name, max_rows=limits.max_rows, unit="candidate places")
+                raise too_many_rows(name or path.name, max_rows=limits.max_rows, unit="candidate places")
     except RuntimeError as exc:
         raise DataError(
             f"{path} is not a readable OSM file ({exc}); download a fresh extract (.osm.pbf)"

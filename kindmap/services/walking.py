@@ -47,9 +47,13 @@ def network_path(settings: Settings, region: str) -> Path:
     return Path(settings.state_dir) / "networks" / f"{region}.npz"
 
 
-def build_region_network(settings: Settings, *, region: str, pbf: Path) -> WalkNetwork:
-    """Build a region's walking network from its OSM extract and save it atomically."""
-    network = build_network(pbf)
+def build_region_network(settings: Settings, *, region: str, pbf: Path, locations=None,
+                         source: str | None = None) -> WalkNetwork:
+    """Build a region's walking network from its OSM extract and save it atomically.
+
+    ``locations``: the node-location index of a staged extract (``kindmap.ingest.osm_stage``).
+    """
+    network = build_network(pbf, locations=locations, source=source)
     target = network_path(settings, region)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.stem + ".partial.npz")

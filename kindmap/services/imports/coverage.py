@@ -23,7 +23,8 @@ from kindmap.db import write_session
 from kindmap.errors import DataError
 from kindmap.geo.areas import covered_shares
 from kindmap.geo.projection import LocalProjection
-from kindmap.ingest.limits import ImportLimits, check_file_size, import_limits
+from kindmap.ingest.limits import ImportLimits, check_extract_size, import_limits
+from kindmap.ingest.osm_stage import staged_extract
 from kindmap.ingest.osm_extent import Extent, extract_extent
 from kindmap.models import Area, Region
 from kindmap.services.imports.files import import_osm
@@ -33,6 +34,14 @@ from kindmap.services.walking import build_region_network, network_path
 
 WHOLLY, PARTLY = 0.99, 0.01  # shares at or above WHOLLY are "covered", at or below PARTLY "no map data"
 CLIP_MARGIN_M = 2000.0  # places this far outside the outline still belong (a library across the boundary)
+# The extract is clipped a little wider than the places: a 20-minute walk (1.6 km) from a place at
+# the margin's edge, and the streets that name unnamed parks there, stay in the staged data.
+STAGE_MARGIN_M = CLIP_MARGIN_M + 1000.0
+
+
+def stage_clip(boundary: shapely.Geometry | None) -> shapely.Geometry | None:
+    """What an extract is clipped to before it is read: the outline plus ``STAGE_MARGIN_M`` (None: no clip)."""
+    return buffered(boundary, STAGE_MARGIN_M) if boundary is not None else None
 
 
 @dataclass
@@ -168,7 +177,7 @@ def import_osm_step(engine: Engine, *, settings: Settings, region: str, path: Pa
     extract's extent. ``extent`` saves reading the extract's extent again when the caller has it.
     """
     path = Path(path)
-    check_file_size(path, max_mb=import_limits(limits).max_upload_mb)  # before the extent is read
+    check_extract_size(path, max_mb=import_limits(limits).max_extract_mb)  # before the extent is read
     boundary, name = region_outline(engine, region, data_dir=settings.data_dir)
     if on_step:
         on_step(f"finding where {path.name} has map data")
@@ -176,11 +185,15 @@ def import_osm_step(engine: Engine, *, settings: Settings, region: str, path: Pa
     if not force:
         check_extract_touches(extent, boundary=boundary, region_name=name, file=path.name)
     clip = buffered(boundary, CLIP_MARGIN_M) if boundary is not None else None
-    report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=progress, force=force,
-                        reports_dir=settings.state_dir / "reports", limits=limits, clip=clip)
     if on_step:
-        on_step(f"building the walking network from {path.name}")
-    network = build_region_network(settings, region=region, pbf=path)
+        on_step(f"clipping {path.name} to {name} and the tags kindmap reads")
+    with staged_extract(path, clip=stage_clip(boundary)) as staged:
+        report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, progress=progress,
+                            force=force, reports_dir=settings.state_dir / "reports", limits=limits, clip=clip,
+                            staged=staged)
+        if on_step:
+            on_step(f"building the walking network from {path.name}")
+        network = build_region_network(settings, region=region, pbf=staged.path, source=path.name)
     remember_source(settings, region=region, path=path)
     coverage = record_coverage(engine, region=region, extent=extent.geometry)
     return OsmStep(report=report, extent=extent, coverage=coverage, network_nodes=network.n_nodes,

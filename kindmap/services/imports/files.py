@@ -18,6 +18,7 @@ from sqlmodel import Session, delete, select
 
 from kindmap.ingest.areas import AreaColumns, read_areas
 from kindmap.ingest.limits import ImportLimits, import_limits
+from kindmap.ingest.osm_stage import StagedExtract
 from kindmap.ingest.postcodes import PostcodeRecord, read_postcodes
 from kindmap.models import Area, ImportRun, Locality, PlaceCreate, Postcode
 from kindmap.models.common import utcnow
@@ -125,7 +126,7 @@ def replace_localities(session: Session, *, region_id: int, rows: list) -> None:
 def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_run: bool = False,
                progress: Callable[[int], None] | None = None, force: bool = False,
                reports_dir: Path | None = None, limits: ImportLimits | None = None,
-               clip: BaseGeometry | None = None) -> ImportReport:
+               clip: BaseGeometry | None = None, staged: StagedExtract | None = None) -> ImportReport:
     """Read welcoming places from an OSM PBF (a full extract of ``region``) and re-import them safely.
 
     New places are added; changed ones updated in their OSM-sourced fields only (local facts
@@ -135,7 +136,9 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     is saved there as JSON (not for a dry run). Past ``limits`` (file size; candidate places
     as rows) nothing is read further or written (see ``import_limits``). With ``clip`` (EPSG:4326,
     the council outline plus a margin) places outside it are left out: a county extract imports
-    only this council's places.
+    only this council's places. With ``staged`` (``kindmap.ingest.osm_stage``: the extract
+    clipped and filtered to what kindmap reads) the places are read from it instead of ``path``;
+    ``path`` still names the run and its sha256.
     """
     from kindmap.ingest.localities import read_localities
     from kindmap.ingest.osm import read_osm_places
@@ -149,7 +152,9 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
     path = Path(path)
     started = time.perf_counter()
     report = ImportReport(kind="osm", region=region, file=path.name, dry_run=dry_run)
-    read = read_osm_places(path, progress=progress, limits=import_limits(limits))
+    source = staged.path if staged is not None else path
+    read = read_osm_places(source, progress=progress, limits=import_limits(limits),
+                           name=path.name)
     if clip is not None and read.places:
         inside = shapely.contains_xy(clip, [p.lon for p in read.places], [p.lat for p in read.places])
         outside = int((~inside).sum())
@@ -158,7 +163,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
             report.warnings.append(f"{outside} place(s) of the extract lie outside the region and its margin; left out")
     report.warnings.extend(read.warnings)
     report.data_timestamp = read.latest_timestamp
-    localities = read_localities(path)
+    localities = read_localities(source)
     # Features the tag mapping knows but that have no name are not imported at all; say so with the rest.
     report.inclusion = {"left_out": [
         {"rule": "unnamed", "listing": "not imported", "count": n, "names": [],
@@ -171,7 +176,7 @@ def import_osm(engine: Engine, *, region: str, path: Path, data_dir: Path, dry_r
         previous = previous_osm_run(session, reg.id)
         report.previous_data_timestamp = aware(previous.data_timestamp) if previous else None
         report.warnings[:0] = check_extract(session, reg, file=path.name, places=read.places,
-                                            data_timestamp=read.latest_timestamp, force=force)
+                                            data_timestamp=read.latest_timestamp, force=force, sha256=sha)
         run = ImportRun(kind="osm", region_id=reg.id, file_name=path.name[:300], file_sha256=sha,
                         data_timestamp=read.latest_timestamp)
         session.add(run)

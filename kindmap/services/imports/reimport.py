@@ -321,12 +321,17 @@ def aware(ts: datetime | None) -> datetime | None:
 
 
 def check_extract(session: Session, region: Region, *, file: str, places: list[PlaceCreate],
-                  data_timestamp: datetime | None, force: bool = False) -> list[str]:
-    """Refuse an older extract or one of another area (unless ``force``); return warnings for forced cases."""
+                  data_timestamp: datetime | None, force: bool = False, sha256: str | None = None) -> list[str]:
+    """Refuse an older extract or one of another area (unless ``force``); return warnings for forced cases.
+
+    The very file loaded before (same ``sha256``) is never older: its newest edit may read a little
+    older when only the council's part of it is read (a staged extract) than when it was read whole.
+    """
     notes: list[str] = []
     previous = previous_osm_run(session, region.id)
     prev_ts = aware(previous.data_timestamp) if previous else None
-    if prev_ts and data_timestamp and data_timestamp < prev_ts:
+    same_file = previous is not None and sha256 is not None and previous.file_sha256 == sha256
+    if prev_ts and data_timestamp and data_timestamp < prev_ts and not same_file:
         message = (f"{file} holds OSM data up to {data_timestamp:%Y-%m-%d}, older than {previous.file_name} "
                    f"(up to {prev_ts:%Y-%m-%d}) already loaded for {region.slug}; importing it would undo newer "
                    "changes and flag newer places as possibly closed. Re-run with --force if you mean it.")
