@@ -3,39 +3,15 @@
  * shown, so a phone's first screen, which shows the list, costs no map code. */
 
 import { app } from "./state.js";
+import { loadLeaflet } from "./map-loader.js";
 import { getMap, initMap, refreshSize } from "./map.js";
 
 const WIDE = "(min-width: 52em)"; // the same breakpoint as app.css
-let loading = null;
 let onMove = function () {};
 let onReady = function () {};
 
 export function isWide() {
   return window.matchMedia(WIDE).matches;
-}
-
-function load(tag, attrs) {
-  return new Promise(function (resolve, reject) {
-    const node = document.createElement(tag);
-    Object.keys(attrs).forEach(function (k) { node[k] = attrs[k]; });
-    node.onload = resolve;
-    node.onerror = reject;
-    // Leaflet's style goes before ours, as if linked first, so app.css can adjust it.
-    const ours = tag === "link" && document.head.querySelector('link[rel="stylesheet"]');
-    if (ours) document.head.insertBefore(node, ours);
-    else document.head.appendChild(node);
-  });
-}
-
-// Leaflet's style and script from /static (never a CDN), once.
-function loadLeaflet() {
-  if (!loading) {
-    loading = Promise.all([
-      load("link", { rel: "stylesheet", href: "/static/vendor/leaflet/leaflet.css" }),
-      load("script", { src: "/static/vendor/leaflet/leaflet.js" }),
-    ]).catch(function () { /* initMap says the map could not load; the list still works */ });
-  }
-  return loading;
 }
 
 // Start fetching Leaflet now (a wide screen will show the map as soon as the config is in).

@@ -22,6 +22,7 @@ from kindmap.services.households import links_chart
 from kindmap.services.households.link_counts import LinkCounts, link_counts
 from kindmap.services.recommend import not_for_us, plan
 from kindmap.services.recommend.recommendations import Recommendations, recommend
+from kindmap.services.recommend.routes import MAX_ROUTES, HouseholdRoutes, household_routes
 
 router = APIRouter(tags=["carers"])
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -39,6 +40,16 @@ def recommendations(household_id: HouseholdId, user: CurrentUser, engine: Engine
     """Welcoming places, activities and support within the household's walk, open in its free times, ranked and explained."""
     with write_session(engine) as session:
         return recommend(session, settings, user, household_id, limit=limit, now=clock())
+
+
+@router.get("/api/households/{household_id}/routes", response_model=HouseholdRoutes, responses=ERRORS,
+            description=PRIVATE + " GeoJSON (EPSG:4326): the home, each suggestion and the walk to it along the "
+                                  "region's paths (a straight line marked 'estimated' where there is no path network).")
+def routes(household_id: HouseholdId, user: CurrentUser, engine: EngineDep, settings: SettingsDep, clock: ClockDep,
+           limit: Annotated[int, Query(ge=1, le=MAX_ROUTES)] = 20) -> HouseholdRoutes:
+    """The household's suggestions on a map: the home, their points, and the walking route from home to each."""
+    with write_session(engine) as session:
+        return household_routes(session, settings, user, household_id, limit=limit, now=clock())
 
 
 @router.get("/api/households/{household_id}/plan", response_model=list[plan.PlanItemPublic], responses=ERRORS,
