@@ -9,10 +9,12 @@ import { detailOf, withSession } from "../staff.js";
 import { AreaMaps, legends } from "../council/areamap.js";
 import { barChart, pct, stackedBars } from "../council/charts.js";
 import { WhatIf } from "../council/whatif.js";
+import { CouncilsSideBySide } from "../council/councils.js";
 
 let el = {};
 let maps = null;
 let whatIf = null;
+let councils = null;
 let seq = 0; // a slower answer for a choice no longer shown is dropped
 let config = {};
 
@@ -189,6 +191,7 @@ async function show(event) {
     renderGaps(g);
     renderFreshness(f);
     el.status.textContent = "Showing " + g.region_name + ", " + g.minutes + " minutes' walk.";
+    councils.show(q); // after the main figures, never holding them up
     if (event) el.resultsHeading.focus();
   } catch (e) {
     if (mine === seq) { el.error.textContent = e.message; el.status.textContent = ""; }
@@ -207,6 +210,8 @@ async function start() {
     chartDeciles: $("chart-deciles"), priority: $("priority"), areasTable: $("areas-table"), sources: $("sources"),
     freshness: $("freshness"), freshSummary: $("freshness-summary"), chartFresh: $("chart-freshness"), freshTables: $("freshness-tables"),
   };
+  councils = new CouncilsSideBySide({ section: $("councils"), status: $("councils-status"), sentences: $("councils-sentences"),
+    table: $("councils-table"), chartAll: $("chart-councils-all"), chartDeprived: $("chart-councils-deprived") }, api);
   document.getElementById("gaps-form").addEventListener("submit", show);
   el.region.addEventListener("change", function () { show(); });
   legends($("reach-legend"), $("deprivation-legend"));
