@@ -128,7 +128,8 @@ def schedules_to_osm(schedules: list[dict]) -> str | None:
     return text if check_hours(text).valid else None
 
 
-def _accessibility(items: list[dict]) -> dict[str, Any]:
+def accessibility_facts(items: list[dict]) -> dict[str, Any]:
+    """Place accessibility fields that the words of ORUK accessibility entries state."""
     out: dict[str, Any] = {}
     text = " ".join(f"{a.get('description', '')} {a.get('details', '')} {a.get('accessibility', '')}" for a in items).lower()
     if re.search(r"\b(induction|hearing) loops?\b", text):
@@ -216,7 +217,7 @@ def record_values(service: dict, sal: dict, *, several: bool = False) -> dict[st
     phones = [p.get("number") for p in service.get("phones", []) if isinstance(p, dict) and p.get("number")]
     values["phone"] = str(phones[0])[:80] if phones else None
     loc = sal.get("location") or {}
-    values.update(_accessibility(loc.get("accessibility") or []))
+    values.update(accessibility_facts(loc.get("accessibility") or []))
     if several and loc.get("name"):
         values["name"] = f"{values['name']} — {loc['name']}"[:200]
     addresses = [a for a in loc.get("addresses") or [] if a.get("address_type") != "virtual"]

@@ -26,13 +26,13 @@ from kindmap.models.activities import (
     SupportService,
 )
 from kindmap.models.households import vocabulary
+from kindmap.services.standards.oruk.carried import carried_for, location_doc, service_doc
 from kindmap.services.standards.oruk.documents import (
     ATTRIBUTE_TAXONOMY,
     EXPORTERS,
     _attribute,
     _organization,
     osm_to_schedules,
-    place_location,
     stable_id,
 )
 
@@ -105,7 +105,7 @@ def _own_location(kind: str, row, name: str) -> dict:
 def _locations(session: Session, kind: str, row, service_id: str, name: str) -> list[dict]:
     place = session.get(Place, row.place_id) if row.place_id else None
     if place is not None and place.status == PlaceStatus.published:
-        location = place_location(place)
+        location = location_doc(place, carried_for(session, [place]).get(place.id))  # as the place's own service has it
     elif row.place_id is None and row.lon is not None and row.lat is not None:
         location = _own_location(kind, row, name)
     else:
@@ -229,12 +229,11 @@ def export_services(session: Session, *, out) -> int:
     from kindmap.errors import InvalidQuery
     from kindmap.models import Place as _Place
     from kindmap.services.catalogue.export import _check_target, atomic_path
-    from kindmap.services.standards.oruk.documents import place_service
-
     target = _check_target(Path(out))
     places = session.exec(select(_Place).where(_Place.status == PlaceStatus.published, _Place.listing == "welcoming")
                           .order_by(_Place.id)).all()
-    docs = [place_service(p) for p in places] + all_services(session)
+    records = carried_for(session, places)
+    docs = [service_doc(p, records.get(p.id)) for p in places] + all_services(session)
     try:
         with atomic_path(target, suffix=".json") as tmp:
             tmp.write_text(json.dumps(docs, ensure_ascii=False, indent=1), encoding="utf-8")

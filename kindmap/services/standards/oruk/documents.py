@@ -106,7 +106,8 @@ def _attribute(link_id: str, slug: str, label: str, *, taxonomy: str, link_type:
             "taxonomy_term_id": term_id(slug), "taxonomy_term": _term(slug, label, taxonomy=taxonomy)}
 
 
-def _accessibility(place: Place, location_id: str) -> list[dict]:
+def accessibility_entries(place: Place, location_id: str) -> list[tuple[str, dict]]:
+    """(fact, ORUK accessibility entry) for each accessibility fact known about a place."""
     items = []
     wheelchair = getattr(place.wheelchair, "value", place.wheelchair)
     facts = [
@@ -119,8 +120,8 @@ def _accessibility(place: Place, location_id: str) -> list[dict]:
     ]
     for key, text in facts:
         if text:
-            items.append({"id": stable_id(location_id, "accessibility", key), "location_id": location_id,
-                          "description": text, "accessibility": text})
+            items.append((key, {"id": stable_id(location_id, "accessibility", key), "location_id": location_id,
+                                "description": text, "accessibility": text}))
     return items
 
 
@@ -142,22 +143,38 @@ def _address(place: Place, location_id: str) -> list[dict]:
              "state_province": "", "postal_code": place.postcode, "country": "GB", "address_type": "physical"}]
 
 
-def place_location(place: Place) -> dict:
+@dataclass(frozen=True)
+class Ids:
+    """The ids a place's service, location and service_at_location are exported under."""
+
+    service: str
+    location: str
+    service_at_location: str
+
+
+def place_ids(place: Place) -> Ids:
+    """kindmap's own ids for a place (UUID5 over its id); an imported ORUK record keeps its source's instead."""
+    return Ids(stable_id("place", place.id), stable_id("place", place.id, "location"),
+               stable_id("place", place.id, "service_at_location"))
+
+
+def place_location(place: Place, *, location_id: str | None = None) -> dict:
     """The ORUK ``location`` of a place (EPSG:4326 latitude/longitude)."""
-    location_id = stable_id("place", place.id, "location")
+    location_id = location_id or place_ids(place).location
     location = {"id": location_id, "location_type": "physical", "name": place.name,
                 "latitude": place.lat, "longitude": place.lon,
-                "addresses": _address(place, location_id), "accessibility": _accessibility(place, location_id)}
+                "addresses": _address(place, location_id),
+                "accessibility": [entry for _fact, entry in accessibility_entries(place, location_id)]}
     if place.source_id:
         location["external_identifier"] = place.source_id
         location["external_identifier_type"] = place.source
     return location
 
 
-def place_service(place: Place, *, with_locations: bool = True) -> dict:
-    """The full ORUK ``service`` document for one published place."""
-    service_id = stable_id("place", place.id)
-    sal_id = stable_id("place", place.id, "service_at_location")
+def place_service(place: Place, *, with_locations: bool = True, ids: Ids | None = None) -> dict:
+    """The full ORUK ``service`` document for one published place (under ``ids``, by default kindmap's own)."""
+    ids = ids or place_ids(place)
+    service_id, sal_id = ids.service, ids.service_at_location
     schedules, raw_hours = osm_to_schedules(place.opening_hours, link_key=service_id, service_id=service_id)
     if raw_hours:  # does not map to weekly fields: keep it, readable, rather than drop it
         schedules = [{"id": stable_id(service_id, "schedule", "text"), "service_id": service_id,
@@ -193,8 +210,8 @@ def place_service(place: Place, *, with_locations: bool = True) -> dict:
         updated = place.updated_at if place.updated_at.tzinfo else place.updated_at.replace(tzinfo=timezone.utc)
         doc["last_modified"] = updated.isoformat()
     if with_locations:
-        doc["service_at_locations"] = [{"id": sal_id, "service_id": service_id, "location_id": place_location(place)["id"],
-                                        "location": place_location(place)}]
+        doc["service_at_locations"] = [{"id": sal_id, "service_id": service_id, "location_id": ids.location,
+                                        "location": place_location(place, location_id=ids.location)}]
     return doc
 
 

@@ -183,11 +183,11 @@ def place_facts(place: Place, *, ages: tuple[float | None, float | None] = (None
 
 
 def document_facts(doc: dict) -> Facts:
-    """The filters' view of a service document (opportunities, support services)."""
+    """The filters' view of a service document (opportunities, support services, places imported from ORUK)."""
     terms = [a.get("taxonomy_term") or {} for a in doc.get("attributes", [])]
     text = " ".join([doc.get("name", ""), doc.get("description", ""), *(t.get("name", "") for t in terms)]).casefold()
     modified = doc.get("last_modified")
-    return Facts(text=text, term_ids={a.get("taxonomy_term_id") for a in doc.get("attributes", [])},
+    return Facts(text=text, term_ids={a.get("taxonomy_term_id") or t.get("id") for a, t in zip(doc.get("attributes", []), terms)},
                  taxonomy_ids={_taxonomy_id(t["taxonomy"]) for t in terms if t.get("taxonomy")},
                  organization_id=doc.get("organization_id", ""),
                  modified=datetime.fromisoformat(modified) if modified else None,

@@ -17,14 +17,9 @@ from kindmap.geo.distance import PointIndex
 from kindmap.models import Place, PlaceStatus
 from kindmap.services.catalogue.search import locate_postcode
 from kindmap.services.standards.oruk import activities as oruk_activities
-from kindmap.services.standards.oruk.documents import (
-    Page,
-    _check_paging,
-    place_service,
-    service_at_location,
-    service_list_item,
-    stable_id,
-)
+from kindmap.services.standards.oruk import carried as oruk_carried
+from kindmap.services.standards.oruk.carried import carried_for, list_item, sal_doc, service_doc
+from kindmap.services.standards.oruk.documents import Page, _check_paging, stable_id
 from kindmap.services.standards.oruk.filters import ServiceFilter, document_facts, matches, place_facts
 
 
@@ -42,50 +37,70 @@ def list_services(session: Session, *, page: int = 1, per_page: int = 50, filter
         places = session.exec(select(func.count(Place.id)).where(Place.status == PlaceStatus.published,
                                                                  Place.listing == "welcoming")).one()
         rows = session.exec(_published().order_by(Place.id).offset(start).limit(per_page)).all()
-        contents = [service_list_item(p) for p in rows]
+        records = carried_for(session, rows)
+        contents = [list_item(p, records.get(p.id)) for p in rows]
         if len(contents) < per_page:
             contents += oruk_activities.list_items(session, offset=max(start - places, 0), limit=per_page - len(contents))
         total = places + oruk_activities.count(session)
     else:
-        # One pass over the published places, judged from their fields; documents only for the page.
-        found: list = [p for p in session.exec(_published().order_by(Place.id)).all() if matches(place_facts(p), filters)]
+        # One pass over the published places, judged from their fields (a place imported from ORUK from its
+        # document, which carries what its fields do not: ages, the source's schedules and organisation).
+        places = session.exec(_published().order_by(Place.id)).all()
+        records = carried_for(session, places)
+        found: list = [p for p in places if matches(
+            document_facts(service_doc(p, records[p.id], with_locations=False)) if p.id in records else place_facts(p),
+            filters)]
         found += [d for d in oruk_activities.all_services(session, with_locations=False)
                   if matches(document_facts(d), filters)]
         total = len(found)
-        contents = [service_list_item(x) if isinstance(x, Place) else {k: v for k, v in x.items() if not isinstance(v, list)}
-                    for x in found[start:start + per_page]]
+        contents = [list_item(x, records.get(x.id)) if isinstance(x, Place)
+                    else {k: v for k, v in x.items() if not isinstance(v, list)} for x in found[start:start + per_page]]
     if minimal:
         contents = [{k: c[k] for k in ("id", "last_modified") if k in c} for c in contents]
     return Page(total, page, per_page, contents)
 
 
-def _place_by_uuid(session: Session, value: str, *, suffix: tuple[str, ...]) -> Place:
+def _uuid(value: str) -> str:
     try:
-        wanted = str(uuid.UUID(value))
+        return str(uuid.UUID(value))
     except ValueError:
         raise InvalidQuery(f"{value!r} is not a UUID; ORUK ids look like 3fa85f64-5717-4562-b3fc-2c963f66afa6") from None
-    # ids are uuid5 over the place id, so look it up by recomputing over published ids (cheap: ints only)
+
+
+def _place_by_uuid(session: Session, wanted: str, *, suffix: tuple[str, ...]) -> Place:
+    # ids are uuid5 over the place id, so look it up by recomputing over published ids (cheap: ints only);
+    # a place imported from ORUK answers to its source's ids instead (see carried.py), not to these.
     for place_id in session.exec(select(Place.id).where(Place.status == PlaceStatus.published,
                                                         Place.listing == "welcoming")).all():
         if stable_id("place", place_id, *suffix) == wanted:
-            return session.get(Place, place_id)
-    raise NotFound(f"no published service with id {value}")
+            place = session.get(Place, place_id)
+            if not carried_for(session, [place]):
+                return place
+    raise NotFound(f"no published service with id {wanted}")
 
 
 def get_service(session: Session, service_id: str) -> dict:
     """The full ORUK service for an id (place, opportunity or support service), or ``NotFound``."""
+    wanted = _uuid(service_id)
+    found = oruk_carried.place_by_service_id(session, wanted)
+    if found is not None:
+        return service_doc(*found)
     try:
-        return place_service(_place_by_uuid(session, service_id, suffix=()))
+        return service_doc(_place_by_uuid(session, wanted, suffix=()))
     except NotFound:
-        found = oruk_activities.find_service(session, str(uuid.UUID(service_id)))
-        if found is None:
+        doc = oruk_activities.find_service(session, wanted)
+        if doc is None:
             raise
-        return found
+        return doc
 
 
 def get_service_at_location(session: Session, sal_id: str) -> dict:
     """The full ORUK service_at_location for an id, or ``NotFound``."""
-    return service_at_location(_place_by_uuid(session, sal_id, suffix=("service_at_location",)))
+    wanted = _uuid(sal_id)
+    found = oruk_carried.place_by_sal_id(session, wanted)
+    if found is not None:
+        return sal_doc(*found)
+    return sal_doc(_place_by_uuid(session, wanted, suffix=("service_at_location",)))
 
 
 def list_service_at_locations(session: Session, *, page: int = 1, per_page: int = 50, postcode: str | None = None,
@@ -106,4 +121,5 @@ def list_service_at_locations(session: Session, *, page: int = 1, per_page: int 
             idx, _ = index.within(centre.lon, centre.lat, radius_m=proximity_m or 5000)
             places = [places[i] for i in idx.tolist()]
     chunk = places[(page - 1) * per_page: page * per_page]
-    return Page(len(places), page, per_page, [service_at_location(p, full=False) for p in chunk])
+    records = carried_for(session, chunk)
+    return Page(len(places), page, per_page, [sal_doc(p, records.get(p.id), full=False) for p in chunk])
