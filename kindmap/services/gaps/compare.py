@@ -239,7 +239,7 @@ def sentences(c: Comparison) -> list[str]:
                        "(import an OpenStreetMap extract that covers it).")
         elif r.no_data_areas:
             out.append(f"Map data covers {_pct(r.map_data_share)} of {r.name}'s households: {r.no_data_areas} small "
-                       f"area{'s' if r.no_data_areas != 1 else ''} outside it {'are' if r.no_data_areas != 1 else 'is'} "
+                       f"area{'s' if r.no_data_areas != 1 else ''} mostly outside it {'are' if r.no_data_areas != 1 else 'is'} "
                        "left out of its shares as no data, not counted as no access.")
         if not r.problem and r.households_with_map_data > 0 and not r.deprived_areas:
             out.append(f"{r.name} has no small areas in {r.deprivation_index or 'the index'}'s deciles 1–2"

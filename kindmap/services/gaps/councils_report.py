@@ -40,7 +40,7 @@ def councils_chart(c: Comparison) -> tuple[bytes, bytes]:
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8), sharey=True)
     x = np.arange(len(c.thresholds))
     width = 0.8 / max(len(rows), 1)
-    for ax, title, key in ((axes[0], "All households", "shares"), (axes[1], "Most deprived 20% (deciles 1–2)", "deprived_shares")):
+    for ax, title, key in ((axes[0], "All households", "shares"), (axes[1], "Deciles 1–2 of each council's own index", "deprived_shares")):
         for k, r in enumerate(rows):
             values = [getattr(r, key).get(t) for t in c.thresholds]
             heights = [100 * v if v is not None else 0 for v in values]
@@ -53,6 +53,10 @@ def councils_chart(c: Comparison) -> tuple[bytes, bytes]:
     axes[0].legend(loc="upper center", bbox_to_anchor=(1.05, -0.12), ncol=min(len(rows), 3), fontsize=8, frameon=False)
     for text in axes[0].get_legend().get_texts():
         text.set_parse_math(False)  # council names are data
+    missing = [r.name for r in rows if not r.problem and r.households_with_map_data > 0 and not r.deprived_areas]
+    if missing:
+        axes[1].text(0.5, -0.28, "No areas in deciles 1–2: " + ", ".join(missing), transform=axes[1].transAxes,
+                     ha="center", va="top", fontsize=8, parse_math=False)
     fig.suptitle("Councils side by side: households within a walk of a welcoming place", parse_math=False)
     png, svg = io.BytesIO(), io.BytesIO()
     fig.savefig(png, format="png", dpi=110, bbox_inches="tight")

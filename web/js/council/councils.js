@@ -79,7 +79,7 @@ function councilTable(body) {
 }
 
 /* Grouped bars: one group per walk (5, 10, 15, 20 min), one bar per council; shares 0–1. */
-function groupedChart(figure, { id, title, thresholds, councils, value }) {
+function groupedChart(figure, { id, title, thresholds, councils, value, note }) {
   clear(figure);
   const width = 420, height = 230, left = 40, bottom = 30, top = 16;
   const plotW = width - left - 10, plotH = height - top - bottom;
@@ -110,7 +110,8 @@ function groupedChart(figure, { id, title, thresholds, councils, value }) {
     const swatch = s("svg", { width: 16, height: 16, viewBox: "0 0 16 16", "aria-hidden": "true", focusable: "false" });
     swatch.appendChild(s("rect", { x: 0.5, y: 0.5, width: 15, height: 15, fill: SERIES[k % SERIES.length], stroke: "#444" }));
     li.appendChild(swatch);
-    li.appendChild(document.createTextNode(c.name + (c.deprivation_index ? " (" + c.deprivation_index + ")" : "")));
+    li.appendChild(document.createTextNode(c.name + (c.deprivation_index ? " (" + c.deprivation_index + ")" : "") +
+      (note ? note(c) : "")));
     key.appendChild(li);
   });
   cap.appendChild(key);
@@ -163,6 +164,7 @@ export class CouncilsSideBySide {
       title: "Households in each council's two most deprived deciles within the walk (each council's own index)",
       thresholds: body.thresholds, councils: shown,
       value: function (c, m) { return c.deprived_areas ? c.deprived_within[m] : null; },
+      note: function (c) { return c.deprived_areas ? "" : ": no areas in deciles 1–2"; },
     });
   }
 }
