@@ -236,16 +236,20 @@ def _imported(rutland, tmp_path, examples, edit=None):
 
 
 def test_what_a_person_changes_is_exported_as_kindmap_says_it(rutland, tmp_path, examples, validators):  # noqa: F811
-    settings, engine, doc = _imported(rutland, tmp_path, examples,
-                                      edit=lambda d: d["schedules"][0].pop("bymonthday"))  # weekly: read as hours
+    def edit(d):
+        d["schedules"][0].pop("bymonthday")  # weekly: read as hours
+        d["phones"] = [{"id": "5b0f3c55-0d7a-4f0e-9a43-0c1c6d5a4e21", "number": "01572 722552"}]  # HSDS phones
+
+    settings, engine, doc = _imported(rutland, tmp_path, examples, edit=edit)
     with TestClient(create_app(settings, engine=engine)) as client:
         before = _get(client, f"/openreferral/services/{doc['id']}")
         assert before["schedules"] == doc["schedules"]  # the hours kindmap read from them are unchanged
+        assert before["phones"] == doc["phones"]
         with write_session(engine) as s:
             place = s.exec(select(Place).where(Place.source == "oruk")).one()
-            assert place.opening_hours == "Th 10:00-18:00; Fr 10:00-18:00"
+            assert place.opening_hours == "Th 10:00-18:00; Fr 10:00-18:00" and place.phone == "01572 722552"
             kindmap_id = oruk.stable_id("place", place.id)
-            place.opening_hours, place.wheelchair = "Mo 09:00-12:00", "no"  # as a moderator's approved facts would
+            place.opening_hours, place.wheelchair, place.phone = "Mo 09:00-12:00", "no", "01572 000000"  # a moderator's edits
         after = _get(client, f"/openreferral/services/{doc['id']}")
         _valid(validators["service"], after)
         assert [(s["byday"], s["opens_at"], s["closes_at"], s["service_id"]) for s in after["schedules"]] == [
@@ -255,11 +259,12 @@ def test_what_a_person_changes_is_exported_as_kindmap_says_it(rutland, tmp_path,
         assert [a["description"] for a in location["accessibility"]] == ["Not wheelchair accessible", "Hearing loop"]
         assert {a["location_id"] for a in location["accessibility"]} == {location["id"]} == {doc["service_at_locations"][0]["location"]["id"]}
         assert after["cost_options"] == doc["cost_options"] and after["fees"] == "fees_description"  # unchanged
+        assert "phones" not in after  # the source's number is no longer the place's (the profile has no phones)
         assert after["contacts"] == doc["contacts"] and after["organization"] == doc["organization"]
         assert client.get(f"/openreferral/services/{kindmap_id}").status_code == 404  # one id per service
 
 
-def test_filters_see_what_the_source_said(rutland, tmp_path, examples):
+def test_filters_see_what_the_source_said(rutland, tmp_path, examples, validators):  # noqa: F811
     settings, engine, doc = _imported(rutland, tmp_path, examples)
     term = doc["attributes"][0]["taxonomy_term"]["id"]
     with TestClient(create_app(settings, engine=engine)) as client:
@@ -275,12 +280,15 @@ def test_filters_see_what_the_source_said(rutland, tmp_path, examples):
             found = ids(**params)
             assert doc["id"] in found, params
             assert found[doc["id"]] == {k: v for k, v in full.items() if not isinstance(v, list)}
+            _valid(validators["service_list"], found[doc["id"]])
         for params in ({"day": "MO"}, {"minimum_age": 13}, {"maximum_age": 99}, {"start_time": "10:30"}):
             assert doc["id"] not in ids(**params), params
         assert list(ids(organization_id=doc["organization"]["id"])) == [doc["id"]]
         sal = _get(client, "/openreferral/service_at_locations?postcode=LE15%206HW&proximity=2000")
         mine = [c for c in sal["contents"] if c["id"] == doc["service_at_locations"][0]["id"]]
         assert mine and mine[0]["location"]["name"] == "MyCity Civic Center" and mine[0]["service"]["id"] == doc["id"]
+        _valid(validators["service_at_location_list"], mine[0])
+        _valid(validators["page"], sal)
 
 
 def test_a_service_at_two_locations_is_two_services(rutland, tmp_path, examples, validators):  # noqa: F811
@@ -318,3 +326,14 @@ def test_records_imported_before_the_migration_get_their_service_id(rutland, tmp
         assert [e.service_id for e in s.exec(select(PlaceExtra).where(PlaceExtra.source == "oruk")).all()] == [doc["id"]]
     with TestClient(create_app(settings, engine=engine)) as client:
         assert _get(client, f"/openreferral/services/{doc['id']}")["id"] == doc["id"]
+
+
+def test_export_file_holds_the_same_document(rutland, tmp_path, examples):
+    from kindmap.services.standards.oruk.activities import export_services
+
+    settings, engine, doc = _imported(rutland, tmp_path, examples)
+    with read_session(engine) as s:
+        export_services(s, out=tmp_path / "all.json")
+    mine = [d for d in json.loads((tmp_path / "all.json").read_text()) if d["id"] == doc["id"]]
+    with TestClient(create_app(settings, engine=engine)) as client:
+        assert mine == [_get(client, f"/openreferral/services/{doc['id']}")]

@@ -21,13 +21,13 @@ person changes it, kindmap's value is exported instead, and the source's stale w
 - latitude/longitude and ``last_modified``: always kindmap's (where the place is on the map, and
   when kindmap's record last changed, which is what ``modified_after`` harvesters need).
 
-A service with several locations became one place each: the first keeps the service id, the
+Documents share the record's values (never copied: a record is read from its JSON for each request
+and nothing changes it after). A service with several locations became one place each: the first keeps the service id, the
 others are exported under a UUID5 of it (``kindmap.ingest.oruk.service_id_for``).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -153,7 +153,7 @@ def _attributes(place: Place, record: Carried, own: list[dict]) -> list[dict]:
             continue
         if term is not None and term == read_category and place.category != read_category:
             continue
-        kept.append(copy.deepcopy(attr))
+        kept.append(attr)
     return kept + own
 
 
@@ -162,7 +162,7 @@ def _accessibility(place: Place, record: Carried, location_id: str) -> list[dict
     for entry in record.location.get("accessibility") or []:
         facts = accessibility_facts([entry])
         if all(_plain(getattr(place, k)) == _plain(v) for k, v in facts.items()):
-            kept.append(copy.deepcopy(entry))
+            kept.append(entry)
             stated |= set(facts)
     return kept + [entry for fact, entry in accessibility_entries(place, location_id) if fact not in stated]
 
@@ -173,11 +173,11 @@ def carried_location(place: Place, record: Carried, *, read: dict[str, Any] | No
     ids = record.ids
     own = place_location(place, location_id=ids.location)
     src = record.location
-    location = {k: copy.deepcopy(v) for k, v in src.items() if k not in ("addresses", "accessibility")}
+    location = {k: v for k, v in src.items() if k not in ("addresses", "accessibility")}
     location.update(id=ids.location, latitude=place.lat, longitude=place.lon)
     location.setdefault("location_type", "physical")
     location.setdefault("name", place.name)
-    location["addresses"] = (copy.deepcopy(src["addresses"]) if src.get("addresses") and _held(place, read, "address", "postcode")
+    location["addresses"] = (src["addresses"] if src.get("addresses") and _held(place, read, "address", "postcode")
                              else own["addresses"])
     location["accessibility"] = _accessibility(place, record, ids.location)
     return location
@@ -194,26 +194,26 @@ def carried_service(place: Place, record: Carried, *, with_locations: bool = Tru
         doc["status"] = src["status"]  # only published places are exported: "active" or "temporarily closed"
     if _held(place, read, "free_to_use"):
         if src.get("cost_options"):
-            doc["cost_options"] = copy.deepcopy(src["cost_options"])
+            doc["cost_options"] = src["cost_options"]
         if src.get("fees") is not None:
             doc["fees"] = src["fees"]
     if src.get("schedules") and _held(place, read, "opening_hours"):
-        doc["schedules"] = copy.deepcopy(src["schedules"])
+        doc["schedules"] = src["schedules"]
     for key in CARRIED:
         if key in src:
-            doc[key] = copy.deepcopy(src[key])
+            doc[key] = src[key]
     if src.get("phones") and _held(place, read, "phone"):
-        doc["phones"] = copy.deepcopy(src["phones"])  # HSDS's phones (the UK profile leaves them out; allowed)
+        doc["phones"] = src["phones"]  # HSDS's phones (the UK profile leaves them out; allowed)
     doc["attributes"] = _attributes(place, record, doc["attributes"])
     org = src.get("organization")
     if isinstance(org, dict) and org.get("id"):
-        doc["organization"], doc["organization_id"] = copy.deepcopy(org), org["id"]
+        doc["organization"], doc["organization_id"] = org, org["id"]
     elif src.get("organization_id"):
         doc["organization_id"] = src["organization_id"]
         doc.pop("organization", None)  # kindmap's source organisation would contradict the id
     if with_locations:
         location = carried_location(place, record, read=read)
-        sal = {k: copy.deepcopy(v) for k, v in record.sal.items() if k != "location"}
+        sal = {k: v for k, v in record.sal.items() if k != "location"}
         sal.update(id=ids.service_at_location, service_id=ids.service, location_id=ids.location, location=location)
         doc["service_at_locations"] = [sal]
     return doc
@@ -246,7 +246,7 @@ def sal_doc(place: Place, record: Carried | None = None, *, full: bool = True) -
     service = service_doc(place, record, with_locations=False) if full else list_item(place, record)
     if not full:
         location = {k: v for k, v in location.items() if not isinstance(v, list)}
-    sal = {k: copy.deepcopy(v) for k, v in record.sal.items() if k not in ("location", "service")}
+    sal = {k: v for k, v in record.sal.items() if k not in ("location", "service")}
     sal.update(id=record.ids.service_at_location, service_id=service["id"], location_id=location["id"],
                location=location, service=service)
     return sal

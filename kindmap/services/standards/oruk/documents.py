@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timezone
 from typing import Any
 
@@ -40,7 +41,12 @@ _SOURCE_ORGS = {"osm": ("OpenStreetMap contributors", "https://www.openstreetmap
 
 def stable_id(*parts: object) -> str:
     """A UUID5 under kindmap's namespace for a stable key, e.g. ``stable_id('place', 52)``."""
-    return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
+    return _uuid5("/".join(str(p) for p in parts))
+
+
+@lru_cache(maxsize=65536)
+def _uuid5(key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, key))  # a document has a dozen ids and a filtered page builds many documents
 
 
 def term_id(slug: str) -> str:
