@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
@@ -121,6 +122,18 @@ def load_manifest(slug: str) -> RegionManifest:
     if slug not in known:
         raise NotFound(f"Unknown region {slug!r}. Known regions: {', '.join(known) or 'none'}.")
     path = _regions_dir() / f"{slug}.json"
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DataError(f"Region manifest {path} cannot be read: {exc}") from exc
+    # Validating against the schema costs ~30 ms; a gap analysis reads the manifest twice per
+    # request, so a file is read again only when it changes (size or modification time).
+    return _load_manifest(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _load_manifest(name: str, _size: int, _mtime_ns: int) -> RegionManifest:
+    path = Path(name)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         jsonschema.validate(raw, MANIFEST_SCHEMA)

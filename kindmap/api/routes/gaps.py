@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Literal
 
@@ -11,9 +10,11 @@ from pydantic import BaseModel, Field
 
 from kindmap.api.auth import ANALYSTS, require_roles
 from kindmap.api.deps import EngineDep, SettingsDep
+from kindmap.geo import rfc7946
 from kindmap.schemas import ErrorOut
 from kindmap.services.gaps import words
-from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+from kindmap.services.gaps.analysis import GapQuery
+from kindmap.services.gaps.baseline import baseline
 from kindmap.services.gaps.compare import as_dict, compare_councils
 from kindmap.services.gaps.report import charts, report_html, report_pdf, with_councils
 from kindmap.services.gaps.scenarios import Candidate, best_sites, what_if
@@ -225,7 +226,8 @@ ProfileQ = Annotated[str | None, Query(max_length=32, description="walk, slow or
 def _area_out(a: dict, geometry: bool) -> AreaOut:
     out = AreaOut(**{k: v for k, v in a.items() if k in AreaOut.model_fields and k != "geometry"})
     if geometry:
-        out.geometry = json.loads(a["geometry_geojson"])
+        # 7 decimals (1 cm, RFC 7946): the stored outlines carry float noise to 17 digits, a third of the page's payload
+        out.geometry = rfc7946.geometry(a["geometry_geojson"])
     return out
 
 
@@ -235,7 +237,7 @@ def gaps(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: Min
          geometry: Annotated[bool, Query(description="Also each area's outline and the places counted (for a map).")] = False,
          ) -> GapsOut:
     """Households within a walk of a welcoming place, per small area and deprivation decile (fixed geographies only)."""
-    r = analyse_gaps(engine, settings, _query(region, minutes, profile, slot))
+    r = baseline(engine, settings, _query(region, minutes, profile, slot)).result
     points = ([PlacePoint(name=n, lon=float(x), lat=float(y)) for n, x, y in zip(r.places.names, r.places.lon, r.places.lat)]
               if geometry else None)
     return GapsOut(region=r.region, region_name=r.region_name, minutes=r.query.minutes, profile=r.profile,
@@ -266,7 +268,7 @@ def report(engine: EngineDep, settings: SettingsDep, fmt: Literal["pdf", "html"]
     """The report to take to a meeting, as PDF or self-contained HTML: headline, method and assumptions,
     maps, charts, areas to look at first, the councils loaded side by side, data sources (the same as
     ``kindmap gaps`` writes)."""
-    r = analyse_gaps(engine, settings, _query(region, minutes, profile, slot))
+    r = baseline(engine, settings, _query(region, minutes, profile, slot)).result
     comparison = compare_councils(engine, settings, focus=r.region, profile=profile, slot=slot)
     page = report_html(r, with_councils(charts(r), comparison), comparison)
     name = re.sub(r"[^A-Za-z0-9_-]", "-", f"kindmap-gaps-{r.region}-{r.query.minutes:g}min")

@@ -14,7 +14,7 @@ from kindmap.errors import DataError, InvalidQuery
 from kindmap.geo import coverage as cov
 from kindmap.geo.projection import LocalProjection
 from kindmap.hours import check_hours
-from kindmap.services.gaps.analysis import prepare
+from kindmap.services.gaps.baseline import baseline
 from kindmap.services.gaps.inputs import Demand, Supply, open_in_slot, weekly_hours
 from kindmap.services.gaps.measure import measure, share
 from kindmap.services.gaps.query import MOST_DEPRIVED, GapQuery
@@ -58,8 +58,8 @@ def _covered_summary(demand: Demand, m: dict) -> dict:
 def what_if(engine: Engine, settings: Settings, q: GapQuery, *, add: list[Candidate] | None = None,
             hours: dict[int, str | None] | None = None) -> dict:
     """Households covered before and after adding places and/or changing places' hours (overall, deciles 1–2)."""
-    ctx = prepare(engine, settings, q)
-    before = measure(ctx.demand, ctx.supply, ctx.times, q)
+    base = baseline(engine, settings, q)
+    ctx, before = base.ctx, base.measured
     eligible, is_open = ctx.eligible, ctx.is_open.copy()
     if hours:
         position = {pid: i for i, pid in enumerate(eligible.ids)}
@@ -113,8 +113,8 @@ def best_sites(engine: Engine, settings: Settings, q: GapQuery, *, k: int = 5, s
     """
     if not (1 <= k <= 50):
         raise InvalidQuery("k must be between 1 and 50")
-    ctx = prepare(engine, settings, q)
-    base = measure(ctx.demand, ctx.supply, ctx.times, q)
+    found = baseline(engine, settings, q)
+    ctx, base = found.ctx, found.measured
     if source == "places":
         pool = ctx.others
     elif source == "grid":
