@@ -97,13 +97,13 @@ def test_carer_creates_reads_updates_and_lists_their_household(world):
     assert all("lon" not in h and "notes" not in h for h in listed), "lists carry no location or notes"
 
 
-def test_scheme_worker_and_admin_see_it_others_do_not_in_lists(world):
+def test_the_scheme_worker_sees_it_in_lists_others_and_admins_do_not(world):
     made = new_household(world)
-    for who, sees in (("worker_a", True), ("admin", True), ("worker_b", False), ("carer_a2", False),
+    for who, sees in (("worker_a", True), ("admin", False), ("worker_b", False), ("carer_a2", False),
                       ("carer_b", False), ("council_analyst", False), ("moderator", False)):
         listed = world.client.get("/api/households", headers=world.headers(who)).json()
         assert (made["id"] in [h["id"] for h in listed]) is sees, who
-        if who in ("council_analyst", "moderator"):
+        if who in ("admin", "council_analyst", "moderator"):
             assert listed == []
 
 
@@ -120,17 +120,21 @@ def test_scheme_worker_assigns_carers_of_their_scheme_only(world):
     assert db_fingerprint(world.engine) == before
 
 
-@pytest.mark.parametrize(("who", "status"), [("council_analyst", 403), ("moderator", 403)])
+@pytest.mark.parametrize(("who", "status"), [("council_analyst", 403), ("moderator", 403), ("admin", 403)])
 def test_roles_without_households_cannot_add_one(world, who, status):
     r = world.client.post("/api/households", json={"label": "X", "lon": -0.72, "lat": 52.67}, headers=world.headers(who))
     assert r.status_code == status
 
 
-def test_admin_must_name_an_existing_scheme(world):
-    r = world.client.post("/api/households", json={"label": "X", "lon": -0.72, "lat": 52.67}, headers=world.headers("admin"))
-    assert r.status_code == 422 and "scheme_id" in r.json()["detail"]
-    made = new_household(world, who="admin", scheme_id=world.schemes["b"])
-    assert made["scheme_id"] == world.schemes["b"] and made["carer_ids"] == []
+def test_an_admin_neither_adds_nor_sees_a_household_even_naming_its_scheme(world):
+    """Admins manage accounts, not homes: a household's location is for its carers and scheme workers only."""
+    r = world.client.post("/api/households", json={"label": "X", "lon": -0.72, "lat": 52.67, "scheme_id": world.schemes["b"]},
+                          headers=world.headers("admin"))
+    assert r.status_code == 403 and "52.67" not in r.text
+    made = new_household(world)
+    for url in (f"/api/households/{made['id']}", f"/api/households/{made['id']}/recommendations",
+                f"/api/households/{made['id']}/routes", f"/api/households/{made['id']}/audit"):
+        assert world.client.get(url, headers=world.headers("admin")).status_code == 404, url
 
 
 BAD_BODIES = [
@@ -179,17 +183,18 @@ def test_every_location_and_log_read_is_audited(world):
     hid = made["id"]
     world.client.get(f"/api/households/{hid}", headers=world.headers("carer_a1"))
     world.client.get(f"/api/households/{hid}", headers=world.headers("worker_a"))
-    world.client.get(f"/api/households/{hid}/links", headers=world.headers("admin"))
+    world.client.get(f"/api/households/{hid}/links", headers=world.headers("worker_a"))
+    world.client.get(f"/api/households/{hid}/links", headers=world.headers("admin"))  # 404: not a read
     world.client.get(f"/api/households/{hid}", headers=world.headers("carer_b"))  # 404: not a read
     with read_session(world.engine) as session:
         rows = session.exec(select(AuditEntry).where(AuditEntry.household_id == hid).order_by(AuditEntry.id)).all()
     assert [(r.user_id, r.action) for r in rows] == [
         (world.users["carer_a1"], "create"), (world.users["carer_a1"], "read_location"),
-        (world.users["worker_a"], "read_location"), (world.users["admin"], "read_links")]
+        (world.users["worker_a"], "read_location"), (world.users["worker_a"], "read_links")]
     audit = world.client.get(f"/api/households/{hid}/audit", headers=world.headers("worker_a"))
     assert audit.status_code == 200
     assert [e["action"] for e in audit.json()][:2] == ["read_audit", "read_links"]
-    assert audit.json()[1]["user_email"] == "admin@example.org"
+    assert audit.json()[1]["user_email"] == "worker_a@example.org"
     assert world.client.get(f"/api/households/{hid}/audit", headers=world.headers("carer_a1")).status_code == 403
     assert world.client.get(f"/api/households/{hid}/audit", headers=world.headers("worker_b")).status_code == 404
 

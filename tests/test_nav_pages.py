@@ -14,7 +14,7 @@ from kindmap.services.accounts.auth import add_user, issue_token
 
 STAFF = {"/carer", "/scheme", "/council", "/moderate"}
 CAN_USE = {None: set(), "carer": {"/carer"}, "scheme_worker": {"/scheme"}, "council_analyst": {"/council"},
-           "moderator": {"/moderate"}, "admin": {"/carer", "/council", "/moderate"}}
+           "moderator": {"/moderate"}, "admin": {"/council", "/moderate"}}
 
 
 @pytest.fixture

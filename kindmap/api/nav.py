@@ -29,7 +29,7 @@ ROLE_LINKS: dict[str, tuple[tuple[str, str], ...]] = {
     "scheme_worker": (("/scheme", "Scheme households"),),
     "council_analyst": (("/council", "Council view"),),
     "moderator": (("/moderate", "Review queue"),),
-    "admin": (("/carer", "Households"), ("/council", "Council view"), ("/moderate", "Review queue")),
+    "admin": (("/council", "Council view"), ("/moderate", "Review queue")),
 }
 SIGN_IN = "/login"
 

@@ -28,10 +28,10 @@ from kindmap.services.accounts.auth import resolve_token
 
 PRIVATE_PAGE = {"Cache-Control": "private, no-store"}
 # Where each role starts after signing in.
-HOME = {Role.carer: "/carer", Role.scheme_worker: "/scheme", Role.admin: "/carer", Role.council_analyst: "/council",
+HOME = {Role.carer: "/carer", Role.scheme_worker: "/scheme", Role.admin: "/council", Role.council_analyst: "/council",
         Role.moderator: "/moderate"}
 # Who may use the carers' pages (households are visible to these roles only).
-HOUSEHOLD_ROLES = frozenset({Role.carer, Role.scheme_worker, Role.admin})
+HOUSEHOLD_ROLES = frozenset({Role.carer, Role.scheme_worker})  # admins manage accounts, not homes
 
 env = Environment(loader=FileSystemLoader(str(web_dir() / "templates")), autoescape=select_autoescape(default=True),
                   trim_blocks=True, lstrip_blocks=True)
@@ -118,7 +118,7 @@ class NotForYourAccount(HTTPException):
 
 
 def household_people(request: Request, found: SignedIn) -> PageUser:
-    """A carer, scheme worker or admin (who may see households); others are told the pages are not theirs."""
+    """A carer or scheme worker (who may see households); others are told the pages are not theirs."""
     if found.user.role not in HOUSEHOLD_ROLES:
         raise NotForYourAccount(found.user, page_name="Households",
                                 who_for="Shared Lives carers and scheme workers")

@@ -126,7 +126,7 @@ class LocationInput(SQLModel):
 
 class HouseholdCreate(HouseholdFields, LocationInput):
     label: str = Field(min_length=1, max_length=80, description="Pseudonymous, e.g. 'Household A'; no names needed.")
-    scheme_id: int | None = Field(default=None, description="Defaults to the creator's scheme; admins must give it.")
+    scheme_id: int | None = Field(default=None, description="The creator's own scheme (the default); no other.")
     carer_ids: list[UserId] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")

@@ -26,7 +26,7 @@ from kindmap.services.recommend.routes import MAX_ROUTES, HouseholdRoutes, house
 
 router = APIRouter(tags=["carers"])
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-PRIVATE = "Private: only the household's carers, its scheme's workers and admins; every read is audited."
+PRIVATE = "Private: only the household's carers and its scheme's workers; every read is audited."
 # Database ids are 64-bit: a larger number is refused with 422 instead of overflowing the driver (500).
 HouseholdId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The household's id.")]
 _env = Environment(loader=FileSystemLoader(str(web_dir() / "templates")), autoescape=select_autoescape(default=True),

@@ -1,5 +1,5 @@
-"""Private households: only their carers, their scheme's workers and admins (404 for everyone else);
-only scheme workers and admins decide who the carers are."""
+"""Private households: only their carers and their scheme's workers (404 for everyone else, admins
+included: they manage accounts, not homes); only scheme workers decide who the carers are."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from kindmap.services.households import records as svc
 router = APIRouter(prefix="/api/households", tags=["households"])
 
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
-PRIVATE = "Private: only the household's carers, its scheme's workers and admins; every read is audited."
+PRIVATE = "Private: only the household's carers and its scheme's workers; every read is audited."
 
 
 @router.get("", response_model=list[HouseholdSummary], responses=ERRORS)
@@ -34,8 +34,8 @@ def list_households(user: CurrentUser, engine: EngineDep) -> list[HouseholdSumma
 
 
 @router.post("", response_model=HouseholdPrivate, status_code=201, responses={**ERRORS, 403: {"model": ErrorOut}},
-             description=PRIVATE + " A carer may name only themselves in `carer_ids`; scheme workers and admins assign "
-                                   "carers of the household's scheme.")
+             description=PRIVATE + " A carer may name only themselves in `carer_ids`; scheme workers assign "
+                                   "carers of their scheme.")
 def create_household(body: HouseholdCreate, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> HouseholdPrivate:
     """Add a household from a postcode or a point; a carer who adds it becomes its carer."""
     with write_session(engine) as session:
@@ -50,7 +50,7 @@ def read_household(household_id: int, user: CurrentUser, engine: EngineDep, cloc
 
 
 @router.patch("/{household_id}", response_model=HouseholdPrivate, responses={**ERRORS, 403: {"model": ErrorOut}},
-              description=PRIVATE + " Only scheme workers and admins change `carer_ids` (403 for a carer).")
+              description=PRIVATE + " Only scheme workers change `carer_ids` (403 for a carer).")
 def update_household(household_id: int, body: HouseholdUpdate, user: CurrentUser, engine: EngineDep,
                      clock: ClockDep) -> HouseholdPrivate:
     """Change the fields given."""
@@ -60,7 +60,7 @@ def update_household(household_id: int, body: HouseholdUpdate, user: CurrentUser
 
 @router.delete("/{household_id}", status_code=204, responses={**ERRORS, 403: {"model": ErrorOut}})
 def delete_household(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> Response:
-    """Remove a household, its carers, links and plan (scheme workers and admins; the audit trail stays)."""
+    """Remove a household, its carers, links and plan (scheme workers; the audit trail stays)."""
     with write_session(engine) as session:
         svc.delete_household(session, user, household_id, now=clock())
     return Response(status_code=204)
@@ -90,6 +90,6 @@ def delete_link(household_id: int, link_id: int, user: CurrentUser, engine: Engi
 
 @router.get("/{household_id}/audit", response_model=list[AuditEntryPublic], responses={**ERRORS, 403: {"model": ErrorOut}})
 def audit(household_id: int, user: CurrentUser, engine: EngineDep, clock: ClockDep) -> list[AuditEntryPublic]:
-    """Who read or changed this household, newest first (scheme workers and admins)."""
+    """Who read or changed this household, newest first (scheme workers)."""
     with write_session(engine) as session:
         return svc.audit_trail(session, user, household_id, now=clock())

@@ -1,10 +1,11 @@
 """Private Shared Lives households: who may see them, create, change, delete; the links log.
 
-Visibility: the household's own carers, workers of its scheme, and admins. For anyone
-else a household does not exist (``NotFound`` with a message that echoes nothing), so
+Visibility: the household's own carers and workers of its scheme — nobody else. Admins manage
+accounts, not households: a home's location reaches only the people who care for that household
+and its scheme's workers (the product's privacy standard). For anyone else a household does not exist (``NotFound`` with a message that echoes nothing), so
 an id cannot be probed — not even by time: the rule is an SQL condition, so a hidden
-household and a missing one cost the same single statement. Only scheme workers and admins
-decide who a household's carers are. Every read of a location or links log is audited in the
+household and a missing one cost the same single statement. Only scheme workers decide who a
+household's carers are. Every read of a location or links log is audited in the
 same transaction as the read.
 """
 
@@ -16,13 +17,13 @@ from functools import lru_cache
 
 import shapely
 from shapely.geometry import Point, shape
-from sqlalchemy import exists, true
+from sqlalchemy import exists
 from sqlmodel import Session, delete, select
 
 from kindmap.errors import Forbidden, InvalidQuery, NotFound
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.models import Place, Postcode, Region
-from kindmap.models.accounts import Role, Scheme, User
+from kindmap.models.accounts import Role, User
 from kindmap.models.activities import Opportunity
 from kindmap.models.common import utcnow
 from kindmap.models.households import (
@@ -45,9 +46,9 @@ from kindmap.services.accounts.auth import as_utc
 from kindmap.services.households.audit import record
 
 HIDDEN = "household not found"
-CREATORS = frozenset({Role.carer, Role.scheme_worker, Role.admin})
-ASSIGNERS = frozenset({Role.scheme_worker, Role.admin})
-NOT_ASSIGNER = "only the scheme worker or an admin can change a household's carers"
+CREATORS = frozenset({Role.carer, Role.scheme_worker})
+ASSIGNERS = frozenset({Role.scheme_worker})
+NOT_ASSIGNER = "only the scheme's workers can change a household's carers"
 # Names no id: listing the bad ones told the caller which user ids are active carers.
 BAD_CARERS = "carer_ids: one or more ids are not carers of this scheme you can assign"
 
@@ -64,8 +65,6 @@ def may_see(user: User):
     """The visibility rule, in one place: an SQL condition on ``Household``, or ``None`` when ``user`` may see none."""
     if not user.active:
         return None
-    if user.role == Role.admin:
-        return true()
     if user.role == Role.scheme_worker and user.scheme_id is not None:
         return Household.scheme_id == user.scheme_id
     if user.role == Role.carer:
@@ -106,7 +105,7 @@ def summary(household: Household, carers: list[int]) -> HouseholdSummary:
 
 
 def private(household: Household, carers: list[int]) -> HouseholdPrivate:
-    """Everything, for the household's own carers, scheme workers and admins."""
+    """Everything, for the household's own carers and scheme workers."""
     return HouseholdPrivate(**summary(household, carers).model_dump(), lon=household.lon, lat=household.lat,
                             postcode=household.postcode, location_source=household.location_source,
                             notes=household.notes, created_at=as_utc(household.created_at),
@@ -151,12 +150,8 @@ def resolve_location(session: Session, where: LocationInput) -> tuple[float, flo
 
 
 def _scheme_for(session: Session, user: User, scheme_id: int | None) -> int:
-    if user.role not in CREATORS:
-        raise Forbidden("only carers, scheme workers and admins can add households")
-    if user.role == Role.admin:
-        if scheme_id is None or session.get(Scheme, scheme_id) is None:
-            raise InvalidQuery("scheme_id: give the id of an existing scheme")
-        return scheme_id
+    if user.role not in CREATORS or user.scheme_id is None:
+        raise Forbidden("only carers and scheme workers of a scheme can add households")
     if scheme_id is not None and scheme_id != user.scheme_id:
         raise InvalidQuery("scheme_id: you can add households only to your own scheme")
     return user.scheme_id
@@ -232,7 +227,7 @@ def delete_household(session: Session, user: User, household_id: int, *, now: da
     """Remove a household and its carers, links and plan (the audit trail stays)."""
     household = visible_household(session, user, household_id)
     if user.role == Role.carer:
-        raise Forbidden("only the scheme worker or an admin can delete a household")
+        raise Forbidden("only the scheme's workers can delete a household")
     for table in (HouseholdCarer, LinkLog, PersonChoice, PlanItem, NotForUs, MyPlacesLink):
         session.exec(delete(table).where(table.household_id == household.id))
     session.delete(household)
@@ -283,10 +278,10 @@ def delete_link(session: Session, user: User, household_id: int, link_id: int, *
 
 
 def audit_trail(session: Session, user: User, household_id: int, *, now: datetime | None = None):
-    """The household's audit entries, for its scheme workers and admins."""
+    """The household's audit entries, for its scheme's workers."""
     visible_household(session, user, household_id)
-    if user.role not in (Role.scheme_worker, Role.admin):
-        raise Forbidden("only the scheme's workers and admins can read the audit trail")
+    if user.role != Role.scheme_worker:
+        raise Forbidden("only the scheme's workers can read the audit trail")
     from kindmap.services.households.audit import entries_for
 
     record(session, user=user, household_id=household_id, action="read_audit", now=now)
