@@ -138,6 +138,7 @@ def _status(base: str, path: str, token: str) -> int:
 
 @pytest.mark.parametrize(("path", "allowed"), [
     ("/api/gaps?region=rutland&minutes=15", {"analyst@example.org", "admin@example.org"}),
+    ("/api/gaps/councils?region=rutland", {"analyst@example.org", "admin@example.org"}),
     ("/api/freshness?region=rutland", {"analyst@example.org", "moderator@example.org", "admin@example.org"}),
     ("/api/review", {"moderator@example.org", "analyst@example.org", "admin@example.org"}),
     # admins see households by design (services/households/records.py); analysts and moderators never do
