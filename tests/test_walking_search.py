@@ -98,7 +98,7 @@ def test_no_map_data_here_in_a_hole_or_outside_the_extract(client, river, engine
     for url, extra in (("/api/places", {"max_walk_minutes": 15}), ("/api/isochrone", {"minutes": 10})):
         r = client.get(url, params={**hole, **extra})
         assert r.status_code == 422 and r.json()["detail"].startswith("No map data here: this point is in Riverside"), r.json()
-        assert "Search by distance instead (radius_m)" in r.json()["detail"]
+        assert "Search by distance instead of walking time" in r.json()["detail"]
     assert client.get("/api/places", params={**hole, "radius_m": 2000}).status_code == 200  # by distance still answers
     # An extract recorded as covering only the west: a point beside the bridge's path is outside it.
     west = {"type": "Polygon", "coordinates": [[[-0.01, 51.99], [0.006, 51.99], [0.006, 52.01], [-0.01, 52.01], [-0.01, 51.99]]]}

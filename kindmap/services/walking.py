@@ -207,7 +207,7 @@ def check_map_data(region: RegionArea, router: Router | None, lon: float, lat: f
         raise NoMapData(
             f"No map data here: this point is in {region.name}, but {region.name}'s map data (its OpenStreetMap "
             "extract) does not cover it, so walking times cannot be worked out from here. Search by distance "
-            "instead (radius_m), or choose a point in the part the map data covers. To cover all of "
+            "instead of walking time, or choose a point in the part the map data covers. To cover all of "
             f"{region.name}, import an extract that does: kindmap import osm EXTRACT --region {region.slug}"
         )
 
