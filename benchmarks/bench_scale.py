@@ -109,7 +109,7 @@ def walking(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["walking", "gaps", "catalogue"])
+    ap.add_argument("what", choices=["walking", "gaps", "catalogue", "national"])
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--catalogue", type=int, nargs="+", default=[100_000, 1_000_000], help="places (catalogue)")
@@ -119,9 +119,19 @@ def main() -> None:
     ap.add_argument("--no-old", dest="old", action="store_false")
     ap.add_argument("--profile", action="store_true", help="print where analyse_gaps spends its time")
     ap.add_argument("--old-places", type=int, default=50, help="places timed on the old gaps path (extrapolated)")
+    ap.add_argument("--side", type=int, default=3163, help="national: lattice side (3163² ≈ 10⁷ nodes)")
+    ap.add_argument("--areas-side", type=int, default=181, help="national: areas per side (181² = 32,761)")
+    ap.add_argument("--keep", default="national-proxy", help="national: folder for the database and network (reused)")
+    ap.add_argument("--run", nargs="+", choices=["whole", "tiles"], default=["tiles"], help="national: which runs")
+    ap.add_argument("--tiles", type=int, default=4)
+    ap.add_argument("--scheduler", default="distributed")
+    ap.add_argument("--workers", type=int, default=None)
     args = ap.parse_args()
+    if args.what == "national":
+        args.households = args.households or 1_500_000
+        args.places = args.places if args.places != 1000 else 25_000
     print(machine_info())
-    {"walking": walking, "gaps": gaps, "catalogue": catalogue}[args.what](args)
+    {"walking": walking, "gaps": gaps, "catalogue": catalogue, "national": national}[args.what](args)
 
 
 def gap_database(folder, net, *, households: int, places: int, areas_side: int = 30, seed: int = 3):
@@ -286,6 +296,114 @@ def catalogue(args) -> None:
                         ts.append(time.thread_time() - t)
                     print(f"  near-me k=10 within 5 km, {'index trusted' if recheck else 'freshness checked every query'}: "
                           f"cpu p50 {pct(ts, 50):.3f} ms, p99 {pct(ts, 99):.3f} ms", flush=True)
+
+
+class PeakRss:
+    """Peak resident memory of this process and its children (Dask workers), sampled every 0.2 s."""
+
+    def __enter__(self):
+        import threading
+
+        import psutil
+
+        self.peak, self._stop = 0, threading.Event()
+        me = psutil.Process()
+
+        def sample():
+            while not self._stop.is_set():
+                try:
+                    procs = [me, *me.children(recursive=True)]
+                    self.peak = max(self.peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+                except Exception:  # a child ended while sampled
+                    pass
+                self._stop.wait(0.2)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def tree_cpu() -> float:
+    """CPU seconds of this process plus its live children (Dask worker processes)."""
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+def national(args) -> None:
+    """The national-size proxy: build once into --keep DIR, then time the whole-region and/or the tiled run."""
+    import pickle
+    from pathlib import Path
+
+    from kindmap.config import Settings
+    from kindmap.db import make_engine
+    from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+    from kindmap.services.gaps.partition import analyse_partitioned
+    from kindmap.services.walking import DEFAULT_WALKING
+
+    folder = Path(args.keep)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "scale.sqlite3"
+    if not db.exists():
+        with Clock("lattice built"):
+            net = lattice(args.side)
+        print(f"  {net.n_nodes:,} nodes, {net.n_edges:,} edges", flush=True)
+        with Clock("database and network written"):
+            gap_database(str(folder), net, households=args.households or net.n_nodes, places=args.places,
+                         areas_side=args.areas_side)
+        del net
+    settings = Settings(database_url=f"sqlite:///{db}", state_dir=str(folder))
+    engine = make_engine(settings.database_url, settings=settings)
+    q = GapQuery(region="lattice", minutes=15)
+    for run in args.run:
+        label = "whole region" if run == "whole" else f"{args.tiles}×{args.tiles} tiles on {args.scheduler}"
+        print(f"\n== national proxy ({folder}): {label}", flush=True)
+        with PeakRss() as peak, Clock(f"{label}, network load included") as c:
+            if run == "whole":
+                DEFAULT_WALKING.router(settings, "lattice")
+                result = analyse_gaps(engine, settings, q)
+            else:
+                result = analyse_partitioned(engine, settings, q, tiles=(args.tiles, args.tiles),
+                                             scheduler=args.scheduler, workers=args.workers)
+        print(f"  peak RSS (process and workers) {peak.peak / 2**30:.2f} GiB; covered {result.totals['share_covered']:.6f}; "
+              f"{len(result.areas):,} areas, {len(result.places):,} places, {result.point_minutes.size:,} points", flush=True)
+        with open(folder / f"result-{run}.pkl", "wb") as f:
+            pickle.dump({"totals": result.totals, "unknown": result.unknown_hours, "minutes": result.point_minutes,
+                         "areas": [{k: v for k, v in a.items() if k != "geometry_geojson"} for a in result.areas]}, f)
+    if all((folder / f"result-{r}.pkl").exists() for r in ("whole", "tiles")):
+        print(f"  whole vs tiles: {compare_results(folder / 'result-whole.pkl', folder / 'result-tiles.pkl')}")
+
+
+def compare_results(a_path, b_path) -> str:
+    """'identical' when totals, unknown-hours effect, per-area figures and per-point minutes agree (1e-9)."""
+    import math
+    import pickle
+
+    a, b = (pickle.load(open(p, "rb")) for p in (a_path, b_path))
+
+    def same(x, y):
+        if isinstance(x, float) and isinstance(y, float):
+            return (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+        return x == y
+
+    bad = [k for k in a["totals"] if not same(a["totals"][k], b["totals"][k])]
+    bad += [f"unknown.{k}" for k in a["unknown"] if not same(a["unknown"][k], b["unknown"][k])]
+    bad += [f"area {x['code']}.{k}" for x, y in zip(a["areas"], b["areas"]) for k in x if not same(x[k], y[k])]
+    fin = np.isfinite(a["minutes"])
+    if not (np.array_equal(fin, np.isfinite(b["minutes"])) and np.allclose(a["minutes"][fin], b["minutes"][fin], atol=1e-9)):
+        bad.append("point minutes")
+    return "identical" if not bad else f"DIFFERENT: {bad[:10]}"
 
 
 def result_profile(settings):

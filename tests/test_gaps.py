@@ -162,12 +162,16 @@ def test_cli_exit_2_and_no_partial_outputs(settings, engine, tmp_path, monkeypat
     monkeypatch.setenv("KINDMAP_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("KINDMAP_STATE_DIR", str(settings.state_dir))
     seed(engine, places=False)
+    monkeypatch.setattr("kindmap.services.gaps.partition.CONNECT_TIMEOUT_S", 1)
     out = tmp_path / "out"
     runner = CliRunner()
     get_settings.cache_clear()  # the CLI reads settings once per process; this test has its own database
     try:
         for args, message in ((["--region", "narnia"], "unknown region"), (["--region", "testville", "--minutes", "90"], "minutes"),
-                              (["--region", "testville"], "no places matching")):
+                              (["--region", "testville"], "no places matching"),
+                              (["--region", "testville", "--tiles", "2", "--scheduler", "tcp://"], "unknown scheduler"),
+                              (["--region", "testville", "--tiles", "2", "--scheduler", "tcp://127.0.0.1:9"],
+                               "could not reach a Dask scheduler")):
             res = runner.invoke(app, ["gaps", *args, "--out", str(out)])
             assert res.exit_code == 2 and message in res.output, res.output
             assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]

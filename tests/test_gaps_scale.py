@@ -29,26 +29,53 @@ def test_rutland_e2sfca_equals_one_search_per_place(rutland, monkeypatch, minute
             assert a[k] == pytest.approx(b[k], rel=1e-12, abs=1e-12) if isinstance(a[k], float) else a[k] == b[k], k
 
 
-def test_rutland_partitioned_on_processes_equals_whole(rutland):
-    """The Dask processes scheduler (tiles in separate processes, so searches use every core) gives the same result."""
+def _same_result(whole, part):
     import numpy as np
 
-    from kindmap.errors import InvalidQuery
-    from kindmap.services.gaps.partition import analyse_partitioned
-
-    settings, engine, _ = rutland
-    q = GapQuery(region="rutland", minutes=15)
-    whole = analyse_gaps(engine, settings, q)
-    part = analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler="processes")
     fin = np.isfinite(whole.point_minutes)
     assert np.array_equal(fin, np.isfinite(part.point_minutes))
     assert np.allclose(whole.point_minutes[fin], part.point_minutes[fin], rtol=0, atol=1e-9)
+    assert whole.totals.keys() == part.totals.keys()
+    for k, v in whole.totals.items():
+        assert part.totals[k] == pytest.approx(v, abs=1e-9), k
+    assert part.unknown_hours == pytest.approx(whole.unknown_hours, abs=1e-12)
+    assert part.notes[:-1] == whole.notes
     for a, b in zip(whole.areas, part.areas, strict=True):
         for k in a:
             assert a[k] == pytest.approx(b[k], abs=1e-9) if isinstance(a[k], float) else a[k] == b[k], k
-    assert "processes" in part.notes[-1]
-    with pytest.raises(InvalidQuery, match="scheduler"):
-        analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler="cluster-of-potatoes")
+
+
+@pytest.mark.parametrize("slot", ["any", "weekday_evening"])
+def test_rutland_partitioned_in_processes_equals_whole(rutland, slot):
+    """Tiles in separate processes (Dask's processes scheduler, and a dask.distributed LocalCluster
+    of two single-threaded workers) give the same result as the whole-region run, including the
+    unknown-hours effect, which the tiles compute too."""
+    from kindmap.services.gaps.partition import analyse_partitioned
+
+    settings, engine, _ = rutland
+    q = GapQuery(region="rutland", minutes=15, slot=slot)
+    whole = analyse_gaps(engine, settings, q)
+    assert whole.unknown_hours["unknown_eligible"] > 0
+    for scheduler, tiles in (("processes", (2, 1)), ("distributed", (2, 2)))[: 2 if slot == "any" else 1]:
+        part = analyse_partitioned(engine, settings, q, tiles=tiles, scheduler=scheduler, workers=2)
+        _same_result(whole, part)
+        assert scheduler in part.notes[-1]
+
+
+def test_scheduler_names_and_addresses_are_checked(rutland, monkeypatch):
+    from kindmap.errors import InvalidQuery
+    from kindmap.services.gaps import partition
+
+    settings, engine, _ = rutland
+    q = GapQuery(region="rutland", minutes=15)
+    for bad in ("cluster-of-potatoes", "tcp://", "http://127.0.0.1:8786", "127.0.0.1:port", "tcp://127.0.0.1:8786/x"):
+        with pytest.raises(InvalidQuery, match="scheduler"):
+            partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=bad)
+    for good in ("tcp://127.0.0.1:8786", "127.0.0.1:8786", "tls://sched.example.org:8786", "distributed"):
+        partition.check_scheduler(good)
+    monkeypatch.setattr(partition, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(InvalidQuery, match="could not reach a Dask scheduler at tcp://127.0.0.1:9"):
+        partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler="tcp://127.0.0.1:9")
 
 
 def test_demand_read_in_blocks_equals_one_row_per_postcode(rutland, monkeypatch):

@@ -27,8 +27,12 @@ def gaps(
                                                         help="Count places without hours as open in the slot.")] = False,
     decay: Annotated[str, typer.Option(help="E2SFCA distance decay: gaussian or stepped.")] = "gaussian",
     tiles: Annotated[int, typer.Option(help="Run in N×N tiles on Dask (same results; for big regions).")] = 1,
-    scheduler: Annotated[str, typer.Option(help="Dask scheduler for --tiles: threads, processes (uses every core) "
-                                                "or sync.")] = "threads",
+    scheduler: Annotated[str, typer.Option(help="Dask scheduler for --tiles: distributed (a cluster of worker "
+                                                "processes on this machine, one per core), processes, threads, sync, "
+                                                "or a running Dask scheduler's address (tcp://HOST:8786) whose "
+                                                "workers may be on other machines.")] = "distributed",
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes for --scheduler distributed or "
+                                                        "processes (default: one per core).")] = None,
     best: Annotated[int, typer.Option(help="Also list the best K new sites (greedy maximal coverage).")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the outputs (replaced atomically).")] = Path("gaps"),
 ) -> None:
@@ -43,12 +47,18 @@ def gaps(
     q = GapQuery(region=region, minutes=minutes, profile=profile, slot=slot, categories=tuple(category) if category else None,
                  free=free, drop_in=drop_in, step_free=step_free, include_unknown_hours=include_unknown_hours, decay=decay)
     try:
-        if not 1 <= tiles <= 16:
-            from kindmap.errors import InvalidQuery
+        from kindmap.errors import InvalidQuery
+        from kindmap.services.gaps.partition import check_scheduler
 
+        if not 1 <= tiles <= 16:
             raise InvalidQuery("--tiles must be between 1 and 16")
+        if tiles > 1:
+            check_scheduler(scheduler)  # before any reading: a typo is exit 2 at once
         engine = open_engine(settings)
-        result = analyse_partitioned(engine, settings, q, tiles=(tiles, tiles), scheduler=scheduler) if tiles > 1 else analyse_gaps(engine, settings, q)
+        if tiles > 1:
+            result = analyse_partitioned(engine, settings, q, tiles=(tiles, tiles), scheduler=scheduler, workers=workers)
+        else:
+            result = analyse_gaps(engine, settings, q)
         sites = best_sites(engine, settings, q, k=best) if best else None
         comparison = compare_councils(engine, settings, focus=result.region, profile=profile, slot=slot)
         paths = write_outputs(result, out_dir, settings=settings, comparison=comparison)

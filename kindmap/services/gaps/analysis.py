@@ -117,8 +117,11 @@ class Context:
         return self.eligible.take(np.flatnonzero(self.is_open))
 
 
-def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
-    """Validate the query and load demand, supply and walk times; raises before any output is written."""
+def prepare(engine: Engine, settings: Settings, q: GapQuery, *, times: bool = True) -> Context:
+    """Validate the query and load demand, supply and walk times; raises before any output is written.
+
+    ``times=False`` leaves ``ctx.times`` None (a partitioned run computes walk times in its tiles
+    and never snaps every household on the whole network)."""
     q.check()
     profile = profile_for(settings, q.profile)
     with read_session(engine) as session:
@@ -132,7 +135,7 @@ def prepare(engine: Engine, settings: Settings, q: GapQuery) -> Context:
         raise DataError(f"{name} has no places matching these criteria (categories {', '.join(q.categories or DEFAULT_CATEGORIES)}"
                         f"{', slot ' + q.slot if q.slot != 'any' else ''}); import places or widen the criteria")
     return Context(slug, name, rid, q, profile, demand, eligible, is_open, others,
-                   walk_times(settings, slug, profile, demand), boundary, labels, sources, index)
+                   walk_times(settings, slug, profile, demand) if times else None, boundary, labels, sources, index)
 
 
 def _labels(session: Session, settings: Settings, region: Region) -> tuple[dict, str | None]:

@@ -3,26 +3,35 @@ results are exact and the work can spread beyond one machine."""
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from urllib.parse import urlsplit
+
 import numpy as np
 from sqlalchemy import Engine
 
 from kindmap.config import Settings
 from kindmap.errors import InvalidQuery
 from kindmap.geo.graph import Router
+from kindmap.geo.network import WalkNetwork
+from kindmap.geo.projection import LocalProjection
 from kindmap.services.gaps.analysis import prepare, result_from
 from kindmap.services.gaps.measure import GapResult, measure
 from kindmap.services.gaps.query import HORIZON_MINUTES, GapQuery
 from kindmap.services.gaps.times import EstimatedTimes, NetworkTimes
-from kindmap.services.walking import DEFAULT_WALKING
+from kindmap.services.walking import ESTIMATED, NETWORK, network_path
 
 
-SCHEDULERS = ("threads", "processes", "sync")
+SCHEDULERS = ("threads", "processes", "sync", "distributed")
+ADDRESS_SCHEMES = ("tcp", "tls", "ws", "wss")
+CONNECT_TIMEOUT_S = 10
 
 
-def subnetwork(net, edge_mask: np.ndarray):
+def subnetwork(net: WalkNetwork, edge_mask: np.ndarray) -> WalkNetwork:
     """The network restricted to the masked edges (nodes renumbered; same metric CRS and edge geometry)."""
-    from kindmap.geo.network import WalkNetwork
-
     keep = np.flatnonzero(edge_mask)
     nodes = np.unique(np.r_[net.edge_u[keep], net.edge_v[keep]])
     remap = np.full(net.n_nodes, -1, dtype=np.int64)
@@ -45,12 +54,13 @@ def subnetwork(net, edge_mask: np.ndarray):
         indices=dst[order].astype(np.int32), adj_edge=ids[order].astype(np.int32), source=f"{net.source} (tile)")
 
 
-def _tile_job(times_factory, point_idx, place_idx, lon, lat, q: GapQuery):
-    """One tile: nearest minutes for its points and E2SFCA pairs, in global indices."""
+def _tile_job(times_factory, point_idx, place_sets, lon, lat, pairs_places, q: GapQuery):
+    """One tile, in global indices: per point the nearest minutes to each place set (global place
+    indices, horizon), how many points did not snap, and the E2SFCA pairs of ``pairs_places``."""
     times = times_factory()
-    minutes = times.nearest(lon[place_idx], lat[place_idx], horizon=HORIZON_MINUTES)
-    r, c, m = times.pairs(lon[place_idx], lat[place_idx], threshold=q.minutes)
-    return point_idx, minutes, point_idx[r], place_idx[c], m
+    nearest = [times.nearest(lon[idx], lat[idx], horizon=h) for idx, h in place_sets]
+    r, c, m = times.pairs(lon[pairs_places], lat[pairs_places], threshold=q.minutes)
+    return point_idx, nearest, times.off_network, point_idx[r], pairs_places[c], m
 
 
 def _tiles(xy: np.ndarray, nx: int, ny: int) -> list[np.ndarray]:
@@ -62,72 +72,184 @@ def _tiles(xy: np.ndarray, nx: int, ny: int) -> list[np.ndarray]:
     return [t for t in out if t.size]
 
 
+def place_sets(ctx) -> list[tuple[np.ndarray, float]]:
+    """The place sets whose nearest minutes the analysis asks for, as (mask over ``ctx.eligible``,
+    horizon): the counted places (for every measure), and the one other set the unknown-hours
+    effect needs (unknown hours counted as open or not, whichever the counted places are not)."""
+    sets = [(ctx.is_open, HORIZON_MINUTES)]
+    unknown = np.isnan(ctx.eligible.weekly_hours)
+    for other in (ctx.is_open | unknown, ctx.is_open & ~unknown):
+        if unknown.any() and other.any() and not np.array_equal(other, ctx.is_open):
+            sets.append((other, ctx.query.minutes))
+    return sets
+
+
 def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tiles: tuple[int, int] = (2, 2),
-                        scheduler: str = "threads") -> GapResult:
+                        scheduler: str = "threads", workers: int | None = None) -> GapResult:
     """The same analysis split into tiles with a halo of the longest walk, run as Dask tasks; exact.
 
     A walk of D metres never leaves the disc of radius D around its start, so a tile needs only
     the places within D of its bounding box and the path edges within D + the snap limit (so
     every place and household snaps as it would on the whole network). D is the search horizon
-    (``HORIZON_MINUTES`` at the profile's pace). Tiles could equally be councils on other machines.
+    (``HORIZON_MINUTES`` at the profile's pace). Each tile snaps its own households and makes
+    every search the analysis needs for them; only the sums per area and E2SFCA's two sparse
+    products are left to this process. Tiles could equally be councils on other machines.
 
     ``scheduler``: ``"threads"`` shares memory but gains little, since scipy's Dijkstra holds the
-    GIL; ``"processes"`` runs tiles in separate processes (each tile's subnetwork is pickled to
-    its worker), which is what spreads the searches over several cores.
+    GIL; ``"processes"`` runs tiles in separate processes on this machine; ``"distributed"`` starts
+    a ``dask.distributed`` LocalCluster (one single-threaded worker process per core, or
+    ``workers``); any other value is the address of a running Dask scheduler (``tcp://host:8786``),
+    whose workers may be on other machines (each needs kindmap installed). Each tile's
+    subnetwork is pickled to its worker.
     """
-    import dask
-
     from kindmap.geo.graph import DEFAULT_MAX_SNAP_M
 
-    if scheduler not in SCHEDULERS:
-        raise InvalidQuery(f"unknown scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}")
-    ctx = prepare(engine, settings, q)
-    demand, supply, profile = ctx.demand, ctx.supply, ctx.profile
-    halo = HORIZON_MINUTES * profile.metres_per_minute
-    router = DEFAULT_WALKING.router(settings, ctx.region)
-    proj = router.net.projection if router is not None else ctx.times.proj
-    pxy = np.column_stack(proj.forward(demand.lon, demand.lat))
-    sxy = np.column_stack(proj.forward(supply.lon, supply.lat))
-    lon, lat = supply.lon, supply.lat
-    if router is not None:
-        net = router.net
-        counts = np.diff(net.geom_offsets)
-        ex_min = np.minimum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
-        ex_max = np.maximum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
-        assert (counts > 0).all()
-    jobs = []
-    for idx in _tiles(pxy, *tiles):
-        lo, hi = pxy[idx].min(0), pxy[idx].max(0)
-        gap = np.maximum(np.maximum(lo - sxy, sxy - hi), 0.0)
-        places = np.flatnonzero(np.hypot(gap[:, 0], gap[:, 1]) <= halo)
-        plon, plat = demand.lon[idx], demand.lat[idx]
-        if router is not None:
-            reach = halo + DEFAULT_MAX_SNAP_M
-            mask = ((ex_max >= lo - reach) & (ex_min <= hi + reach)).all(axis=1)
-            sub = subnetwork(net, mask)
-            factory = (lambda sub=sub, plon=plon, plat=plat: NetworkTimes(Router(sub), profile, plon, plat))
-        else:
-            factory = (lambda plon=plon, plat=plat: EstimatedTimes(profile, plon, plat, circuity=settings.circuity,
-                                                                   projection=proj))
-        jobs.append(dask.delayed(_tile_job)(factory, idx, places, lon, lat, q))
-    parts = dask.compute(*jobs, scheduler=scheduler)
-    minutes = np.full(demand.lon.size, np.inf)
-    rows, cols, vals = [], [], []
-    for idx, m, r, c, v in parts:
-        minutes[idx] = m
+    check_scheduler(scheduler)
+    if workers is not None and not 1 <= workers <= 256:
+        raise InvalidQuery("workers must be between 1 and 256")
+    with _runner(scheduler, workers) as run:
+        ctx = prepare(engine, settings, q, times=False)
+        demand, supply, profile = ctx.demand, ctx.supply, ctx.profile
+        halo = HORIZON_MINUTES * profile.metres_per_minute
+        # the network only (memory-mapped): the graph and snap index are built per tile, on the workers
+        path = network_path(settings, ctx.region)
+        net = WalkNetwork.load(path) if path.is_file() else None
+        proj = net.projection if net is not None else LocalProjection.centred_on(demand.lon, demand.lat)
+        pxy = np.column_stack(proj.forward(demand.lon, demand.lat))
+        elig = ctx.eligible
+        exy = np.column_stack(proj.forward(elig.lon, elig.lat))
+        sets = place_sets(ctx)
+        if net is not None:
+            ex_min = np.minimum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
+            ex_max = np.maximum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
+
+        def jobs():  # one tile's inputs at a time: a national run never holds every subnetwork at once
+            for idx in _tiles(pxy, *tiles):
+                lo, hi = pxy[idx].min(0), pxy[idx].max(0)
+                gap = np.maximum(np.maximum(lo - exy, exy - hi), 0.0)
+                near = np.hypot(gap[:, 0], gap[:, 1]) <= halo
+                tile_sets = [(np.flatnonzero(mask & near), h) for mask, h in sets]
+                plon, plat = demand.lon[idx], demand.lat[idx]
+                if net is not None:
+                    reach = halo + DEFAULT_MAX_SNAP_M
+                    sub = subnetwork(net, ((ex_max >= lo - reach) & (ex_min <= hi + reach)).all(axis=1))
+                    factory = partial(_network_times, sub, profile, plon, plat)
+                else:
+                    factory = partial(EstimatedTimes, profile, plon, plat, circuity=settings.circuity, projection=proj)
+                yield factory, idx, tile_sets, elig.lon, elig.lat, tile_sets[0][0], q
+
+        # in tile order whatever order they finish in, so the sums are the same on every run
+        parts = sorted(run(jobs()), key=lambda part: part[0][0])
+    minutes = [np.full(demand.lon.size, np.inf) for _ in sets]
+    rows, cols, vals, off = [], [], [], 0
+    for idx, nearest, off_network, r, c, v in parts:
+        for out, got in zip(minutes, nearest):
+            out[idx] = got
+        off += off_network
         rows.append(r), cols.append(c), vals.append(v)
-    pairs = (np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
-    m = measure(demand, supply, _Fixed(pairs, ctx.times), q, minutes=minutes)
+    # pairs name eligible places; the measures number the counted places (supply) 0..n-1
+    to_supply = np.full(len(elig), -1, dtype=np.int64)
+    to_supply[np.flatnonzero(ctx.is_open)] = np.arange(len(supply))
+    pairs = (np.concatenate(rows), to_supply[np.concatenate(cols)], np.concatenate(vals))
+    ctx.times = _Fixed(pairs, NETWORK if net is not None else ESTIMATED, off,
+                       {_key(elig.take(np.flatnonzero(mask))): m for (mask, _), m in zip(sets, minutes)})
+    m = measure(demand, supply, ctx.times, q, minutes=minutes[0])
     result = result_from(ctx, m, supply)
-    result.notes.append(f"computed in {len(parts)} tiles with a {halo / 1000:.1f} km halo (Dask, {scheduler})")
+    where = "a Dask scheduler at " + scheduler if scheduler not in SCHEDULERS else f"Dask, {scheduler}"
+    result.notes.append(f"computed in {len(parts)} tiles with a {halo / 1000:.1f} km halo ({where})")
     return result
 
 
-class _Fixed:
-    """Walk-time pairs already computed (the reduce step of a partitioned run)."""
+def _network_times(sub, profile, lon, lat) -> NetworkTimes:
+    """Walk times on a tile's subnetwork (built on the worker)."""
+    return NetworkTimes(Router(sub), profile, lon, lat)
 
-    def __init__(self, pairs, times) -> None:
-        self._pairs, self.method, self.off_network = pairs, times.method, times.off_network
+
+def _key(places) -> tuple[bytes, bytes]:
+    return places.lon.tobytes(), places.lat.tobytes()
+
+
+def check_scheduler(scheduler: str) -> None:
+    """InvalidQuery unless ``scheduler`` is a known name or looks like a scheduler address (host:port)."""
+    if scheduler in SCHEDULERS:
+        return
+    parts = urlsplit(scheduler if "://" in scheduler else "tcp://" + scheduler)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ADDRESS_SCHEMES or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise InvalidQuery(f"unknown scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}, "
+                           "or give a Dask scheduler's address such as tcp://10.0.0.5:8786")
+
+
+@contextmanager
+def _runner(scheduler: str, workers: int | None) -> Iterator:
+    """A function running tile jobs (an iterator of ``_tile_job`` arguments) on the chosen scheduler.
+
+    Connects first, so a scheduler that cannot be reached, or has no workers, is InvalidQuery
+    before any data is read. On dask.distributed at most two tiles per worker are in flight, and
+    the next tile's subnetwork is cut only when one finishes: memory stays bounded however many
+    tiles there are.
+    """
+    import dask
+
+    if scheduler in ("threads", "processes", "sync"):
+        yield lambda jobs: list(dask.compute(*(dask.delayed(_tile_job)(*args) for args in jobs),
+                                             scheduler=scheduler, num_workers=workers))
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - the dask extra installs it
+        raise InvalidQuery("this scheduler needs dask.distributed: pip install 'kindmap[dask]'") from exc
+    if scheduler == "distributed":
+        n = workers or os.cpu_count() or 1
+        # one single-threaded process per core: scipy's Dijkstra holds the GIL, so threads gain nothing
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield partial(_on_client, client)
+        return
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise InvalidQuery(f"could not reach a Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_S} s ({exc}); "
+                           "start one with dask-scheduler (and workers with dask-worker ADDRESS), "
+                           "or use --scheduler distributed for a cluster on this machine") from exc
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise InvalidQuery(f"the Dask scheduler at {scheduler} has no workers; start some with: "
+                               f"dask-worker {scheduler} --nthreads 1") from exc
+        yield partial(_on_client, client)
+
+
+def _on_client(client, jobs) -> list:
+    """Submit tile jobs to a dask.distributed client, at most two per worker in flight."""
+    from distributed import as_completed
+
+    slots = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+    running, done = as_completed(), []
+    for args in jobs:
+        if running.count() >= slots:
+            done.append(next(running).result())
+        running.add(client.submit(_tile_job, *args, pure=False))
+    done.extend(future.result() for future in running)
+    return done
+
+
+class _Fixed:
+    """Walk times already computed in the tiles (the reduce step of a partitioned run): the pairs,
+    and the nearest minutes per point for each place set asked for."""
+
+    def __init__(self, pairs, method: str, off_network: int, nearest: dict) -> None:
+        self._pairs, self.method, self.off_network, self._nearest = pairs, method, off_network, nearest
 
     def pairs(self, lon, lat, *, threshold):
         return self._pairs
+
+    def nearest(self, lon, lat, *, horizon):
+        key = (np.asarray(lon, np.float64).tobytes(), np.asarray(lat, np.float64).tobytes())
+        if key not in self._nearest:
+            raise LookupError("a partitioned run computes only the nearest-place searches listed by place_sets")
+        return self._nearest[key]
