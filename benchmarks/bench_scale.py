@@ -109,7 +109,7 @@ def walking(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["walking", "gaps", "catalogue", "national"])
+    ap.add_argument("what", choices=["walking", "gaps", "catalogue", "national", "speedup"])
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--catalogue", type=int, nargs="+", default=[100_000, 1_000_000], help="places (catalogue)")
@@ -131,7 +131,7 @@ def main() -> None:
         args.households = args.households or 1_500_000
         args.places = args.places if args.places != 1000 else 25_000
     print(machine_info())
-    {"walking": walking, "gaps": gaps, "catalogue": catalogue, "national": national}[args.what](args)
+    {"walking": walking, "gaps": gaps, "catalogue": catalogue, "national": national, "speedup": speedup}[args.what](args)
 
 
 def gap_database(folder, net, *, households: int, places: int, areas_side: int = 30, seed: int = 3):
@@ -383,6 +383,69 @@ def national(args) -> None:
                          "areas": [{k: v for k, v in a.items() if k != "geometry_geojson"} for a in result.areas]}, f)
     if all((folder / f"result-{r}.pkl").exists() for r in ("whole", "tiles")):
         print(f"  whole vs tiles: {compare_results(folder / 'result-whole.pkl', folder / 'result-tiles.pkl')}")
+
+
+def speedup(args) -> None:
+    """The partitioned run on 1 and on 2 dask.distributed workers (a LocalCluster started beforehand,
+    reached by its address, as a council's cluster would be), against the whole-region run."""
+    import logging
+    import os
+    import pickle
+    import subprocess
+    from pathlib import Path
+
+    import psutil
+    from distributed import Client, LocalCluster
+
+    from kindmap.config import Settings
+    from kindmap.db import make_engine
+    from kindmap.services.gaps.analysis import GapQuery, analyse_gaps
+    from kindmap.services.gaps.partition import analyse_partitioned
+    from kindmap.services.walking import DEFAULT_WALKING
+
+    side = args.sides[0] if args.sides != [316, 1000] else 1000
+    folder = Path(args.keep if args.keep != "national-proxy" else f"speedup-{side}")
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "scale.sqlite3").exists():
+        net = lattice(side)
+        with Clock(f"database and network written ({net.n_nodes:,} nodes)"):
+            gap_database(str(folder), net, households=args.households or net.n_nodes, places=args.places)
+        del net
+    settings = Settings(database_url=f"sqlite:///{folder}/scale.sqlite3", state_dir=str(folder))
+    engine = make_engine(settings.database_url, settings=settings)
+    q = GapQuery(region="lattice", minutes=15)
+    load = lambda: subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    print(f"  before: {load()}", flush=True)
+    with Clock("whole region (analyse_gaps, one process; network load included)") as whole_clock:
+        DEFAULT_WALKING.router(settings, "lattice")
+        whole = analyse_gaps(engine, settings, q)
+    DEFAULT_WALKING._routers.clear()
+    runs = {}
+    for n in (1, 2):
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            worker_cpu = lambda: client.run(lambda: sum(psutil.Process().cpu_times()[:2]))  # noqa: E731
+            client.run(lambda: __import__("kindmap.services.gaps.partition"))  # warm workers, as a running cluster's are
+            before = worker_cpu()
+            wall, parent = time.perf_counter(), time.process_time()
+            part = analyse_partitioned(engine, settings, q, tiles=(args.tiles, args.tiles), scheduler=cluster.scheduler_address)
+            wall, parent = time.perf_counter() - wall, time.process_time() - parent
+            after = worker_cpu()
+        per_worker = [after[w] - before[w] for w in after]
+        runs[n] = (wall, parent, per_worker, part)
+        print(f"  {args.tiles}×{args.tiles} tiles on {n} worker(s): wall {wall:.2f} s; CPU this process {parent:.2f} s, "
+              f"workers {' + '.join(f'{c:.2f}' for c in per_worker)} s", flush=True)
+    print(f"  after: {load()}", flush=True)
+    for name, r in (("whole", whole), ("w1", runs[1][3]), ("w2", runs[2][3])):
+        with open(folder / f"result-{name}.pkl", "wb") as f:
+            pickle.dump({"totals": r.totals, "unknown": r.unknown_hours, "minutes": r.point_minutes,
+                         "areas": [{k: v for k, v in a.items() if k != "geometry_geojson"} for a in r.areas]}, f)
+    same = [compare_results(folder / "result-whole.pkl", folder / f"result-{n}.pkl") for n in ("w1", "w2")]
+    (w1, p1, c1, _), (w2, p2, c2, _) = runs[1], runs[2]
+    print(f"\nRESULT speed-up on 2 workers: wall {w1 / w2:.2f}× ({w1:.2f} s -> {w2:.2f} s); "
+          f"CPU critical path {(p1 + sum(c1)) / (p2 + max(c2)):.2f}× ((this process + all workers) on 1 worker / "
+          f"(this process + busiest worker) on 2); whole-region run {whole_clock.wall:.2f} s wall, {whole_clock.cpu:.2f} s CPU; "
+          f"results vs whole region: 1 worker {same[0]}, 2 workers {same[1]}; cores {os.cpu_count()}", flush=True)
 
 
 def compare_results(a_path, b_path) -> str:

@@ -110,7 +110,8 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
     with _runner(scheduler, workers) as run:
         ctx = prepare(engine, settings, q, times=False)
         demand, supply, profile = ctx.demand, ctx.supply, ctx.profile
-        halo = HORIZON_MINUTES * profile.metres_per_minute
+        pace = profile.metres_per_minute
+        halo = HORIZON_MINUTES * pace
         # the network only (memory-mapped): the graph and snap index are built per tile, on the workers
         path = network_path(settings, ctx.region)
         net = WalkNetwork.load(path) if path.is_file() else None
@@ -127,8 +128,10 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
             for idx in _tiles(pxy, *tiles):
                 lo, hi = pxy[idx].min(0), pxy[idx].max(0)
                 gap = np.maximum(np.maximum(lo - exy, exy - hi), 0.0)
-                near = np.hypot(gap[:, 0], gap[:, 1]) <= halo
-                tile_sets = [(np.flatnonzero(mask & near), h) for mask, h in sets]
+                away = np.hypot(gap[:, 0], gap[:, 1])
+                # each search needs only the places within its own horizon's walk of the tile
+                tile_sets = [(np.flatnonzero(mask & (away <= h * pace)), h) for mask, h in sets]
+                pair_places = np.flatnonzero(sets[0][0] & (away <= q.minutes * pace))
                 plon, plat = demand.lon[idx], demand.lat[idx]
                 if net is not None:
                     reach = halo + DEFAULT_MAX_SNAP_M
@@ -136,7 +139,7 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
                     factory = partial(_network_times, sub, profile, plon, plat)
                 else:
                     factory = partial(EstimatedTimes, profile, plon, plat, circuity=settings.circuity, projection=proj)
-                yield factory, idx, tile_sets, elig.lon, elig.lat, tile_sets[0][0], q
+                yield factory, idx, tile_sets, elig.lon, elig.lat, pair_places, q
 
         # in tile order whatever order they finish in, so the sums are the same on every run
         parts = sorted(run(jobs()), key=lambda part: part[0][0])
