@@ -71,6 +71,18 @@ class PointIndex:
         order = np.lexsort((idx, chords))
         return idx[order], chord_to_metres(chords[order])
 
+    def within_unsorted(self, lon: float, lat: float, *, radius_m: float) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Indices of all points within ``radius_m`` in no particular order, and their chords on the unit sphere
+        (``chord_to_metres`` gives metres); for callers that filter first and order only what they show."""
+        if self._tree is None:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        origin = _unit_vector(lon, lat)
+        idx = np.asarray(self._tree.query_ball_point(origin, metres_to_chord(radius_m), return_sorted=False),
+                         dtype=np.intp)
+        if idx.size == 0:
+            return idx, np.empty(0)
+        return idx, np.linalg.norm(self._tree.data[idx] - origin, axis=1)  # as ``within``, to the last bit
+
     def nearest(self, lon: float, lat: float, *, k: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """The ``k`` nearest points (fewer if the index is smaller), nearest first, in metres."""
         if self._tree is None or k <= 0:

@@ -139,11 +139,13 @@ class CatalogIndex:
     free: np.ndarray  # int8: 1 yes, 0 no, -1 unknown
     drop_in: np.ndarray
     wheelchair: Codes  # "yes"/"limited"/"no"/None
+    wheelchair_tri: np.ndarray  # int8 as free: "yes" 1, "limited"/"no" 0, not known -1
     step_free: np.ndarray
     quiet: np.ndarray
     opening_hours: Codes  # the text as listed (the hours index drops strings it cannot read)
     points: PointIndex
     hours: HoursIndex
+    facts: np.ndarray  # uint16 per place: every criterion's tri value and whether hours are known (pack_facts)
 
     @property
     def size(self) -> int:
@@ -163,6 +165,19 @@ class CatalogIndex:
 
 def _tri(values) -> np.ndarray:
     return np.fromiter((-1 if v is None else int(bool(v)) for v in values), dtype=np.int8, count=len(values))
+
+
+FACT_NAMES = ("free", "drop_in", "wheelchair", "step_free", "quiet")
+HOURS_KNOWN_BIT = 2 * len(FACT_NAMES)
+
+
+def pack_facts(tris: dict[str, np.ndarray], hours_known: np.ndarray) -> np.ndarray:
+    """One uint16 per place: criterion k's value + 1 (0 not known, 1 no, 2 yes) in bits 2k, 2k+1, and
+    hours known in bit 10, so counting what is known about the places nearby is one ``bincount``."""
+    packed = hours_known.astype(np.uint16) << HOURS_KNOWN_BIT
+    for k, name in enumerate(FACT_NAMES):
+        packed |= (tris[name].astype(np.int16) + 1).astype(np.uint16) << (2 * k)
+    return packed
 
 
 def _untri(value) -> bool | None:
@@ -197,6 +212,12 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
     del rows
     lon = np.asarray(cols[2], dtype=np.float64)
     lat = np.asarray(cols[3], dtype=np.float64)
+    wheelchair = Codes([getattr(w, "value", w) for w in cols[7]])
+    hours = HoursIndex(list(cols[10]), tz=tz)
+    tris = {"free": _tri(cols[5]), "drop_in": _tri(cols[6]), "step_free": _tri(cols[8]), "quiet": _tri(cols[9])}
+    # wheelchair: "yes" counts as yes, "limited" and "no" as no
+    tris["wheelchair"] = np.array([-1 if v is None else int(v == "yes") for v in wheelchair.values],
+                                  dtype=np.int8)[wheelchair.codes] if wheelchair.values else np.zeros(0, np.int8)
     return CatalogIndex(
         signature=signature or (),
         ids=np.asarray(cols[0], dtype=np.int64),
@@ -206,14 +227,16 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
         lon=lon,
         lat=lat,
         category=Codes(cols[4]),
-        free=_tri(cols[5]),
-        drop_in=_tri(cols[6]),
-        wheelchair=Codes([getattr(w, "value", w) for w in cols[7]]),
-        step_free=_tri(cols[8]),
-        quiet=_tri(cols[9]),
+        free=tris["free"],
+        drop_in=tris["drop_in"],
+        wheelchair=wheelchair,
+        wheelchair_tri=tris["wheelchair"],
+        step_free=tris["step_free"],
+        quiet=tris["quiet"],
         opening_hours=Codes(cols[10]),
         points=PointIndex(lon, lat),
-        hours=HoursIndex(list(cols[10]), tz=tz),
+        hours=hours,
+        facts=pack_facts(tris, hours.known()),
     )
 
 
