@@ -5,7 +5,10 @@ PostGIS KNN (``ORDER BY geom <-> point LIMIT 10``) on a table built from the sam
     python benchmarks/bench_load.py --pg-url postgresql://kindmap@127.0.0.1:PORT/kindmap
 
 Needs ``wrk`` (Debian: apt-get install wrk). Without ``--pg-url`` the PostGIS rows are skipped.
-The Rutland demo database is built in a temporary folder unless ``--db`` names one.
+The Rutland demo database is built in a temporary folder unless ``--db`` names one; ``--catalogue N``
+writes N random places over ``--box`` instead (the scale series: 10⁶ places over ~250 × 330 km of England):
+
+    python benchmarks/bench_load.py --catalogue 1000000 --box=-3,51,0.5,54 --workers 1 --kinds near,healthz
 Goals (issue 8): near-me p50 ≤ 1 ms, p99 ≤ 3 ms, ≥ 2k req/s per core.
 """
 
@@ -28,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info
 
 RUTLAND = (-0.83, 52.52, -0.43, 52.76)  # lon/lat box around the county
+BOX = RUTLAND  # where the random near-me points and views fall (--box)
+CENTRE = (-0.63, 52.64)
 
 
 def free_port() -> int:
@@ -43,12 +48,60 @@ def build_demo(folder: Path) -> Path:
     return folder / "demo.sqlite3"
 
 
+def synthetic_catalogue(folder: Path, n: int, seed: int = 5) -> Path:
+    """``n`` published places at random over ``BOX`` (four kinds, five hours strings, mixed facts) in SQLite."""
+    import numpy as np
+    from datetime import datetime, timezone
+
+    sys.path.insert(0, str(REPO))
+    from sqlalchemy import insert
+
+    from kindmap.config import Settings
+    from kindmap.db import create_schema, make_engine
+    from kindmap.models import Place
+
+    path = folder / "catalogue.sqlite3"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url, settings=Settings(database_url=url, state_dir=folder))
+    create_schema(engine)
+    made = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
+    kinds = ["library", "community_centre", "place_of_worship", "community_cafe"]
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(BOX[0], BOX[2], n), rng.uniform(BOX[1], BOX[3], n)
+    with engine.begin() as conn:
+        for lo in range(0, n, 100_000):
+            conn.execute(insert(Place.__table__), [
+                {"name": f"Place {i}", "category": kinds[i % 4], "lon": float(lon[i]), "lat": float(lat[i]),
+                 "source": "manual", "status": "published", "opening_hours": hours[i % 5],
+                 "free_to_use": [True, False, None][i % 3], "wheelchair": [None, "yes", "limited", "no"][i % 4],
+                 "created_at": made, "updated_at": made} for i in range(lo, min(n, lo + 100_000))])
+    engine.dispose()
+    return path
+
+
+def memory_mb(pid: int) -> str:
+    """RSS, PSS and private memory of a server process and its children (uvicorn workers), from /proc."""
+    out = []
+    pids = [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            text = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        kb = {k: int(re.search(rf"^{k}:\s+(\d+)", text, re.MULTILINE).group(1)) for k in
+              ("Rss", "Pss", "Private_Clean", "Private_Dirty")}
+        out.append(f"pid {p}: RSS {kb['Rss'] / 1024:.0f} MB, PSS {kb['Pss'] / 1024:.0f} MB, "
+                   f"private {(kb['Private_Clean'] + kb['Private_Dirty']) / 1024:.0f} MB")
+    return "; ".join(out)
+
+
 def lua_script(kind: str, folder: Path, rng: random.Random) -> Path:
     """A wrk script cycling through 500 random near-me points or map-view boxes (~3 × 2 km), or /healthz
     (liveness: the floor of the framework and middleware, no database)."""
     paths = []
     for _ in range(500):
-        lon, lat = rng.uniform(RUTLAND[0], RUTLAND[2]), rng.uniform(RUTLAND[1], RUTLAND[3])
+        lon, lat = rng.uniform(BOX[0], BOX[2]), rng.uniform(BOX[1], BOX[3])
         if kind == "healthz":
             paths.append("/healthz")
         elif kind == "near":
@@ -90,9 +143,9 @@ def serve(db: Path, workers: int, state: Path, log_level: str) -> tuple[subproce
     proc = subprocess.Popen([sys.executable, "-c", "from kindmap.cli import main; main()", "serve", "--port", str(port),
                              "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(1200):  # a 10⁶-place catalogue's index is built at start-up
         try:
-            if httpx.get(f"{url}/api/places?lon=-0.72&lat=52.66&limit=1", timeout=5).status_code == 200:
+            if httpx.get(f"{url}/api/places?lon={CENTRE[0]}&lat={CENTRE[1]}&limit=1", timeout=5).status_code == 200:
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
@@ -100,7 +153,7 @@ def serve(db: Path, workers: int, state: Path, log_level: str) -> tuple[subproce
         proc.kill()
         raise SystemExit("kindmap serve did not start")
     for _ in range(200):  # warm every worker's catalogue index
-        httpx.get(f"{url}/api/places?lon=-0.72&lat=52.66&limit=10", timeout=5)
+        httpx.get(f"{url}/api/places?lon={CENTRE[0]}&lat={CENTRE[1]}&limit=10", timeout=5)
     return proc, url
 
 
@@ -121,7 +174,7 @@ def in_process(db: Path, seconds: float, rng: random.Random) -> dict:
     times = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
-        lon, lat = rng.uniform(RUTLAND[0], RUTLAND[2]), rng.uniform(RUTLAND[1], RUTLAND[3])
+        lon, lat = rng.uniform(BOX[0], BOX[2]), rng.uniform(BOX[1], BOX[3])
         t = time.perf_counter()
         result = search_places(None, SearchQuery(lon=lon, lat=lat, radius_m=5000, limit=10), settings=settings, index=index)
         place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone).model_dump_json()
@@ -150,7 +203,7 @@ def postgis_knn(pg_url: str, db: Path, seconds: float, rng: random.Random) -> di
         times = []
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
-            lon, lat = rng.uniform(RUTLAND[0], RUTLAND[2]), rng.uniform(RUTLAND[1], RUTLAND[3])
+            lon, lat = rng.uniform(BOX[0], BOX[2]), rng.uniform(BOX[1], BOX[3])
             t = time.perf_counter()
             conn.execute(query, (lon, lat), prepare=True).fetchall()
             times.append((time.perf_counter() - t) * 1000)
@@ -167,23 +220,32 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8", help="wrk connection counts to try.")
     parser.add_argument("--pg-url", default="", help="A PostgreSQL+PostGIS URL (libpq form) for the KNN comparison.")
     parser.add_argument("--log-level", default="INFO", help="KINDMAP_LOG_LEVEL for the server (INFO logs every request).")
+    parser.add_argument("--box", default=",".join(map(str, RUTLAND)), help="minlon,minlat,maxlon,maxlat of the query points.")
+    parser.add_argument("--catalogue", type=int, default=0, help="Write this many random places over --box instead of the demo.")
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts to try.")
+    parser.add_argument("--kinds", default="near,bbox,healthz", help="Which queries to run through wrk.")
     args = parser.parse_args()
+    global BOX, CENTRE
+    BOX = tuple(float(v) for v in args.box.split(","))
+    CENTRE = (round((BOX[0] + BOX[2]) / 2, 5), round((BOX[1] + BOX[3]) / 2, 5))
     print(machine_info())
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     rng = random.Random(8)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        db = args.db or build_demo(folder)
+        db = args.db or (synthetic_catalogue(folder, args.catalogue) if args.catalogue else build_demo(folder))
         with sqlite3.connect(db) as conn:
             places = conn.execute("SELECT count(*) FROM place WHERE status = 'published'").fetchone()[0]
-        print(f"places: {places:,} published (Rutland)")
-        scripts = {kind: lua_script(kind, folder, rng) for kind in ("near", "bbox", "healthz")}
+        print(f"places: {places:,} published ({'Rutland' if not args.catalogue else 'random over ' + args.box})")
+        scripts = {kind: lua_script(kind, folder, rng) for kind in args.kinds.split(",")}
         print(f"server log level: {args.log_level}")
         print(f"\n{'server':<26}{'query':<8}{'conns':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'non-2xx':>9}  load")
         r = in_process(db, args.duration, rng)
         print(f"{'in process (no HTTP)':<26}{'near':<8}{1:>6}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['rps']:>9.0f}"
               f"{'-':>9}  {os.getloadavg()[0]:.1f}")
-        for workers in (1, 2):
+        for workers in (int(w) for w in args.workers.split(",")):
             proc, url = serve(db, workers, folder, args.log_level)
+            print(f"server memory after warm-up ({workers} worker(s)): {memory_mb(proc.pid)}")
             try:
                 for kind, script in scripts.items():
                     for conns in (int(c) for c in args.connections.split(",")):
@@ -192,7 +254,7 @@ def main() -> None:
                                              check=True).stdout
                         r = parse_wrk(out)
                         print(f"{'kindmap ' + str(workers) + ' worker(s)':<26}{kind:<8}{conns:>6}{r['p50']:>9.2f}"
-                              f"{r['p99']:>9.2f}{r['rps']:>9.0f}{r['non2xx']:>9}  {os.getloadavg()[0]:.1f}")
+                              f"{r['p99']:>9.2f}{r['rps']:>9.0f}{r['non2xx']:>9}  {os.getloadavg()[0]:.1f}", flush=True)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
