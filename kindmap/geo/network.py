@@ -11,74 +11,32 @@ other; ``dropped_nodes`` says how many graph nodes that removed.
 from __future__ import annotations
 
 import logging
-import struct
 import time
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
-import osmium
 from numpy.typing import NDArray
-from osmium.filter import KeyFilter
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from kindmap.errors import DataError
+from kindmap.geo.mapped import mapped_arrays
+from kindmap.geo.osm_ways import (  # noqa: F401 (the flags and tag rules are used through this module too)
+    FLAG_STEPS,
+    FLAG_WHEELCHAIR_NO,
+    _read_ways,
+    _Ways,
+    edge_flags,
+    is_walkable,
+)
 from kindmap.geo.projection import LocalProjection
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FLAG_STEPS = np.uint8(1)
-FLAG_WHEELCHAIR_NO = np.uint8(2)
-
-WALKABLE_HIGHWAYS = frozenset(
-    {
-        "footway", "path", "pedestrian", "steps", "residential", "living_street", "service",
-        "track", "unclassified", "road", "tertiary", "tertiary_link", "secondary",
-        "secondary_link", "primary", "primary_link", "cycleway", "bridleway", "crossing",
-        "corridor",
-    }
-)
-# Motorways (illegal to walk in the UK) and trunk roads (fast dual carriageways with
-# no footway, not places a carer would take someone) need an explicit foot tag.
-FOOT_ONLY_IF_TAGGED = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
-FOOT_ALLOWED = frozenset({"yes", "designated", "permissive", "official", "destination"})
-# use_sidepath: a separately mapped footway runs alongside, so route on that instead.
-FOOT_FORBIDDEN = frozenset({"no", "private", "use_sidepath"})
-ACCESS_FORBIDDEN = frozenset({"private", "no", "military"})
-
-
-def is_walkable(tags: Mapping[str, str]) -> bool:
-    """Whether an OSM way with these tags may be walked (see the module's rules)."""
-    highway = tags.get("highway")
-    if highway is None or tags.get("area") == "yes":
-        return False
-    foot = tags.get("foot")
-    if foot in FOOT_FORBIDDEN:
-        return False
-    if highway in FOOT_ONLY_IF_TAGGED:
-        return foot in FOOT_ALLOWED
-    if highway not in WALKABLE_HIGHWAYS:
-        return False  # proposed, construction, abandoned, busway, raceway, ...
-    if tags.get("access") in ACCESS_FORBIDDEN and foot not in FOOT_ALLOWED:
-        return False
-    return True
-
-
-def edge_flags(tags: Mapping[str, str]) -> np.uint8:
-    """Bit flags for an edge: FLAG_STEPS for highway=steps, FLAG_WHEELCHAIR_NO for wheelchair=no."""
-    flags = np.uint8(0)
-    if tags.get("highway") == "steps":
-        flags |= FLAG_STEPS
-    if tags.get("wheelchair") == "no":
-        flags |= FLAG_WHEELCHAIR_NO
-    return flags
-
-
 @dataclass(frozen=True, eq=False)
 class WalkNetwork:
     """An undirected walking graph; node coordinates in EPSG:4326 and a metric CRS, lengths in metres."""
@@ -155,7 +113,7 @@ class WalkNetwork:
             with np.load(path, allow_pickle=False) as data:
                 if int(data["format_version"]) != FORMAT_VERSION:
                     raise DataError(f"{path} is a walking network of format {int(data['format_version'])}, expected {FORMAT_VERSION}; rebuild it")
-                arrays = (_mapped(path) if mmap else None) or {name: data[name] for name in _ARRAY_FIELDS}
+                arrays = (mapped_arrays(path, _ARRAY_FIELDS) if mmap else None) or {name: data[name] for name in _ARRAY_FIELDS}
                 net = cls(
                     proj4=str(data["proj4"]),
                     source=str(data["source"]),
@@ -168,38 +126,6 @@ class WalkNetwork:
             raise DataError(f"walking network file {path} is unreadable or truncated ({exc}); rebuild it") from exc
         _check_consistent(net, path)
         return net
-
-
-def _mapped(path: Path) -> dict[str, np.ndarray] | None:
-    """The network's arrays as read-only memory maps, or None when the file is not a plain stored .npz.
-
-    ``np.savez`` stores each array as a whole ``.npy`` member without compression, so each one
-    is a contiguous run of the file after its zip and ``.npy`` headers.
-    """
-    out = {}
-    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
-        members = {info.filename: info for info in zf.infolist()}
-        for name in _ARRAY_FIELDS:
-            info = members.get(f"{name}.npy")
-            if info is None or info.compress_type != zipfile.ZIP_STORED:
-                return None
-            fh.seek(info.header_offset)
-            local = fh.read(30)
-            if local[:4] != b"PK\x03\x04":
-                return None
-            name_len, extra_len = struct.unpack("<HH", local[26:30])
-            fh.seek(info.header_offset + 30 + name_len + extra_len)
-            version = np.lib.format.read_magic(fh)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran, dtype = read_header(fh)
-            if dtype.hasobject:
-                return None
-            count = int(np.prod(shape))
-            if count == 0:
-                out[name] = np.zeros(shape, dtype)
-                continue
-            out[name] = np.memmap(path, dtype=dtype, mode="r", offset=fh.tell(), shape=shape, order="F" if fortran else "C")
-    return out
 
 
 _ARRAY_FIELDS = (
@@ -219,43 +145,6 @@ def _check_consistent(net: WalkNetwork, path: Path) -> None:
     )
     if not ok:
         raise DataError(f"walking network file {path} has inconsistent arrays; rebuild it")
-
-
-@dataclass
-class _Ways:
-    refs: list[NDArray[np.int64]] = field(default_factory=list)
-    lon: list[NDArray[np.float64]] = field(default_factory=list)
-    lat: list[NDArray[np.float64]] = field(default_factory=list)
-    flags: list[np.uint8] = field(default_factory=list)
-    way_id: list[int] = field(default_factory=list)
-
-
-def _read_ways(path: Path, locations=None) -> _Ways:
-    ways = _Ways()
-    missing = 0
-    processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-    processor.with_locations("flex_mem" if locations is None else locations)
-    for obj in processor.with_filter(KeyFilter("highway")):
-        if not obj.is_way() or not is_walkable(obj.tags):
-            continue
-        refs, lon, lat = [], [], []
-        for nd in obj.nodes:
-            if not nd.location.valid():
-                missing += 1  # node outside the extract: keep the rest of the way
-                continue
-            refs.append(nd.ref)
-            lon.append(nd.lon)
-            lat.append(nd.lat)
-        if len(refs) < 2:
-            continue
-        ways.refs.append(np.asarray(refs, dtype=np.int64))
-        ways.lon.append(np.asarray(lon, dtype=np.float64))
-        ways.lat.append(np.asarray(lat, dtype=np.float64))
-        ways.flags.append(edge_flags(obj.tags))
-        ways.way_id.append(obj.id)
-    if missing:
-        log.warning("%d way nodes had no location in %s and were skipped", missing, path)
-    return ways
 
 
 def build_network(path: str | Path, *, keep_largest: bool = True, locations=None,
