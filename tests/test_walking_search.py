@@ -191,3 +191,24 @@ def test_server_start_up_loads_the_walking_networks(settings, engine, river):
 
     with TestClient(create_app(settings, engine=engine)) as client:
         assert client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 30}).status_code == 200
+
+
+def test_places_snapped_when_first_needed_equal_snapping_the_whole_catalogue():
+    """A walking search snaps only the places in reach (PlaceSnaps); the snaps equal one snap of every place."""
+    from kindmap.services.walking import PlaceSnaps
+    from tests.geo.test_local_search import irregular_network
+
+    router = irregular_network()
+    rng = np.random.default_rng(2)
+    lon, lat = rng.uniform(-0.025, 0.025, 500), 52.0 + rng.uniform(-0.016, 0.016, 500)
+    for name in ("walk", "step_free"):
+        profile = first_profile() if name == "walk" else __import__("kindmap.geo.profiles", fromlist=["x"]).get_profile(name)
+        whole = router.snap_many(lon, lat, profile=profile)
+        lazy = PlaceSnaps(router, lon, lat, profile=profile)
+        for _ in range(6):  # overlapping subsets, in any order, with repeats
+            idx = rng.choice(500, size=120)
+            got, want = lazy.take(idx), whole.take(idx)
+            assert got.avoid_key == want.avoid_key
+            for field in PlaceSnaps.FIELDS:
+                np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+        assert 0 < lazy._done.sum() < 500  # only the places asked for were snapped

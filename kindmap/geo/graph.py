@@ -89,6 +89,26 @@ class Router:
             self._graphs[key] = csr_matrix((w, dst, indptr), shape=(net.n_nodes, net.n_nodes))
         return self._graphs[key]
 
+    def prepared(self, profile: Profile | str) -> dict[str, np.ndarray]:
+        """The profile's graph, snap index and the node grid as named arrays (see :mod:`kindmap.geo.prepared`)."""
+        key = as_profile(profile).avoid_key
+        g = self.graph(profile)
+        out = {"graph_indptr": g.indptr, "graph_indices": g.indices, "graph_data": g.data}
+        out.update({f"snap_{k}": v for k, v in self._index(key).arrays().items()})
+        out.update({f"grid_{k}": v for k, v in self.grid.arrays().items()})
+        return out
+
+    def adopt(self, profile: Profile | str, arrays: dict[str, np.ndarray]) -> "Router":
+        """Use structures from :meth:`prepared` (e.g. memory-mapped) instead of building them."""
+        key = as_profile(profile).avoid_key
+        n = self.net.n_nodes
+        self._graphs[key] = csr_matrix((arrays["graph_data"], arrays["graph_indices"], arrays["graph_indptr"]),
+                                       shape=(n, n), copy=False)
+        self._indexes[key] = SnapIndex.from_arrays({k[5:]: v for k, v in arrays.items() if k.startswith("snap_")})
+        self._grid = NodeGrid.from_arrays(self.net.node_x, self.net.node_y,
+                                          {k[5:]: v for k, v in arrays.items() if k.startswith("grid_")})
+        return self
+
     def warm(self, profile: Profile | str) -> "Router":
         """Build the profile's graph, snap index and the node grid now (so no query waits for them)."""
         key = as_profile(profile).avoid_key

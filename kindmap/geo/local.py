@@ -40,6 +40,21 @@ class NodeGrid:
         self.order = np.argsort(key, kind="stable")
         self.keys = key[self.order]
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The grid as arrays (``from_arrays`` rebuilds it without sorting)."""
+        return {"order": self.order, "keys": self.keys,
+                "shape": np.array([self.x0, self.y0, self.cell, self.nx, self.ny], dtype=np.float64)}
+
+    @classmethod
+    def from_arrays(cls, x: NDArray[np.float64], y: NDArray[np.float64], arrays: dict[str, np.ndarray]) -> "NodeGrid":
+        """A grid over nodes ``x``, ``y`` from :meth:`arrays` (e.g. memory maps of a stored file)."""
+        self = cls.__new__(cls)
+        self.x, self.y = x, y
+        x0, y0, cell, nx, ny = arrays["shape"].tolist()
+        self.x0, self.y0, self.cell, self.nx, self.ny = x0, y0, cell, int(nx), int(ny)
+        self.order, self.keys = arrays["order"], arrays["keys"]
+        return self
+
     def in_box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> NDArray[np.int64]:
         """Sorted ids of the nodes in the cells touching the box (a superset of the nodes inside it)."""
         ix0 = max(int((xmin - self.x0) // self.cell), 0)

@@ -34,6 +34,9 @@ def mapped_arrays(path: Path, names) -> dict[str, np.ndarray] | None:
             if dtype.hasobject:
                 return None
             count = int(np.prod(shape))
+            if shape == ():  # a scalar: read it (a memory map needs at least one dimension)
+                out[name] = np.frombuffer(fh.read(dtype.itemsize), dtype=dtype).reshape(())
+                continue
             if count == 0:
                 out[name] = np.zeros(shape, dtype)
                 continue

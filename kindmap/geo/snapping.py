@@ -114,6 +114,37 @@ class SnapIndex:
         # first walking query waits for it; queries (k nearest) cost about the same.
         self.tree = cKDTree((pa + pb) / 2, balanced_tree=False, compact_nodes=False) if sid.size else None
 
+    TREE_FIELDS = ("tree_buffer", "tree_data", "tree_indices", "tree_maxes", "tree_mins")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the index holds, as arrays (``from_arrays`` rebuilds it without building the tree)."""
+        out = {"ax": self.ax, "ay": self.ay, "dx": self.dx, "dy": self.dy, "len2": self.len2, "start": self.start,
+               "edge": self.edge, "half_max": np.float64(self.half_max)}
+        if self.tree is not None:
+            buf, data, _n, _m, leafsize, maxes, mins, indices, *_box = self.tree.__getstate__()
+            out.update(tree_buffer=buf, tree_data=data, tree_indices=indices, tree_maxes=maxes, tree_mins=mins,
+                       tree_leafsize=np.int64(leafsize))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "SnapIndex":
+        """An index from :meth:`arrays` (e.g. memory maps of a stored file): the piece arrays are used as
+        they are; scipy copies the KD-tree's node buffer (~13 bytes per piece), which takes ~0.04 s per
+        10⁶ pieces instead of building the tree (~0.25 s)."""
+        self = cls.__new__(cls)
+        for name in ("ax", "ay", "dx", "dy", "len2", "start", "edge"):
+            setattr(self, name, arrays[name])
+        self.n = int(self.edge.size)
+        self.half_max = float(arrays["half_max"])
+        self.tree = None
+        if "tree_buffer" in arrays:
+            data = arrays["tree_data"]
+            self.tree = cKDTree.__new__(cKDTree)
+            self.tree.__setstate__((arrays["tree_buffer"], data, data.shape[0], data.shape[1],
+                                    int(arrays["tree_leafsize"]), arrays["tree_maxes"], arrays["tree_mins"],
+                                    arrays["tree_indices"], None, None))
+        return self
+
     def _dist(self, p: NDArray, cand: NDArray) -> tuple[NDArray, NDArray]:
         """Distance from points (n,2) to candidate pieces (n,k), and the projection parameter."""
         px, py = p[:, 0:1], p[:, 1:2]
