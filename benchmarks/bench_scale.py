@@ -69,7 +69,62 @@ def pct(values, q):
     return float(np.percentile(np.asarray(values) * 1000, q))
 
 
+COLD = """
+import sys, time
+t0 = time.perf_counter()
+import numpy as np
+from kindmap.geo.prepared import load_router
+from kindmap.geo.graph import Router
+from kindmap.geo.network import WalkNetwork
+t1 = time.perf_counter(); c1 = time.process_time()
+path, mode = sys.argv[1], sys.argv[2]
+data = np.load(sys.argv[3])
+router = load_router(path, "walk", save=False) if mode == "stored" else Router(WalkNetwork.load(path)).warm("walk")
+t2 = time.perf_counter()
+origin = router.snap(float(data["qlon"][0]), float(data["qlat"][0]), profile="walk")
+places = router.snap_many(data["plon"][data["cand"]], data["plat"][data["cand"]], profile="walk")
+router.walk_minutes_to_snapped(origin, places, profile="walk", max_minutes=15)
+t3 = time.perf_counter(); c3 = time.process_time()
+print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t3 - t2:.3f} {t3 - t1:.3f} {c3 - c1:.3f}")
+"""
+
+WORKER = """
+import sys, time
+import numpy as np
+from kindmap.geo.prepared import load_router
+router = load_router(sys.argv[1], "walk", save=False)
+data = np.load(sys.argv[2])
+places = router.snap_many(data["plon"], data["plat"], profile="walk")
+for x, y in zip(data["qlon"][:200], data["qlat"][:200]):
+    router.walk_minutes_to_snapped(router.snap(float(x), float(y), profile="walk"), places, profile="walk", max_minutes=15)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def smaps(pid: int) -> dict[str, float]:
+    """RSS, PSS and private MB of a process (from /proc/PID/smaps_rollup)."""
+    import re
+    from pathlib import Path
+
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    kb = {k: int(re.search(rf"^{k}:\s+(\d+)", text, re.MULTILINE).group(1)) for k in
+          ("Rss", "Pss", "Private_Clean", "Private_Dirty")}
+    return {"rss": kb["Rss"] / 1024, "pss": kb["Pss"] / 1024, "private": (kb["Private_Clean"] + kb["Private_Dirty"]) / 1024}
+
+
 def walking(args) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from kindmap.geo.prepared import load_router, prepared_path
+
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(here.parent), os.environ.get("PYTHONPATH")]))}
     for side in args.sides:
         print(f"\n== walking: lattice {side}×{side}", flush=True)
         with Clock("build network"):
@@ -80,36 +135,91 @@ def walking(args) -> None:
         n_places = max(100, net.n_nodes // 100)
         plon, plat = rng.uniform(0, extent, n_places), rng.uniform(0, extent, n_places)
         qlon, qlat = rng.uniform(0, extent, args.queries), rng.uniform(0, extent, args.queries)
-        router = Router(net)
-        with Clock("first query (snap index, graph and node grid built, one search)"):
-            places = router.snap_many(plon, plat, profile="walk")
-            origin = router.snap(float(qlon[0]), float(qlat[0]), profile="walk")
-            router.walk_minutes_to_snapped(origin, places, profile="walk", max_minutes=15)
-        origins = [router.snap(float(x), float(y), profile="walk") for x, y in zip(qlon, qlat)]
         # as the catalogue does: only places within the straight-line reach are candidates
         reach_deg = 15 * 80 / 111_320
         cands = [np.flatnonzero((np.abs(plon - x) <= reach_deg) & (np.abs(plat - y) <= reach_deg)) for x, y in zip(qlon, qlat)]
-        cpu, wall, answers = [], [], []
-        for o, c in zip(origins, cands):
-            w, t = time.perf_counter(), time.thread_time()
-            answers.append(router.walk_minutes_to_snapped(o, places.take(c), profile="walk", max_minutes=15))
-            cpu.append(time.thread_time() - t), wall.append(time.perf_counter() - w)
-        print(f"  15-minute walk, {args.queries} queries: cpu p50 {pct(cpu, 50):.2f} ms, p99 {pct(cpu, 99):.2f} ms; "
-              f"wall p50 {pct(wall, 50):.2f} ms, p99 {pct(wall, 99):.2f} ms", flush=True)
-        if args.old:
-            cpu_old, same = [], True
-            for o, c, a in zip(origins[:100], cands, answers):
-                t = time.thread_time()
-                b = old_walk_minutes(router, o, places.take(c), 15)
-                cpu_old.append(time.thread_time() - t)
-                same &= bool(np.array_equal(np.isfinite(a), np.isfinite(b)) and np.allclose(a[np.isfinite(a)], b[np.isfinite(b)]))
-            print(f"  old path (whole graph copied per query), 100 queries: cpu p50 {pct(cpu_old, 50):.2f} ms, "
-                  f"p99 {pct(cpu_old, 99):.2f} ms; same answers: {same}", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "lattice.npz"
+            with Clock("save the network"):
+                net.save(path)
+            del net
+            with Clock("build and store the search structures (once, when the network is built)"):
+                load_router(path, "walk")
+            print(f"  stored: {prepared_path(path).stat().st_size / 1e6:.0f} MB beside the {path.stat().st_size / 1e6:.0f} MB network")
+            inputs = Path(folder) / "inputs.npz"
+            np.savez(inputs, plon=plon, plat=plat, qlon=qlon, qlat=qlat, cand=cands[0])
+            for mode in ("stored", "built"):
+                out = subprocess.run([sys.executable, "-c", COLD, str(path), mode, str(inputs)], env=env, check=True,
+                                     capture_output=True, text=True).stdout.split()
+                imp, load, first, total, cpu = (float(v) for v in out)
+                label = ("memory-mapped structures" if mode == "stored"
+                         else "structures built on first use (before)")
+                print(f"  new process, {label}: imports {imp:.2f} s, then load {load:.3f} s + first query "
+                      f"{first:.3f} s = {total:.3f} s wall ({cpu:.3f} s CPU)", flush=True)
+            router = load_router(path, "walk", save=False)
+            places = router.snap_many(plon, plat, profile="walk")
+            origins = [router.snap(float(x), float(y), profile="walk") for x, y in zip(qlon, qlat)]
+            cpu, wall, answers = [], [], []
+            for o, c in zip(origins, cands):
+                w, t = time.perf_counter(), time.thread_time()
+                answers.append(router.walk_minutes_to_snapped(o, places.take(c), profile="walk", max_minutes=15))
+                cpu.append(time.thread_time() - t), wall.append(time.perf_counter() - w)
+            print(f"  15-minute walk, {args.queries} queries: cpu p50 {pct(cpu, 50):.2f} ms, p99 {pct(cpu, 99):.2f} ms; "
+                  f"wall p50 {pct(wall, 50):.2f} ms, p99 {pct(wall, 99):.2f} ms", flush=True)
+            if args.old:
+                cpu_old, same = [], True
+                for o, c, a in zip(origins[:30], cands, answers):
+                    t = time.thread_time()
+                    b = old_walk_minutes(router, o, places.take(c), 15)
+                    cpu_old.append(time.thread_time() - t)
+                    same &= bool(np.array_equal(np.isfinite(a), np.isfinite(b)) and np.allclose(a[np.isfinite(a)], b[np.isfinite(b)]))
+                print(f"  old path (whole graph copied per query), 30 queries: cpu p50 {pct(cpu_old, 50):.2f} ms, "
+                      f"p99 {pct(cpu_old, 99):.2f} ms; same answers: {same}", flush=True)
+            if args.workers_memory:
+                workers_in = Path(folder) / "workers.npz"
+                np.savez(workers_in, plon=plon[cands[0]], plat=plat[cands[0]], qlon=qlon, qlat=qlat)
+                procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(path), str(workers_in)], env=env,
+                                          stdout=subprocess.PIPE, text=True) for _ in range(2)]
+                try:
+                    for p in procs:
+                        p.stdout.readline()
+                    for i, p in enumerate(procs):
+                        m = smaps(p.pid)
+                        print(f"  worker {i + 1} of 2 after 200 queries: RSS {m['rss']:.0f} MB, PSS {m['pss']:.0f} MB, "
+                              f"private {m['private']:.0f} MB", flush=True)
+                finally:
+                    for p in procs:
+                        p.kill()
+                        p.wait()
+            if args.pandana_python:
+                from kindmap.geo.network import WalkNetwork
+
+                stored = WalkNetwork.load(path)
+                peer_in = Path(folder) / "pandana.npz"
+                np.savez(peer_in, node_x=stored.node_x, node_y=stored.node_y, edge_u=stored.edge_u, edge_v=stored.edge_v,
+                         edge_length=stored.edge_length, origins=np.array([o.u for o in origins[:100]]))
+                try:
+                    out = subprocess.run([args.pandana_python, str(here / "_pandana_reach.py"), str(peer_in)],
+                                         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                                         timeout=args.pandana_timeout, check=True).stdout
+                    r = json.loads(out.strip().splitlines()[-1])
+                    print(f"  pandana {r['pandana']} (OMP_NUM_THREADS=1): contraction hierarchy + precompute(1200) "
+                          f"{r['build_wall_s']:.1f} s wall / {r['build_cpu_s']:.1f} s CPU; nodes_in_range 1,200 m from "
+                          f"one node, {r['queries']} queries: cpu p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms "
+                          f"(mean {r['reached_mean']:.0f} nodes reached)", flush=True)
+                except subprocess.TimeoutExpired:
+                    print(f"  pandana: not finished within {args.pandana_timeout:.0f} s (the contraction hierarchy build)",
+                          flush=True)
+                except subprocess.CalledProcessError as exc:
+                    print(f"  pandana failed: {exc.stderr.strip().splitlines()[-1] if exc.stderr else exc}", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["walking", "gaps", "catalogue", "national", "speedup"])
+    ap.add_argument("--workers-memory", action="store_true", help="walking: RSS/PSS/private of 2 processes sharing the stored network")
+    ap.add_argument("--pandana-python", help="walking: a Python with pandana 0.7 (numpy<2) to run the peer with")
+    ap.add_argument("--pandana-timeout", type=float, default=900.0, help="walking: seconds to give pandana's build")
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--catalogue", type=int, nargs="+", default=[100_000, 1_000_000], help="places (catalogue)")
