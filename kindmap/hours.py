@@ -38,7 +38,7 @@ from kindmap.windows import (
 
 # Free-time windows and local-time helpers live in their own modules; their names stay importable here.
 __all__ = ["DAY_NAMES", "MAX_WINDOWS", "HoursCheck", "HoursIndex", "Window", "check_hours", "localize",
-           "parse_windows", "to_local_naive", "window_occurrences"]
+           "open_intervals", "parse_windows", "to_local_naive", "window_occurrences"]
 
 OSM_MAX_VALUE_LENGTH = 255
 _BLOCK = 256
@@ -92,6 +92,15 @@ def _parse(text: str | None) -> opening_hours.OpeningHours | None:
         return opening_hours.OpeningHours(text)
     except opening_hours.ParserError:
         return None
+
+
+def open_intervals(text: str | None, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The (start, end) spans, naive local time, in which ``text`` says open between ``start`` and
+    ``end``; [] when the hours are unknown or unreadable (an "unknown" rule is not open)."""
+    parsed = _parse(text)
+    if parsed is None:
+        return []
+    return [(s, e) for s, e, state, _c in parsed.intervals(start, end) if state == opening_hours.State.OPEN]
 
 
 # --------------------------------------------------------------------------- index

@@ -31,7 +31,10 @@ MAX_WALK_MINUTES = 60
 # Cost units: a 15-minute walking area is 1 unit (~70 ms of CPU on Rutland); longer walks cost
 # in proportion (60 minutes = 4), and an export of the whole catalogue 4.
 EXPORT_COST = 4.0
-COSTLY_WHAT = "walking areas, walking-time searches and exports"
+# A council what-if (a new place, or a place open for longer) is one walk search from the changed
+# places over the cached analysis: ~20–80 ms of CPU on Rutland; charged as two walking areas.
+WHAT_IF_COST = 2.0
+COSTLY_WHAT = "walking areas, walking-time searches, exports and what-ifs"
 
 
 class BodySizeLimit:
@@ -93,9 +96,11 @@ def limits_text(limits: Settings) -> str:
         f"- Walking: `minutes` on `/api/isochrone` and `max_walk_minutes` on `/api/places` are at most "
         f"**{MAX_WALK_MINUTES}** (**422** past it).\n"
         f"- Costly requests (walking areas on `/api/isochrone`, walking-time searches on `/api/places`, "
-        f"`/api/export.csv`, `/api/export.geojson`) draw on a per-client budget of **{limits.cost_budget:g} units**, "
+        f"`/api/export.csv`, `/api/export.geojson`, the council what-ifs `POST /api/gaps/what-if` and "
+        f"`POST /api/gaps/what-if/hours`) draw on a per-client budget of **{limits.cost_budget:g} units**, "
         f"refilled at {limits.cost_refill_per_min:g} units a minute: a walking area or walking-time search "
-        f"costs its minutes ÷ 15 (at least 1), an export {EXPORT_COST:g}. Past it **429** with `Retry-After`; "
+        f"costs its minutes ÷ 15 (at least 1), an export {EXPORT_COST:g}, a what-if {WHAT_IF_COST:g}. Past it "
+        "**429** with `Retry-After`; "
         "other searches are not counted. Settings `KINDMAP_COST_BUDGET`, `KINDMAP_COST_REFILL_PER_MIN`.\n"
         "- Clients are told apart by their address; `X-Forwarded-For` is believed only from the proxies in "
         "`KINDMAP_TRUSTED_PROXIES` (none by default).\n"
@@ -185,6 +190,11 @@ COSTS: dict[str, Callable[[bytes], float | None]] = {
     "/api/export.csv": lambda _query: EXPORT_COST,
     "/api/export.geojson": lambda _query: EXPORT_COST,
 }
+# Path -> cost of one POST.
+POST_COSTS: dict[str, Callable[[bytes], float | None]] = {
+    "/api/gaps/what-if": lambda _query: WHAT_IF_COST,
+    "/api/gaps/what-if/hours": lambda _query: WHAT_IF_COST,
+}
 
 
 class CostBudgetLimit:
@@ -198,8 +208,11 @@ class CostBudgetLimit:
         self.budget = budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        price = COSTS.get(scope["path"]) if scope["type"] == "http" else None
-        if price is not None and scope["method"] in ("GET", "HEAD"):
+        price = None
+        if scope["type"] == "http":
+            price = (COSTS if scope["method"] in ("GET", "HEAD") else
+                     POST_COSTS if scope["method"] == "POST" else {}).get(scope["path"])
+        if price is not None:
             cost = price(scope.get("query_string", b""))
             if cost is not None:
                 client = scope.get("client")

@@ -16,8 +16,9 @@ from kindmap.services.gaps import words
 from kindmap.services.gaps.analysis import GapQuery
 from kindmap.services.gaps.baseline import baseline
 from kindmap.services.gaps.compare import as_dict, compare_councils
+from kindmap.services.gaps.longer_hours import CHOSEN, EXTENSIONS
 from kindmap.services.gaps.report import charts, report_html, report_pdf, with_councils
-from kindmap.services.gaps.scenarios import Candidate, best_sites, what_if
+from kindmap.services.gaps.scenarios import Candidate, best_sites, longer_hours, places_to_extend, what_if
 
 router = APIRouter(prefix="/api/gaps", tags=["gaps"], dependencies=[Depends(require_roles(*ANALYSTS))])
 ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -214,6 +215,50 @@ class WhatIfOut(BaseModel):
     places_after: int
 
 
+class PlaceHoursOut(BaseModel):
+    place_id: int
+    name: str
+    lon: float
+    lat: float
+    opening_hours: str | None = Field(description="OSM opening_hours as recorded (null: not known).")
+    open_in_slot: bool = Field(description="Counted as open during the time slot now.")
+
+
+class PlacesOut(BaseModel):
+    region: str
+    slot: str
+    places: list[PlaceHoursOut] = Field(description="The places the analysis counts, whatever their hours, by name.")
+
+
+Extension = Literal[tuple([*EXTENSIONS, CHOSEN])]  # type: ignore[valid-type]
+
+
+class LongerHoursIn(BaseModel):
+    region: str = Field(max_length=64)
+    minutes: float = 15.0
+    profile: str | None = Field(default=None, max_length=32)
+    slot: Slot = "any"
+    place_id: int = Field(ge=1, le=2**63 - 1, description="One of the places /api/gaps/places lists.")
+    add: Extension = Field(description="weekday_evening, weekend, weekday_daytime, free_times (all three), or "
+                                       "windows (the times in `windows`).")
+    windows: str | None = Field(default=None, max_length=300,
+                                description="With add=windows: weekly times, e.g. 'Tue 18:00-20:00, Sat 10:00-13:00'.")
+
+
+class LongerPlaceOut(BaseModel):
+    place_id: int
+    name: str
+    hours_before: str | None
+    hours_after: str = Field(description="The reference week's hours with the added times (OSM opening_hours).")
+    added: str = Field(description="The added times in words.")
+    open_in_slot_before: bool
+    open_in_slot_after: bool
+
+
+class LongerHoursOut(WhatIfOut):
+    place: LongerPlaceOut
+
+
 def _query(region: str, minutes: float, profile: str | None, slot: str) -> GapQuery:
     return GapQuery(region=region, minutes=minutes, profile=profile, slot=slot)
 
@@ -294,3 +339,18 @@ def scenario(engine: EngineDep, settings: SettingsDep, body: WhatIfIn) -> WhatIf
     add = [Candidate(p.lon, p.lat, p.opening_hours, p.name) for p in body.add]
     return WhatIfOut(**what_if(engine, settings, _query(body.region, body.minutes, body.profile, body.slot),
                                add=add, hours=body.hours))
+
+
+@router.get("/places", response_model=PlacesOut, responses=ERRORS)
+def places(engine: EngineDep, settings: SettingsDep, region: RegionQ, minutes: MinutesQ = 15.0,
+           profile: ProfileQ = None, slot: Slot = "any") -> PlacesOut:
+    """The places the analysis counts, whatever their hours: the ones a what-if can open for longer."""
+    return PlacesOut(**places_to_extend(engine, settings, _query(region, minutes, profile, slot)))
+
+
+@router.post("/what-if/hours", response_model=LongerHoursOut, responses={400: {"model": ErrorOut}, **ERRORS})
+def scenario_hours(engine: EngineDep, settings: SettingsDep, body: LongerHoursIn) -> LongerHoursOut:
+    """Change in households within the walk (overall, deciles 1–2, each decile), in the time slot, if one
+    counted place opened for longer: evenings, weekends, weekday daytime, all of these, or chosen weekly times."""
+    return LongerHoursOut(**longer_hours(engine, settings, _query(body.region, body.minutes, body.profile, body.slot),
+                                         place_id=body.place_id, add=body.add, windows=body.windows))

@@ -1,5 +1,5 @@
-"""What would change coverage: a new place or longer hours (what-if), and the best new sites
-(greedy maximal coverage)."""
+"""What would change coverage: a new place or changed hours (what-if), one place opening for
+longer (``longer_hours``), and the best new sites (greedy maximal coverage)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kindmap.geo.projection import LocalProjection
 from kindmap.hours import check_hours
 from kindmap.services.gaps.baseline import baseline
 from kindmap.services.gaps.inputs import Demand, Supply, open_in_slot, weekly_hours
+from kindmap.services.gaps.longer_hours import added_times, extended_hours
 from kindmap.services.gaps.measure import measure, share
 from kindmap.services.gaps.query import MOST_DEPRIVED, GapQuery
 
@@ -85,6 +86,67 @@ def what_if(engine: Engine, settings: Settings, q: GapQuery, *, add: list[Candid
             "change_most_deprived_covered": a["most_deprived_covered"] - b["most_deprived_covered"],
             "change_by_decile": {d: a["by_decile"][d] - b["by_decile"][d] for d in b["by_decile"]},
             "added_open_in_slot": int(extra_open.sum()), "places_before": len(ctx.supply), "places_after": len(after_supply)}
+
+
+def _counted_place(eligible: Supply, place_id: int) -> int:
+    try:
+        return eligible.ids.index(place_id)
+    except ValueError:
+        raise InvalidQuery(f"place {place_id} is not among the {len(eligible)} places this analysis counts "
+                           "(check the region, categories and criteria)") from None
+
+
+def places_to_extend(engine: Engine, settings: Settings, q: GapQuery) -> dict:
+    """The places the analysis counts (whatever their hours), each with its hours and whether it is open in the slot."""
+    ctx = baseline(engine, settings, q).ctx
+    e = ctx.eligible
+    places = [{"place_id": e.ids[i], "name": e.names[i], "lon": float(e.lon[i]), "lat": float(e.lat[i]),
+               "opening_hours": e.hours[i], "open_in_slot": bool(ctx.is_open[i])} for i in range(len(e))]
+    return {"region": ctx.region, "slot": q.slot, "places": sorted(places, key=lambda p: (p["name"].casefold(), p["place_id"]))}
+
+
+def longer_hours(engine: Engine, settings: Settings, q: GapQuery, *, place_id: int, add: str,
+                 windows: str | None = None) -> dict:
+    """Households within the walk before and after one counted place opens for longer (overall, deciles 1–2,
+    each decile), in ``q``'s time slot.
+
+    The place's hours in the reference week plus the added times (``add``: one of
+    ``longer_hours.EXTENSIONS``, or ``"windows"`` with the analyst's own ``windows``). A place that
+    now opens in the slot adds only its own walk to the analysis before (one search from the place,
+    capped at ``q.minutes``): households are gained where it is the first place within reach. The
+    same figures as the whole analysis rerun with the place's hours changed (tests check both).
+    """
+    words, windows_added = added_times(add, windows)
+    base = baseline(engine, settings, q)
+    ctx, demand = base.ctx, base.ctx.demand
+    i = _counted_place(ctx.eligible, place_id)
+    before_text = ctx.eligible.hours[i]
+    after_text = extended_hours(before_text, windows_added)
+    was_open = bool(ctx.is_open[i])
+    now_open = bool(open_in_slot([after_text], q.slot, include_unknown=q.include_unknown_hours)[0])
+    minutes = base.measured["minutes"]
+    if now_open and not was_open:
+        mine = ctx.times.nearest(ctx.eligible.lon[i:i + 1], ctx.eligible.lat[i:i + 1], horizon=q.minutes)
+        minutes = np.minimum(minutes, mine)
+    elif was_open and not now_open:
+        # Unknown hours counted as open, now known and outside the slot: the walk without it.
+        keep = ctx.is_open.copy()
+        keep[i] = False
+        others = ctx.eligible.take(np.flatnonzero(keep))
+        minutes = ctx.times.nearest(others.lon, others.lat, horizon=q.minutes)
+    at = cov.covered_by_group(minutes, demand.weight, demand.area, len(demand.code), thresholds=(q.minutes,))[0]
+    b, a = _covered_summary(demand, base.measured), _covered_summary(demand, {"covered_at": at})
+    places_before = len(ctx.supply)
+    return {"region": ctx.region, "method": ctx.times.method, "minutes": q.minutes, "slot": q.slot,
+            "households": float(demand.households.sum()), "before": b, "after": a,
+            "change_covered_households": a["covered_households"] - b["covered_households"],
+            "change_most_deprived_covered": a["most_deprived_covered"] - b["most_deprived_covered"],
+            "change_by_decile": {d: a["by_decile"][d] - b["by_decile"][d] for d in b["by_decile"]},
+            "added_open_in_slot": 0, "places_before": places_before,
+            "places_after": places_before + int(now_open) - int(was_open),
+            "place": {"place_id": place_id, "name": ctx.eligible.names[i], "hours_before": before_text,
+                      "hours_after": after_text, "added": words, "open_in_slot_before": was_open,
+                      "open_in_slot_after": now_open}}
 
 
 def grid_candidates(demand: Demand, *, spacing_m: float, near_m: float = 800.0, limit: int = 5000) -> list[Candidate]:
