@@ -185,6 +185,9 @@ def test_analyst_journey_map_charts_what_if_and_the_pdf_report(page, server, cou
     page.click("#what-if-clear")
     expect(page.locator("#what-if-result")).to_be_empty()
 
+    # What-if, a place opens for longer, in weekday evenings (only the 24/7 library is open then).
+    _longer_hours_by_map_and_by_keyboard(page, server, token)
+
     # The PDF report: headline, assumptions box and charts.
     pypdf = pytest.importorskip("pypdf")
     with page.expect_download(timeout=60_000) as dl:
@@ -207,6 +210,61 @@ def test_analyst_journey_map_charts_what_if_and_the_pdf_report(page, server, cou
     page.goto(server + "/council")
     expect(page.locator("#page-sign-in")).to_be_visible()
     assert page.locator("table").count() == 0
+
+
+def _longer_hours_by_map_and_by_keyboard(page, server: str, token: str) -> None:
+    """Choose a place by its ring on the map, then another from the list by keyboard with times typed in;
+    each answer is the API's, in words and by decile."""
+    page.select_option("#slot", "weekday_evening")
+    with page.expect_response(lambda r: "/api/gaps/places" in r.url) as listed:
+        page.click("#gaps-form button[type=submit]")
+    expect(page.locator("#status")).to_have_text("Showing Testshire, 15 minutes' walk.")
+    places = listed.value.json()["places"]
+    assert places == _api(server, "/api/gaps/places?region=testshire&minutes=15&profile=walk&slot=weekday_evening", token)["places"]
+    expect(page.locator("#longer-place option")).to_have_count(len(places))
+    closed = next(p for p in places if not p["open_in_slot"] and p["opening_hours"])  # the community centre, Mo-Fr 09:00-17:00
+    # By the map: "Choose a place on the map" rings every place counted; clicking one works it out.
+    page.click("#longer-pick")
+    expect(page.locator("#longer-pick")).to_have_attribute("aria-pressed", "true")
+    rings = page.locator("#reach-map path.longer-hours-place")
+    expect(rings).to_have_count(len(places))
+    with page.expect_response(lambda r: "/api/gaps/what-if/hours" in r.url) as answer:
+        rings.nth(places.index(closed)).click()
+    sent, got = answer.value.request.post_data_json, answer.value.json()
+    assert (sent["place_id"], sent["add"], sent["slot"]) == (closed["place_id"], "weekday_evening", "weekday_evening")
+    assert got["place"]["hours_after"] == "Mo-Fr 09:00-21:00" and got["place"]["open_in_slot_after"]
+    expect(page.locator("#longer-pick")).to_have_attribute("aria-pressed", "false")
+    expect(rings).to_have_count(0)
+    expect(page.locator("#longer-place")).to_have_value(str(closed["place_id"]))
+    headline = page.locator("#longer-result .what-if-headline")
+    expect(headline).to_contain_text("Opening " + closed["name"] + " at weekday evenings")
+    gained = round(got["change_covered_households"])
+    expect(headline).to_contain_text(f"{gained:,} more" if gained > 0 else "no more households")
+    expect(page.locator("#longer-result")).to_contain_text("Opening hours with the change: Mo-Fr 09:00-21:00")
+    expect(page.locator("#longer-hours-deciles tbody tr")).to_have_count(len(got["change_by_decile"]))
+    # By keyboard: the list, "Times I choose", typed times, Enter.
+    other = next(p for p in places if p["place_id"] != closed["place_id"] and not p["open_in_slot"])
+    page.focus("#longer-place")
+    page.keyboard.press("Home")
+    for _ in range(places.index(other)):
+        page.keyboard.press("ArrowDown")
+    expect(page.locator("#longer-place")).to_have_value(str(other["place_id"]))
+    page.keyboard.press("Tab")
+    expect(page.locator("#longer-add")).to_be_focused()
+    page.select_option("#longer-add", "windows")
+    expect(page.locator("#longer-windows")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.locator("#longer-windows")).to_be_focused()
+    page.keyboard.type("Tue 18:00-20:00")
+    with page.expect_response(lambda r: "/api/gaps/what-if/hours" in r.url) as answer:
+        page.keyboard.press("Enter")
+    got = answer.value.json()
+    assert answer.value.request.post_data_json["windows"] == "Tue 18:00-20:00" and got["place"]["open_in_slot_after"]
+    expect(page.locator("#longer-result .what-if-headline")).to_contain_text("at Tue 18:00-20:00")
+    # Times that mean nothing: the API's words, shown where the answer would be.
+    page.fill("#longer-windows", "Tue 20:00-18:00")
+    page.press("#longer-windows", "Enter")
+    expect(page.locator("#longer-result")).to_contain_text("ends before it starts")
 
 
 def test_farshire_without_a_path_network_says_its_figures_are_estimated(page, server, council_data):
@@ -247,8 +305,14 @@ def test_axe_finds_no_violations_in_every_state(browser, server, council_data, a
         expect(page.locator("#what-if-deciles")).to_be_visible()
         page.click("#best-sites")
         expect(page.locator("#best-sites-result")).not_to_have_text(re.compile("Finding"))
+        page.select_option("#longer-add", "windows")
+        page.fill("#longer-windows", "Sat 10:00-12:00")
+        page.click("#longer-run")
+        expect(page.locator("#longer-result .what-if-headline")).to_be_visible()
+        page.click("#longer-pick")
+        expect(page.locator("#reach-map path.longer-hours-place").first).to_be_attached()
         page.locator("details.council-details summary").first.click()
-        assert axe_violations(page) == []  # what-if, best sites, the full table open
+        assert axe_violations(page) == []  # what-if, best sites, longer hours, the full table open
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=str(artifacts / f"council-{width}.png"), full_page=True)
     finally:

@@ -7,13 +7,44 @@ import { h, clear } from "../dom.js";
 
 const MAX_NEW = 50; // the API's limit
 
-function households(n) {
+export function households(n) {
   const r = Math.round(n);
   return r.toLocaleString("en-GB") + (r === 1 ? " household" : " households");
 }
 
 function decileName(d) {
   return d === "1" || d === 1 ? "1 (most deprived)" : d === "10" || d === 10 ? "10 (least deprived)" : String(d);
+}
+
+/* Households within reach now, after the change and gained, by deprivation decile (a what-if's
+ * answer from the API), as a table in a keyboard-scrollable wrapper; null when there are no deciles. */
+export function gainTable(r, id, afterLabel) {
+  const rows = Object.keys(r.change_by_decile).sort(function (a, b) { return Number(a) - Number(b); });
+  if (!rows.length) return null;
+  const t = h("table", "council-table");
+  t.id = id;
+  t.appendChild(h("caption", null, "Households gained, by deprivation decile"));
+  const head = h("tr");
+  ["Deprivation decile", "Within reach now", afterLabel, "Gained"].forEach(function (c, i) {
+    const th = h("th", i ? "num" : null, c); th.scope = "col"; head.appendChild(th);
+  });
+  const thead = h("thead"); thead.appendChild(head); t.appendChild(thead);
+  const body = h("tbody");
+  rows.forEach(function (d) {
+    const tr = h("tr");
+    const th = h("th", null, decileName(d)); th.scope = "row"; tr.appendChild(th);
+    [r.before.by_decile[d], r.after.by_decile[d], r.change_by_decile[d]].forEach(function (v, i) {
+      tr.appendChild(h("td", "num", (i === 2 && v > 0.5 ? "+" : "") + Math.round(v).toLocaleString("en-GB")));
+    });
+    body.appendChild(tr);
+  });
+  t.appendChild(body);
+  const wrap = h("div", "table-wrap");
+  wrap.tabIndex = 0; // keyboard users can scroll it on a phone
+  wrap.setAttribute("role", "region");
+  wrap.setAttribute("aria-label", "Households gained, by deprivation decile");
+  wrap.appendChild(t);
+  return wrap;
 }
 
 export class WhatIf {
@@ -88,32 +119,8 @@ export class WhatIf {
       ? what + " would bring no more households within " + r.minutes + " minutes' walk: they are already within reach of a place, or nobody lives near."
       : what + " would bring " + households(gained) + " more within " + r.minutes + " minutes' walk: from " +
         share(r.before.covered_households) + " to " + share(r.after.covered_households) + " of households."));
-    const rows = Object.keys(r.change_by_decile).sort(function (a, b) { return Number(a) - Number(b); });
-    if (!rows.length) return;
-    const t = h("table", "council-table");
-    t.id = "what-if-deciles";
-    t.appendChild(h("caption", null, "Households gained, by deprivation decile"));
-    const head = h("tr");
-    ["Deprivation decile", "Within reach now", "With the new places", "Gained"].forEach(function (c, i) {
-      const th = h("th", i ? "num" : null, c); th.scope = "col"; head.appendChild(th);
-    });
-    const thead = h("thead"); thead.appendChild(head); t.appendChild(thead);
-    const body = h("tbody");
-    rows.forEach(function (d) {
-      const tr = h("tr");
-      const th = h("th", null, decileName(d)); th.scope = "row"; tr.appendChild(th);
-      [r.before.by_decile[d], r.after.by_decile[d], r.change_by_decile[d]].forEach(function (v, i) {
-        tr.appendChild(h("td", "num", (i === 2 && v > 0.5 ? "+" : "") + Math.round(v).toLocaleString("en-GB")));
-      });
-      body.appendChild(tr);
-    });
-    t.appendChild(body);
-    const wrap = h("div", "table-wrap");
-    wrap.tabIndex = 0; // keyboard users can scroll it on a phone
-    wrap.setAttribute("role", "region");
-    wrap.setAttribute("aria-label", "Households gained, by deprivation decile");
-    wrap.appendChild(t);
-    box.appendChild(wrap);
+    const table = gainTable(r, "what-if-deciles", "With the new places");
+    if (table) box.appendChild(table);
   }
 
   async bestSites() {

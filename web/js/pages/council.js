@@ -9,11 +9,13 @@ import { detailOf, withSession } from "../staff.js";
 import { AreaMaps, legends } from "../council/areamap.js";
 import { barChart, pct, stackedBars } from "../council/charts.js";
 import { WhatIf } from "../council/whatif.js";
+import { LongerHours } from "../council/longerhours.js";
 import { CouncilsSideBySide } from "../council/councils.js";
 
 let el = {};
 let maps = null;
 let whatIf = null;
+let longer = null;
 let councils = null;
 let seq = 0; // a slower answer for a choice no longer shown is dropped
 let config = {};
@@ -192,6 +194,7 @@ async function show(event) {
     renderFreshness(f);
     el.status.textContent = "Showing " + g.region_name + ", " + g.minutes + " minutes' walk.";
     councils.show(q); // after the main figures, never holding them up
+    longer.show(q); // the places a what-if can open for longer, after the map is drawn
     if (event) el.resultsHeading.focus();
   } catch (e) {
     if (mine === seq) { el.error.textContent = e.message; el.status.textContent = ""; }
@@ -237,6 +240,12 @@ async function start() {
     map: maps.reach, api: api, query: query,
     el: { toggle: $("what-if-toggle"), centre: $("what-if-centre"), clear: $("what-if-clear"), best: $("best-sites"),
       result: $("what-if-result"), bestResult: $("best-sites-result") },
+  });
+  longer = new LongerHours({
+    map: maps.reach, api: api, query: query,
+    el: { form: $("longer-hours-form"), place: $("longer-place"), hours: $("longer-place-hours"), add: $("longer-add"),
+      windowsField: $("longer-windows-field"), windows: $("longer-windows"), run: $("longer-run"), pick: $("longer-pick"),
+      result: $("longer-result") },
   });
   show();
 }
