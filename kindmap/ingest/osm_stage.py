@@ -108,20 +108,21 @@ class _Clip:
 
     def way(self, way) -> tuple[bool, tuple[float, float, float, float] | None]:
         """Whether a way's line crosses the clip (a closed way: also its box), and its box; None: no located node."""
-        coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
-        if not coords:
-            return False, None
-        xy = np.asarray(coords)
-        box = (*xy.min(axis=0), *xy.max(axis=0))
+        try:  # the line is built in C++ (libosmium's WKB factory): no Python call per node
+            line = shapely.from_wkb(self._wkb.create_linestring(way))
+        except (RuntimeError, osmium.InvalidLocationError):  # fewer than two distinct nodes with a location
+            coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
+            if not coords:
+                return False, None
+            line = shapely.Point(coords[0])
+        box = line.bounds
         if self.clip is None:
             return True, box
         if box[2] < self.minx or box[0] > self.maxx or box[3] < self.miny or box[1] > self.maxy:
-            return False, box  # most ways of a national extract end here, without a geometry
-        if len(coords) == 1:
-            return self.point(*coords[0]), box
+            return False, box  # most ways of a national extract end here
         if way.is_closed() and self.box(*box):
             return True, box
-        return bool(shapely.intersects(self.clip, shapely.linestrings(xy))), box
+        return bool(shapely.intersects(self.clip, line)), box
 
 
 def _index_spec(source: Path, workdir: Path) -> str:
