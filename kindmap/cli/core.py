@@ -171,9 +171,9 @@ def network_build(
     """Build (or rebuild) the walking network of any region in the database (or with a manifest)."""
     from kindmap.db import read_session
     from kindmap.ingest.manifest import ensure_file, known_regions, load_manifest
-    from kindmap.services.imports.coverage import network_source
+    from kindmap.services.imports.coverage import build_clipped_network, network_source
     from kindmap.services.regions import find_region
-    from kindmap.services.walking import build_region_network, network_path
+    from kindmap.services.walking import network_path
 
     settings = get_settings()
     try:
@@ -189,7 +189,8 @@ def network_build(
                 raise InvalidQuery(f"region {region!r} has no manifest naming its OpenStreetMap extract and none was "
                                    f"imported here; give the extract: kindmap network --region {region} FILE "
                                    f"(or kindmap import osm FILE --region {region}, which also builds the network)")
-        network = build_region_network(settings, region=region, pbf=pbf)
+        network = build_clipped_network(open_engine(settings, demo=demo_db), settings=settings, region=region,
+                                        path=pbf)
     except KindmapError as exc:
         fail(exc)
     out.print(f"{region}: {network.n_nodes:,} nodes, {network.n_edges:,} edges, {network.total_km:,.0f} km of walkable "

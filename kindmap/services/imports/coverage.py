@@ -22,6 +22,7 @@ from kindmap.config import Settings
 from kindmap.db import write_session
 from kindmap.errors import DataError
 from kindmap.geo.areas import covered_shares
+from kindmap.geo.network import WalkNetwork
 from kindmap.geo.projection import LocalProjection
 from kindmap.ingest.limits import ImportLimits, check_extract_size, import_limits
 from kindmap.ingest.osm_stage import staged_extract
@@ -164,6 +165,17 @@ def network_source(settings: Settings, region: str) -> Path | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return path if path.is_file() else None
+
+
+def build_clipped_network(engine: Engine, *, settings: Settings, region: str, path: Path,
+                          limits: ImportLimits | None = None) -> WalkNetwork:
+    """Build and save a region's walking network from an extract clipped to its outline plus
+    ``STAGE_MARGIN_M`` (the whole extract when the region has no outline), as ``import_osm_step`` does."""
+    path = Path(path)
+    check_extract_size(path, max_mb=import_limits(limits).max_extract_mb)
+    boundary, _name = region_outline(engine, region, data_dir=settings.data_dir)
+    with staged_extract(path, clip=stage_clip(boundary)) as staged:
+        return build_region_network(settings, region=region, pbf=staged.path, source=path.name)
 
 
 def import_osm_step(engine: Engine, *, settings: Settings, region: str, path: Path, force: bool = False,
