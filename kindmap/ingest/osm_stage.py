@@ -45,7 +45,7 @@ from kindmap.ingest.tagmap import TagMap, load_tagmap
 BROAD_KEYS = frozenset({"building"})
 EXTRA_NODE_KEYS = ("place",)  # towns and villages (kindmap.ingest.localities)
 EXTRA_WAY_KEYS = ("highway",)  # the walking network, and named streets for unnamed parks
-DISK_INDEX_MB = 256  # extracts larger than this keep node locations in a file, not in memory
+DISK_INDEX_MB = 64  # extracts larger than this (~8 million nodes) keep node locations in a file, not in memory
 
 
 @dataclass

@@ -126,3 +126,15 @@ def test_real_extracts_give_the_same_places_network_and_towns(extract, outline, 
     _same_network(new_net, build_network(source))
     assert new_net.source == source.name
     assert sorted(vars(t).items() for t in new_towns) == sorted(vars(t).items() for t in read_localities(source))
+
+
+def test_a_file_backed_location_index_gives_the_same_staged_file(write_osm, tmp_path):
+    # County and national extracts keep node locations on disk (sparse_file_array), not in memory.
+    nodes = [(i, -0.75 + i * 1e-4, 52.65, {}) for i in range(1, 50)]
+    nodes += [(100, -0.75, 52.651, {"amenity": "cafe", "name": "Café"}), (101, -0.10, 52.10, {"amenity": "cafe", "name": "Far"})]
+    path = write_osm(nodes=nodes, ways=[(7, list(range(1, 50)), {"highway": "footway"})])
+    with staged_extract(path, clip=CLIP, tmp_dir=tmp_path) as in_memory:
+        expected = _ids(in_memory.path)
+    with staged_extract(path, clip=CLIP, tmp_dir=tmp_path, index=f"sparse_file_array,{tmp_path / 'loc.idx'}") as on_disk:
+        assert on_disk.index == "sparse_file_array"
+        assert _ids(on_disk.path) == expected == {"n": set(range(1, 50)) | {100}, "w": {7}, "r": set()}
