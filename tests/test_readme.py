@@ -141,8 +141,8 @@ def _status(base: str, path: str, token: str) -> int:
     ("/api/gaps/councils?region=rutland", {"analyst@example.org", "admin@example.org"}),
     ("/api/freshness?region=rutland", {"analyst@example.org", "moderator@example.org", "admin@example.org"}),
     ("/api/review", {"moderator@example.org", "analyst@example.org", "admin@example.org"}),
-    # admins see households by design (services/households/records.py); analysts and moderators never do
-    ("/api/households/1", {"carer@example.org", "worker@example.org", "admin@example.org"}),
+    # only the household's carers and scheme workers: admins manage accounts, not homes (services/households/records.py)
+    ("/api/households/1", {"carer@example.org", "worker@example.org"}),
 ])
 def test_the_walkthrough_accounts_open_what_their_role_needs_and_nothing_else(walked, newcomer, path, allowed):
     base = newcomer["base"]
