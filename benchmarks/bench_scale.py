@@ -227,6 +227,8 @@ def main() -> None:
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--households", type=int, default=None, help="default: one per node")
     ap.add_argument("--no-old", dest="old", action="store_false")
+    ap.add_argument("--no-access", dest="access", action="store_false", help="gaps: skip the PySAL access peer")
+    ap.add_argument("--access-pairs", type=int, default=400_000, help="gaps: pairs given to PySAL access at most")
     ap.add_argument("--profile", action="store_true", help="print where analyse_gaps spends its time")
     ap.add_argument("--old-places", type=int, default=50, help="places timed on the old gaps path (extrapolated)")
     ap.add_argument("--side", type=int, default=3163, help="national: lattice side (3163² ≈ 10⁷ nodes)")
@@ -314,6 +316,7 @@ def gaps(args) -> None:
                 t = time.process_time()
                 out = real_pairs(self, *a, **k)
                 spent["pairs"] = time.process_time() - t
+                spent["out"] = out
                 return out
 
             gap_times.NetworkTimes.pairs = timed_pairs
@@ -333,6 +336,8 @@ def gaps(args) -> None:
                 gap_times.NetworkTimes.pairs = real_pairs
             print(f"    of which E2SFCA pairs (NetworkTimes.pairs): cpu {spent['pairs']:.3f} s; "
                   f"covered {result.totals['share_covered']:.3f}", flush=True)
+            if args.access:
+                access_peer(result, spent["out"], q, max_pairs=args.access_pairs)
             if args.old:
                 times = gap_times.walk_times(settings, "lattice", result_profile(settings), _demand(engine, settings))
                 lon, lat = result.places.lon, result.places.lat
@@ -532,7 +537,7 @@ def speedup(args) -> None:
     DEFAULT_WALKING._routers.clear()
     runs = {}
     for n in (1, 2):
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             worker_cpu = lambda: client.run(lambda: sum(psutil.Process().cpu_times()[:2]))  # noqa: E731
             client.run(lambda: __import__("kindmap.services.gaps.partition"))  # warm workers, as a running cluster's are
@@ -577,6 +582,47 @@ def compare_results(a_path, b_path) -> str:
     if not (np.array_equal(fin, np.isfinite(b["minutes"])) and np.allclose(a["minutes"][fin], b["minutes"][fin], atol=1e-9)):
         bad.append("point minutes")
     return "identical" if not bad else f"DIFFERENT: {bad[:10]}"
+
+
+def access_peer(result, pairs, q, *, max_pairs: int) -> None:
+    """PySAL ``access`` E2SFCA on the pairs analyse_gaps computed (same decay), beside kindmap's aggregation.
+
+    ``access`` takes the cost table as input, so the peer of its step is kindmap's aggregation
+    (two sparse products); above ``max_pairs`` both run on the first places' pairs only.
+    """
+    try:
+        import access
+        import pandas as pd
+    except ImportError:
+        print("    PySAL access not installed (pip install access): peer skipped")
+        return
+    from kindmap.geo import coverage as cov
+    from kindmap.services.gaps.measure import supply_weight
+
+    rows, cols, mins = pairs
+    n_places = len(result.places)
+    if rows.size > max_pairs:  # pairs are sorted by place: keep whole catchments
+        n_places = int(cols[max_pairs]) or 1
+        keep = cols < n_places
+        rows, cols, mins = rows[keep], cols[keep], mins[keep]
+    dem = result.point_weights
+    sup = supply_weight(result.places.weekly_hours)[:n_places]
+    with Clock("kindmap E2SFCA aggregation (decay matrix + two sparse products)", quiet=True) as t_k:
+        W = cov.decay_matrix(rows, cols, mins, shape=(dem.size, n_places), threshold=q.minutes, decay=q.decay)
+        ours = cov.e2sfca(W, dem, sup)
+    demand_df = pd.DataFrame({"geoid": np.arange(dem.size), "pop": dem}).set_index("geoid")
+    supply_df = pd.DataFrame({"geoid": np.arange(n_places), "hours": sup}).set_index("geoid")
+    cost_df = pd.DataFrame({"origin": rows, "dest": cols, "cost": mins})
+    fn = (lambda m: cov.gaussian_decay(np.asarray(m), threshold=q.minutes))
+    with Clock("PySAL access", quiet=True) as t_a:
+        A = access.Access(demand_df=demand_df, demand_value="pop", supply_df=supply_df, supply_value="hours",
+                          cost_df=cost_df, cost_origin="origin", cost_dest="dest", cost_name="cost")
+        out = A.enhanced_two_stage_fca(name="e2sfca", max_cost=q.minutes, weight_fn=fn)
+    theirs = out.iloc[:, 0].reindex(np.arange(dem.size)).fillna(0).to_numpy()
+    same = np.allclose(theirs, ours.score, rtol=1e-9, atol=1e-12)
+    print(f"    PySAL access peer, {rows.size:,} pairs of {n_places:,} places: access {t_a.cpu:.2f} s cpu ({t_a.wall:.2f} s wall), "
+          f"kindmap aggregation {t_k.cpu:.3f} s cpu; same scores: {same}; ratio {t_a.cpu / max(t_k.cpu, 1e-6):.0f}× cpu",
+          flush=True)
 
 
 def result_profile(settings):
