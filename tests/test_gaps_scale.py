@@ -120,3 +120,33 @@ def test_unknown_hours_effect_reuses_the_nearest_search_only_when_the_places_are
         # the counted places are always one of the two sets (unknown hours counted as open or not)
         assert n_reused == 1
         monkeypatch.undo()
+
+
+def test_workers_without_the_network_file_are_sent_each_subnetwork(rutland, monkeypatch):
+    """At a scheduler's address, workers that cannot see the network file (another machine) get
+    each tile's subnetwork cut by this process; the result is the same."""
+    import threading
+
+    from distributed import Client
+
+    from kindmap.services.gaps import partition
+
+    settings, engine, _ = rutland
+    q = GapQuery(region="rutland", minutes=15)
+    whole = analyse_gaps(engine, settings, q)
+    cut_here = []
+    real = partition._Cut.network
+    monkeypatch.setattr(partition._Cut, "network",
+                        lambda self: cut_here.append(threading.current_thread() is threading.main_thread()) or real(self))
+    with Client(processes=False, protocol="tcp", host="127.0.0.1", n_workers=1, threads_per_worker=1,
+                dashboard_address=":0") as client:
+        address = client.scheduler.address
+        monkeypatch.setattr(partition, "_stamp", lambda path: None)  # as on a machine without the file
+        _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
+        assert cut_here == [True, True]
+        cut_here.clear()
+        monkeypatch.undo()
+        monkeypatch.setattr(partition._Cut, "network",
+                            lambda self: cut_here.append(threading.current_thread() is threading.main_thread()) or real(self))
+        _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
+        assert cut_here == [False, False]  # the worker saw the file and cut its own

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -58,11 +59,40 @@ def subnetwork(net: WalkNetwork, edge_mask: np.ndarray) -> WalkNetwork:
         indices=dst[order].astype(np.int32), adj_edge=ids[order].astype(np.int32), source=f"{net.source} (tile)")
 
 
+@dataclass(frozen=True)
+class _Cut:
+    """A tile's subnetwork as a recipe: the edges whose extent meets the box (lo, hi), metres."""
+
+    path: str
+    mtime: float
+    lo: tuple[float, float]
+    hi: tuple[float, float]
+
+    def network(self) -> WalkNetwork:
+        net, ex_min, ex_max = _opened(self.path, self.mtime)
+        return subnetwork(net, ((ex_max >= np.array(self.lo)) & (ex_min <= np.array(self.hi))).all(axis=1))
+
+
+_OPENED: dict = {}
+
+
+def _opened(path: str, mtime: float) -> tuple[WalkNetwork, np.ndarray, np.ndarray]:
+    """The memory-mapped network and each edge's extent (min and max x, y), once per process and file version."""
+    key = (path, mtime)
+    if key not in _OPENED:
+        net = WalkNetwork.load(path)
+        extents = (np.minimum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0),
+                   np.maximum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0))
+        _OPENED.clear()
+        _OPENED[key] = (net, *extents)
+    return _OPENED[key]
+
+
 def _tile_job(sub, times_factory, point_idx, place_sets, lon, lat, pairs_places, q: GapQuery):
     """One tile, in global indices: per point the nearest minutes to each place set (global place
     indices, horizon), how many points did not snap, and the E2SFCA pairs of ``pairs_places``.
     ``sub`` is the tile's subnetwork (None without a network), given to ``times_factory``."""
-    times = times_factory(sub)
+    times = times_factory(sub.network() if isinstance(sub, _Cut) else sub)
     nearest = [times.nearest(lon[idx], lat[idx], horizon=h) for idx, h in place_sets]
     r, c, m = times.pairs(lon[pairs_places], lat[pairs_places], threshold=q.minutes)
     return point_idx, nearest, times.off_network, point_idx[r], pairs_places[c], m
@@ -104,8 +134,9 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
     GIL; ``"processes"`` runs tiles in separate processes on this machine; ``"distributed"`` starts
     a ``dask.distributed`` LocalCluster (one single-threaded worker process per core, or
     ``workers``); any other value is the address of a running Dask scheduler (``tcp://host:8786``),
-    whose workers may be on other machines (each needs kindmap installed). Each tile's
-    subnetwork is pickled to its worker.
+    whose workers may be on other machines (each needs kindmap installed). Workers that see the
+    network file (this machine, or a shared disk) cut their tiles' subnetworks from it themselves,
+    so this process's share of the work stays small; others are sent each tile's subnetwork.
     """
     from kindmap.geo.graph import DEFAULT_MAX_SNAP_M
 
@@ -125,9 +156,6 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
         elig = ctx.eligible
         exy = np.column_stack(proj.forward(elig.lon, elig.lat))
         sets = place_sets(ctx)
-        if net is not None:
-            ex_min = np.minimum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
-            ex_max = np.maximum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0)
 
         def jobs():  # one tile's inputs at a time: a national run never holds every subnetwork at once
             for idx in _tiles(pxy, *tiles):
@@ -140,7 +168,7 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
                 plon, plat = demand.lon[idx], demand.lat[idx]
                 if net is not None:
                     reach = halo + DEFAULT_MAX_SNAP_M
-                    sub = subnetwork(net, ((ex_max >= lo - reach) & (ex_min <= hi + reach)).all(axis=1))
+                    sub = _Cut(str(path), path.stat().st_mtime, tuple(lo - reach), tuple(hi + reach))
                     factory = partial(_network_times, profile=profile, lon=plon, lat=plat)
                 else:
                     sub = None
@@ -243,16 +271,27 @@ def _on_client(client, jobs) -> list:
     from distributed import as_completed
 
     slots = 2 * max(1, len(client.scheduler_info().get("workers", {})))
-    running, done = as_completed(), []
+    running, done, seen = as_completed(), [], {}
     for args in jobs:
         if running.count() >= slots:
             done.append(next(running).result())
         sub, rest = args[0], args[1:]
-        if sub is not None:  # straight to a worker, not through the scheduler; the task runs where it is
-            sub = client.scatter(sub, direct=True)
+        if isinstance(sub, _Cut):
+            if sub.path not in seen:  # does every worker see this very file (this machine, or a shared disk)?
+                seen[sub.path] = all(stamp == sub.mtime for stamp in client.run(_stamp, sub.path).values())
+            if not seen[sub.path]:  # no: cut it here and send it straight to a worker, not through the scheduler
+                sub = client.scatter(sub.network(), direct=True)
         running.add(client.submit(_tile_job, sub, *rest, pure=False))
     done.extend(future.result() for future in running)
     return done
+
+
+def _stamp(path: str) -> float | None:
+    """The file's modification time on this worker, None when it has no such file."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
 
 
 class _Fixed:
