@@ -502,3 +502,81 @@ def test_my_places_is_a_private_expiring_revocable_page_whose_answers_the_carer_
         assert my_places.household_for(session, raw).id == household_id
         with pytest.raises(Exception, match="not here"):
             my_places.household_for(session, raw, now=utcnow() + my_places.LIFETIME + timedelta(minutes=1))
+
+
+def test_the_scheme_page_shows_where_links_grow_without_any_households_own_visits(world):
+    from datetime import date, timedelta
+    from html import escape
+
+    carer = browser(world, "carer_a1")
+    first, second = _new_household(carer, label="Household G1"), _new_household(carer, label="Household G2")
+    items = world.client.get(f"/api/households/{first}/recommendations", headers=world.headers("carer_a1")).json()["items"]
+    top, other = [i for i in items if i["kind"] == "place"][:2]
+    visits = [(first, top, "had_a_chat", "enjoyed", 2), (second, top, "said_hello", "tried", 5),
+              (second, top, "made_a_friend", "regular", 9), (first, other, "joined_in", "not_for_us", 4),
+              (first, other, "had_a_chat", "enjoyed", 80)]  # not for us, and one from before the 8 weeks: not counted
+    def growing(html: str) -> dict[str, tuple[int, ...]]:
+        found = re.search(r'<table class="scheme-table growing-table">.*?</table>', html, re.S)
+        rows = re.findall(r'<tr><th scope="row">(.*?)</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>',
+                          found.group(0) if found else "")
+        return {name: tuple(int(n) for n in counts) for name, *counts in rows}
+
+    worker = browser(world, "worker_a")
+    before = growing(worker.get("/scheme").text)  # other tests in this module log visits too
+    for hid, item, what, outcome, days_ago in visits:
+        r = world.client.post(f"/api/households/{hid}/links", headers=world.headers("carer_a1"), json={
+            "on": (date.today() - timedelta(days=days_ago)).isoformat(), "place_id": item["place_id"], "outcome": outcome,
+            "what": what})
+        assert r.status_code == 201, r.text
+    page = worker.get("/scheme")
+    table = re.search(r'<table class="scheme-table growing-table">.*?</table>', page.text, re.S).group(0)
+    after = growing(page.text)
+    was = before.get(escape(top["name"]), (0, 0, 0))
+    assert after[escape(top["name"])] == (was[0] + 3, was[1] + 2, was[2] + 2)
+    assert after.get(escape(other["name"])) == before.get(escape(other["name"]))
+    assert "Household G1" not in table and "Household G2" not in table, "places, not who went"
+    theirs = browser(world, "worker_b").get("/scheme").text
+    assert escape(top["name"]) not in theirs[theirs.index('id="growing-heading"'):theirs.index('id="who-cares"')], \
+        "another scheme sees none of it"
+
+
+def test_only_scheme_workers_change_who_cares_for_a_household_and_each_change_is_audited(world):
+    carer = browser(world, "carer_a1")
+    hid = _new_household(carer, label="Household W")
+    a1, a2 = world.users["carer_a1"], world.users["carer_a2"]
+    worker = browser(world, "worker_a")
+    page = worker.get("/scheme")
+    card = re.search(r'<li class="household-card cared-for">\s*<h3>Household W</h3>.*?</li>\s*</ul>\s*(?:<form.*?</form>)?',
+                     page.text, re.S).group(0)
+    assert "carer_a1@example.org" in card and f'<option value="{a2}">' in card and f'<option value="{a1}">' not in card
+    token = csrf_of(page.text)
+    url = f"/scheme/households/{hid}/carers"
+    r = worker.post(url, data={"csrf_token": token, "carer": str(a2), "change": "add"})
+    assert r.status_code == 303 and r.headers["location"] == "/scheme?done=carer_added#who-cares"
+    assert "Saved: the carer was added" in worker.get("/scheme?done=carer_added").text
+    household = world.client.get(f"/api/households/{hid}", headers=world.headers("carer_a2")).json()
+    assert household["carer_ids"] == sorted([a1, a2])
+    r = worker.post(url, data={"csrf_token": token, "carer": str(a1), "change": "remove"})
+    assert r.status_code == 303
+    assert world.client.get(f"/api/households/{hid}", headers=world.headers("carer_a1")).status_code == 404
+    audit = world.client.get(f"/api/households/{hid}/audit", headers=world.headers("worker_a")).json()
+    changes = [(e["action"], e["detail"], e["user_email"]) for e in audit if e["action"] == "update"]
+    assert changes[:2] == [("update", "carer_ids", "worker_a@example.org")] * 2
+    # Refused, saying why, changing nothing: the same carer twice, someone not of this scheme, a bad change.
+    for data, words in (({"carer": str(a2), "change": "add"}, "already care"),
+                        ({"carer": str(world.users["carer_b"]), "change": "add"}, "choose one of your scheme"),
+                        ({"carer": str(world.users["worker_a"]), "change": "add"}, "choose one of your scheme"),
+                        ({"carer": str(a1), "change": "remove"}, "not a carer of this household"),
+                        ({"carer": "x", "change": "add"}, "choose one of your scheme"),
+                        ({"carer": str(a2), "change": "swap"}, "choose add or remove")):
+        r = worker.post(url, data={"csrf_token": token, **data})
+        assert r.status_code == 422 and words in r.text, (data, r.status_code)
+    assert world.client.get(f"/api/households/{hid}", headers=world.headers("carer_a2")).json()["carer_ids"] == [a2]
+    # Not a scheme worker of this household: the carer is refused the page, another scheme gets "not found".
+    other = browser(world, "worker_b")
+    r = other.post(url, data={"csrf_token": csrf_of(other.get("/scheme").text), "carer": str(a2), "change": "remove"})
+    assert r.status_code == 404 and "Household W" not in r.text
+    as_carer = browser(world, "carer_a2")
+    r = as_carer.post(url, data={"csrf_token": csrf_of(as_carer.get("/carer").text), "carer": str(a2), "change": "remove"})
+    assert r.status_code == 403
+    assert world.client.get(f"/api/households/{hid}", headers=world.headers("carer_a2")).json()["carer_ids"] == [a2]
