@@ -64,8 +64,7 @@ def import_osm_cmd(
 ) -> None:
     """Import (or re-import) welcoming places from OSM and build the region's walking network: adds,
     updates OSM fields, flags missing places for review, and says how much of the region the extract covers."""
-    from kindmap.services.imports.coverage import import_osm_step
-    from kindmap.services.imports.files import import_osm
+    from kindmap.services.imports.coverage import import_osm_step, preview_osm_import
 
     settings = get_settings()
     step = None
@@ -74,9 +73,8 @@ def import_osm_cmd(
         progress, tick = osm_progress()
         with progress:
             if dry_run:
-                report = import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=True,
-                                    progress=tick, force=force, reports_dir=settings.state_dir / "reports",
-                                    limits=ImportLimits.from_settings(settings))
+                report = preview_osm_import(engine, settings=settings, region=region, path=path, force=force,
+                                            progress=tick, limits=ImportLimits.from_settings(settings))
             else:
                 step = import_osm_step(engine, settings=settings, region=region, path=path, force=force, progress=tick,
                                        limits=ImportLimits.from_settings(settings))

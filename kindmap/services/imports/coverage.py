@@ -167,6 +167,21 @@ def network_source(settings: Settings, region: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def preview_osm_import(engine: Engine, *, settings: Settings, region: str, path: Path, force: bool = False,
+                       progress: Callable[[int], None] | None = None,
+                       limits: ImportLimits | None = None) -> ImportReport:
+    """What ``import_osm_step`` would change in the region's places (a dry run: nothing written), read
+    from the extract clipped and filtered the same way."""
+    path = Path(path)
+    check_extract_size(path, max_mb=import_limits(limits).max_extract_mb)
+    boundary, _name = region_outline(engine, region, data_dir=settings.data_dir)
+    clip = buffered(boundary, CLIP_MARGIN_M) if boundary is not None else None
+    with staged_extract(path, clip=stage_clip(boundary)) as staged:
+        return import_osm(engine, region=region, path=path, data_dir=settings.data_dir, dry_run=True,
+                          progress=progress, force=force, reports_dir=settings.state_dir / "reports",
+                          limits=limits, clip=clip, staged=staged)
+
+
 def build_clipped_network(engine: Engine, *, settings: Settings, region: str, path: Path,
                           limits: ImportLimits | None = None) -> WalkNetwork:
     """Build and save a region's walking network from an extract clipped to its outline plus
