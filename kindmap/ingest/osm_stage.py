@@ -116,20 +116,25 @@ class _Clip:
     def way(self, way) -> tuple[bool, tuple[float, float, float, float] | None]:
         """Whether a way's line crosses the clip (a closed way: also its box), and its box; None: no located node."""
         try:  # the line is built in C++ (libosmium's WKB factory): no Python call per node
-            line = shapely.from_wkb(self._wkb.create_linestring(way))
+            raw = bytes.fromhex(self._wkb.create_linestring(way))
+            # WKB linestring: byte order, type, point count (9 bytes), then x, y doubles.
+            xy = np.frombuffer(raw, dtype="<f8" if raw[0] == 1 else ">f8", offset=9).reshape(-1, 2)
         except (RuntimeError, osmium.InvalidLocationError):  # fewer than two distinct nodes with a location
             coords = [(n.lon, n.lat) for n in way.nodes if n.location.valid()]
             if not coords:
                 return False, None
-            line = shapely.Point(coords[0])
-        box = line.bounds
+            xy = np.asarray(coords[:1], dtype=np.float64)
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
         if self.clip is None:
             return True, box
         if box[2] < self.minx or box[0] > self.maxx or box[3] < self.miny or box[1] > self.maxy:
-            return False, box  # most ways of a national extract end here
+            return False, box  # most ways of a national extract end here, without a geometry
+        if len(xy) == 1:
+            return self.point(box[0], box[1]), box
         if way.is_closed() and self.box(*box):
             return True, box
-        return bool(shapely.intersects(self.clip, line)), box
+        return bool(shapely.intersects(self.clip, shapely.linestrings(xy))), box
 
 
 def _index_spec(source: Path, workdir: Path) -> str:
