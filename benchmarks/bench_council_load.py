@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--browser", action="store_true", help="also time the first load in Chromium (a real server)")
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of /api/gaps, cold and warm")
+    parser.add_argument("--what-if", action="store_true", help="also time the what-ifs (a new place; a place open for longer)")
     args = parser.parse_args()
     print(machine_info())
     folder = Path(tempfile.mkdtemp())
@@ -92,8 +93,35 @@ def main() -> None:
         body = res.content
         print(f"{path:<90} {first[path]:9.0f} {statistics.median(times):8.1f} {_pct(times, 95):8.1f} "
               f"{len(body):9,d} {len(gzip.compress(body)):8,d}")
+    if args.what_if:
+        _what_ifs(client, args.runs)
     if args.browser:
         _browser(settings, folder)
+
+
+def _what_ifs(client: TestClient, runs: int) -> None:
+    """Server time of the council what-ifs in weekday evenings: the places list, a place open for longer
+    (each closed place in turn, evenings added), and one new place."""
+    q = {"region": "rutland", "minutes": 15, "profile": "walk", "slot": "weekday_evening"}
+    listed = client.get("/api/gaps/places", params=q).json()["places"]
+    closed = [p["place_id"] for p in listed if not p["open_in_slot"]]
+    client.app.state.cost_budget.spend = lambda *_a, **_k: None  # timing the work, not the budget
+    calls = {
+        "GET /api/gaps/places (weekday evenings)": lambda i: client.get("/api/gaps/places", params=q),
+        "POST /api/gaps/what-if/hours (a closed place + evenings)": lambda i: client.post(
+            "/api/gaps/what-if/hours", json={**q, "place_id": closed[i % len(closed)], "add": "weekday_evening"}),
+        "POST /api/gaps/what-if (one new place)": lambda i: client.post(
+            "/api/gaps/what-if", json={**q, "add": [{"lon": -0.73 + 0.001 * (i % 20), "lat": 52.67}]}),
+    }
+    print(f"\n{len(listed)} places counted, {len(closed)} not open in weekday evenings")
+    for name, call in calls.items():
+        times = []
+        for i in range(runs):
+            started = time.perf_counter()
+            res = call(i)
+            times.append((time.perf_counter() - started) * 1000)
+            assert res.status_code == 200, (name, res.status_code, res.text[:300])
+        print(f"{name:<60} p50 {statistics.median(times):6.1f} ms  p95 {_pct(times, 95):6.1f} ms  {len(res.content):,} bytes")
 
 
 def _browser(settings: Settings, folder: Path) -> None:

@@ -32,7 +32,8 @@ MAX_WALK_MINUTES = 60
 # in proportion (60 minutes = 4), and an export of the whole catalogue 4.
 EXPORT_COST = 4.0
 # A council what-if (a new place, or a place open for longer) is one walk search from the changed
-# places over the cached analysis: ~20–80 ms of CPU on Rutland; charged as two walking areas.
+# places over the kept analysis (p50 11–16 ms on Rutland), but the first after any change of the data
+# pays for the whole analysis again (~0.3 s): charged as two walking areas.
 WHAT_IF_COST = 2.0
 COSTLY_WHAT = "walking areas, walking-time searches, exports and what-ifs"
 
