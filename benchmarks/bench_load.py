@@ -143,7 +143,8 @@ def serve(db: Path, workers: int, state: Path, log_level: str) -> tuple[subproce
     proc = subprocess.Popen([sys.executable, "-c", "from kindmap.cli import main; main()", "serve", "--port", str(port),
                              "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(1200):  # a 10⁶-place catalogue's index is built at start-up
+    deadline = time.monotonic() + 900  # a 10⁶-place catalogue's index is built at start-up, by every worker
+    while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/places?lon={CENTRE[0]}&lat={CENTRE[1]}&limit=1", timeout=5).status_code == 200:
                 break

@@ -191,7 +191,9 @@ def walking(args) -> None:
                     for p in procs:
                         p.kill()
                         p.wait()
-            if args.pandana_python:
+            if args.pandana_python and side * side > args.pandana_max_nodes:
+                print(f"  pandana: not run above {args.pandana_max_nodes:,} nodes (--pandana-max-nodes)", flush=True)
+            elif args.pandana_python:
                 from kindmap.geo.network import WalkNetwork
 
                 stored = WalkNetwork.load(path)
@@ -220,6 +222,7 @@ def main() -> None:
     ap.add_argument("--workers-memory", action="store_true", help="walking: RSS/PSS/private of 2 processes sharing the stored network")
     ap.add_argument("--pandana-python", help="walking: a Python with pandana 0.7 (numpy<2) to run the peer with")
     ap.add_argument("--pandana-timeout", type=float, default=900.0, help="walking: seconds to give pandana's build")
+    ap.add_argument("--pandana-max-nodes", type=int, default=200_000, help="walking: larger lattices skip pandana")
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--catalogue", type=int, nargs="+", default=[100_000, 1_000_000], help="places (catalogue)")
