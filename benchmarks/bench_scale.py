@@ -391,8 +391,16 @@ def catalogue(args) -> None:
                          "created_at": made, "updated_at": made} for i in range(n)])
             cache = CatalogCache()
             with read_session(engine) as s:
+                import ctypes
+                import gc
+
+                libc = ctypes.CDLL("libc.so.6")
+                gc.collect(), libc.malloc_trim(0)
+                before = rss_mb()
                 with Clock("build the index"):
                     cache.get(s)
+                gc.collect(), libc.malloc_trim(0)  # as a server does after start-up (api/app.py)
+                print(f"  index memory (RSS after, less before): {rss_mb() - before:.0f} MB", flush=True)
                 for label, stmt in (("previous signature (count, max(updated_at), max(id))",
                                      select(func.count(Place.id), func.max(Place.updated_at), func.max(Place.id))),
                                     ("change counter", select(CatalogueVersion.version).where(CatalogueVersion.id == 1))):
@@ -626,6 +634,12 @@ def access_peer(result, pairs, q, *, max_pairs: int) -> None:
     print(f"    PySAL access peer, {rows.size:,} pairs of {n_places:,} places: access {t_a.cpu:.2f} s cpu ({t_a.wall:.2f} s wall), "
           f"kindmap aggregation {t_k.cpu:.3f} s cpu; same scores: {same}; ratio {t_a.cpu / max(t_k.cpu, 1e-6):.0f}× cpu",
           flush=True)
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
 
 
 def result_profile(settings):

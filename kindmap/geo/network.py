@@ -23,7 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from kindmap.errors import DataError
-from kindmap.geo.mapped import mapped_arrays
+from kindmap.geo.mapped import mapped_arrays, save_npz_aligned
 from kindmap.geo.osm_ways import (  # noqa: F401 (the flags and tag rules are used through this module too)
     FLAG_STEPS,
     FLAG_WHEELCHAIR_NO,
@@ -90,15 +90,9 @@ class WalkNetwork:
         arrays = {name: getattr(self, name) for name in _ARRAY_FIELDS}
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:  # a file handle stops numpy appending a second ".npz"
-            np.savez(
-                fh,
-                format_version=np.int64(FORMAT_VERSION),
-                proj4=np.array(self.proj4),
-                source=np.array(self.source),
-                dropped_nodes=np.int64(self.dropped_nodes),
-                **arrays,
-            )
+        # aligned, so the memory maps ``load`` makes are aligned too (numpy copies unaligned arrays for some operations)
+        save_npz_aligned(path, {"format_version": np.int64(FORMAT_VERSION), "proj4": np.array(self.proj4),
+                                "source": np.array(self.source), "dropped_nodes": np.int64(self.dropped_nodes), **arrays})
 
     @classmethod
     def load(cls, path: str | Path, *, mmap: bool = True) -> "WalkNetwork":

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from kindmap.geo.graph import Router
-from kindmap.geo.mapped import mapped_arrays
+from kindmap.geo.mapped import mapped_arrays, save_npz_aligned
 from kindmap.geo.network import WalkNetwork
 from kindmap.geo.profiles import Profile, as_profile
 
 log = logging.getLogger(__name__)
 
-PREPARED_VERSION = 1
+PREPARED_VERSION = 2  # 2: arrays 64-byte aligned in the file
 _META = ("prepared_version", "network_stamp", "avoid_key")
 
 
@@ -48,9 +48,9 @@ def save_prepared(router: Router, network_path: Path, profile: Profile | str) ->
     target = prepared_path(network_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.stem}.{os.getpid()}.partial.npz")
-    with open(partial, "wb") as fh:  # stored, not compressed: each array can be memory-mapped
-        np.savez(fh, prepared_version=np.int64(PREPARED_VERSION), network_stamp=_stamp(network_path),
-                 avoid_key=np.array(prof.avoid_key, dtype=bool), **router.prepared(prof))
+    # stored, not compressed, each array aligned: each can be memory-mapped and used as it is
+    save_npz_aligned(partial, {"prepared_version": np.int64(PREPARED_VERSION), "network_stamp": _stamp(network_path),
+                               "avoid_key": np.array(prof.avoid_key, dtype=bool), **router.prepared(prof)})
     partial.replace(target)
     return target
 
