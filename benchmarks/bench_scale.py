@@ -2,6 +2,8 @@
 
 Run:  python benchmarks/bench_scale.py walking [--sides 316 1000] [--queries 300]
       python benchmarks/bench_scale.py gaps [--sides 316 1000] [--places 1000] [--households 1000000]
+      python benchmarks/bench_scale.py speedup --tiles 2          # 1 vs 2 dask.distributed workers at 10⁶
+      python benchmarks/bench_scale.py national --run whole tiles  # the national-size proxy (~11 GB)
 
 Networks are ``side × side`` street lattices, 50 m apart, 10 % of edges removed (the largest
 component kept). CPU time (``time.thread_time``/``process_time``) is what counts on a shared
