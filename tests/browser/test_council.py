@@ -237,7 +237,7 @@ def _longer_hours_by_map_and_by_keyboard(page, server: str, token: str) -> None:
     expect(rings).to_have_count(0)
     expect(page.locator("#longer-place")).to_have_value(str(closed["place_id"]))
     headline = page.locator("#longer-result .what-if-headline")
-    expect(headline).to_contain_text("Opening " + closed["name"] + " at weekday evenings")
+    expect(headline).to_contain_text("Opening " + closed["name"] + " on weekday evenings")
     gained = round(got["change_covered_households"])
     expect(headline).to_contain_text(f"{gained:,} more" if gained > 0 else "no more households")
     expect(page.locator("#longer-result")).to_contain_text("Opening hours with the change: Mo-Fr 09:00-21:00")

@@ -250,7 +250,7 @@ class LongerPlaceOut(BaseModel):
     name: str
     hours_before: str | None
     hours_after: str = Field(description="The reference week's hours with the added times (OSM opening_hours).")
-    added: str = Field(description="The added times in words.")
+    added: str = Field(description="The added times in words, e.g. 'on weekday evenings (Monday to Friday, 17:00 to 21:00)'.")
     open_in_slot_before: bool
     open_in_slot_after: bool
 

@@ -24,12 +24,12 @@ DAY = 1440
 WEEK = 7 * DAY
 OSM_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 _FREE_TIMES = ",".join(SLOTS[s] for s in ("weekday_daytime", "weekday_evening", "weekend"))
-# What an analyst can add, in plain words, and the weekly times each one means.
+# What an analyst can add, in plain words ("open … on weekday evenings"), and the weekly times each one means.
 EXTENSIONS: dict[str, tuple[str, str]] = {
-    "weekday_evening": ("weekday evenings (Monday to Friday, 17:00 to 21:00)", SLOTS["weekday_evening"]),
-    "weekend": ("weekends (Saturday and Sunday, 10:00 to 16:00)", SLOTS["weekend"]),
-    "weekday_daytime": ("weekday daytime (Monday to Friday, 09:00 to 17:00)", SLOTS["weekday_daytime"]),
-    "free_times": ("all the times people are free (weekday daytime and evenings, and weekends)", _FREE_TIMES),
+    "weekday_evening": ("on weekday evenings (Monday to Friday, 17:00 to 21:00)", SLOTS["weekday_evening"]),
+    "weekend": ("at weekends (Saturday and Sunday, 10:00 to 16:00)", SLOTS["weekend"]),
+    "weekday_daytime": ("on weekday daytimes (Monday to Friday, 09:00 to 17:00)", SLOTS["weekday_daytime"]),
+    "free_times": ("at all the times people are free (weekday daytimes and evenings, and weekends)", _FREE_TIMES),
 }
 CHOSEN = "windows"  # the analyst's own weekly times ("Tue 18:00-20:00, Sat 10:00-13:00")
 
@@ -44,7 +44,7 @@ def added_times(add: str, windows: str | None = None) -> tuple[str, list[Window]
     if not windows or not windows.strip():
         raise InvalidQuery("say which times to add, e.g. 'Tue 18:00-20:00, Sat 10:00-13:00'")
     found = parse_windows(windows)  # InvalidQuery naming what to fix; at most MAX_WINDOWS
-    return ", ".join(str(w) for w in found), found
+    return "at " + ", ".join(str(w) for w in found), found
 
 
 def week_mask(hours: str | None) -> np.ndarray:

@@ -67,7 +67,7 @@ export class LongerHours {
     places.forEach(function (p) {
       seen[p.name] = (seen[p.name] || 0) + 1;
       const o = h("option", null, p.name + (seen[p.name] > 1 ? " (" + seen[p.name] + ")" : "") +
-        (p.open_in_slot ? " — open at this time" : " — not open at this time"));
+        (p.open_in_slot ? " — open then" : " — not open then"));
       o.value = String(p.place_id);
       select.appendChild(o);
       L.circleMarker([p.lat, p.lon], { radius: 8, color: "#b35900", weight: 3, fillColor: "#fff", fillOpacity: 0.6,
@@ -136,13 +136,13 @@ export class LongerHours {
       headline = p.name + " is already open " + when + ", so longer hours would bring no more households within " +
         r.minutes + " minutes' walk " + when + ".";
     } else if (!p.open_in_slot_after) {
-      headline = "Opening " + p.name + " at " + p.added + " would still not open it " + when +
+      headline = "Opening " + p.name + " " + p.added + " would still not open it " + when +
         ", so no more households would be within reach then. Choose times that fall " + when + ".";
     } else if (gained <= 0) {
-      headline = "Opening " + p.name + " at " + p.added + " would bring no more households within " + r.minutes +
+      headline = "Opening " + p.name + " " + p.added + " would bring no more households within " + r.minutes +
         " minutes' walk " + when + ": they are already within reach of a place open then, or nobody lives near.";
     } else {
-      headline = "Opening " + p.name + " at " + p.added + " would bring " + households(gained) + " more within " +
+      headline = "Opening " + p.name + " " + p.added + " would bring " + households(gained) + " more within " +
         r.minutes + " minutes' walk " + when + ": from " + share(r.before.covered_households) + " to " +
         share(r.after.covered_households) + " of households.";
     }
