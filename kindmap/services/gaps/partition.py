@@ -255,14 +255,14 @@ def _runner(scheduler: str, workers: int | None) -> Iterator:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
         raise InvalidQuery(f"could not reach a Dask scheduler at {scheduler} within {CONNECT_TIMEOUT_S} s ({exc}); "
-                           "start one with dask-scheduler (and workers with dask-worker ADDRESS), "
+                           "start one with: dask scheduler (and workers with: dask worker ADDRESS --nthreads 1), "
                            "or use --scheduler distributed for a cluster on this machine") from exc
     with client:
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
         except TimeoutError as exc:
             raise InvalidQuery(f"the Dask scheduler at {scheduler} has no workers; start some with: "
-                               f"dask-worker {scheduler} --nthreads 1") from exc
+                               f"dask worker {scheduler} --nthreads 1") from exc
         yield partial(_on_client, client)
 
 
