@@ -27,3 +27,19 @@ def test_cached_analysis_follows_every_change_of_the_data(settings, engine):
         s.exec(select(Area).where(Area.code == "T02")).one().households = 60
     third = baseline(engine, settings, q)
     assert third.result.totals == analyse_gaps(engine, settings, q).totals and third.result.totals["households"] == 160
+
+
+def test_analyses_kept_are_bounded_by_their_size(settings, engine, monkeypatch):
+    from kindmap.services.gaps import baseline as kept
+
+    seed(engine)  # 5 postcodes
+    monkeypatch.setattr(kept, "MAX_POINTS_KEPT", 12)
+    first = baseline(engine, settings, GapQuery(region="testville", minutes=15))
+    second = baseline(engine, settings, GapQuery(region="testville", minutes=10))
+    assert baseline(engine, settings, GapQuery(region="testville", minutes=10)) is second
+    third = baseline(engine, settings, GapQuery(region="testville", minutes=5))  # 15 points: the oldest goes
+    assert baseline(engine, settings, GapQuery(region="testville", minutes=5)) is third
+    assert baseline(engine, settings, GapQuery(region="testville", minutes=15)) is not first
+    monkeypatch.setattr(kept, "MAX_POINTS_KEPT", 4)  # larger than the bound alone: computed, never kept
+    q = GapQuery(region="testville", minutes=20)
+    assert baseline(engine, settings, q) is not baseline(engine, settings, q)

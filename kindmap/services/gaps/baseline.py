@@ -7,8 +7,9 @@ measures and the ``GapResult`` are kept per engine, keyed by the query, the sett
 *data version* read afresh on every call: the catalogue change counter (bumped by triggers on every
 write to a place), the newest import run, and counts and sums of the region's areas and postcodes,
 and the walking network file's modification time. Any change there is a new key, so a cached answer
-is never older than the data. At most ``MAX_KEPT`` analyses are kept per engine (least recently used
-go first). Errors are never kept.
+is never older than the data. At most ``MAX_KEPT`` analyses, holding at most ``MAX_POINTS_KEPT``
+demand points between them, are kept per engine (least recently used go first; a national analysis
+of 10⁶ postcodes holds a few hundred MB, so it is kept alone or not at all). Errors are never kept.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kindmap.services.gaps.query import GapQuery
 from kindmap.services.walking import network_path
 
 MAX_KEPT = 8
+MAX_POINTS_KEPT = 1_500_000  # demand points (postcodes) across the analyses kept for one engine
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,10 @@ def baseline(engine: Engine, settings: Settings, q: GapQuery) -> Baseline:
         with _lock:
             kept = _kept.setdefault(engine, OrderedDict())
             kept[key] = found
-            while len(kept) > MAX_KEPT:
+            while len(kept) > MAX_KEPT or (kept and sum(_points(b) for b in kept.values()) > MAX_POINTS_KEPT):
                 kept.popitem(last=False)
     return found
 
 
-def forget(engine: Engine) -> None:
-    """Drop every analysis kept for ``engine`` (tests; a server never needs to)."""
-    with _lock:
-        _kept.pop(engine, None)
+def _points(b: Baseline) -> int:
+    return int(b.ctx.demand.lon.size)
