@@ -63,6 +63,18 @@ def main() -> None:
     shown = body.text.count('class="suggestion"')
     print(f"household page, {args.runs} runs, {shown} suggestions: median {statistics.median(times):.0f} ms, "
           f"p95 {times[int(len(times) * 0.95) - 1]:.0f} ms")
+    # The map's data: the same suggestions with the walk from home to each along Rutland's paths.
+    api = page.replace("/carer/households/", "/api/households/") + "/routes"
+    client.get(api)
+    times = []
+    for _ in range(args.runs):
+        started = time.perf_counter()
+        routes = client.get(api)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    walks = [f for f in routes.json()["features"] if f["properties"]["role"] == "route"]
+    print(f"routes API, {args.runs} runs, {len(walks)} walks ({sum(len(f['geometry']['coordinates']) for f in walks)} vertices, "
+          f"{len(routes.content) / 1024:.0f} KB): median {statistics.median(times):.0f} ms, p95 {times[int(len(times) * 0.95) - 1]:.0f} ms")
     for path in ("/login", "/carer", "/carer/households/new", page, page + "/plan", page + "/plan/easy-read", "/scheme"):
         html = client.get(path)
         if html.status_code != 200:
