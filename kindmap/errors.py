@@ -35,6 +35,11 @@ class DataError(KindmapError):
 
     status_code = 422
 
+    @classmethod
+    def unreadable_osm(cls, path, exc: Exception) -> DataError:
+        """libosmium's complaint about a broken extract, with what to do (one wording for every reader)."""
+        return cls(f"{path} is not a readable OSM file ({exc}); download a fresh extract (.osm.pbf)")
+
 
 class Conflict(KindmapError):
     """The request clashes with the current state (e.g. an older extract)."""

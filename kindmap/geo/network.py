@@ -155,7 +155,7 @@ def build_network(path: str | Path, *, keep_largest: bool = True, locations=None
     try:
         ways = _read_ways(path, locations)
     except RuntimeError as exc:  # libosmium reports bad input as RuntimeError subclasses
-        raise DataError(f"OSM extract {path} is unreadable or corrupt: {exc}") from exc
+        raise DataError.unreadable_osm(path, exc) from exc
     if not ways.refs:
         raise DataError(f"OSM extract {path} contains no walkable ways")
     net = _assemble(ways, keep_largest=keep_largest, source=source or path.name)

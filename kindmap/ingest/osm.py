@@ -113,9 +113,7 @@ def read_osm_places(
             if len(found) > limits.max_rows:
                 raise too_many_rows(name or path.name, max_rows=limits.max_rows, unit="candidate places")
     except RuntimeError as exc:
-        raise DataError(
-            f"{path} is not a readable OSM file ({exc}); download a fresh extract (.osm.pbf)"
-        ) from exc
+        raise DataError.unreadable_osm(path, exc) from exc
     if progress is not None:
         progress(count)
     result.latest_timestamp = _utc(latest)

@@ -70,7 +70,7 @@ def extract_extent(path: Path) -> Extent:
             return Extent(box, "header")
         box = _standalone_box(path)
     except RuntimeError as exc:  # libosmium reports bad input as RuntimeError subclasses
-        raise DataError(f"OSM extract {path} is unreadable or corrupt: {exc}") from exc
+        raise DataError.unreadable_osm(path, exc) from exc
     if box is None:
         raise DataError(f"OSM extract {path} holds no nodes with locations")
     return Extent(box, "standalone nodes")

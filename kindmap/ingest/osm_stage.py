@@ -167,7 +167,7 @@ def stage_extract(source: Path, *, clip: shapely.Geometry | None, workdir: Path,
     try:
         _stage(source, out, workdir=workdir, filters=filters, clip=_Clip(clip))
     except RuntimeError as exc:  # libosmium reports bad input as RuntimeError subclasses
-        raise DataError(f"OSM extract {source} is unreadable or corrupt: {exc}") from exc
+        raise DataError.unreadable_osm(source, exc) from exc
     out.seconds = time.perf_counter() - started
     return out
 
