@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import XSS_IMG, PageWatch, axe_violations, serving, synthetic_app
+from tests.browser.conftest import FAR_POSTCODE, XSS_IMG, PageWatch, axe_violations, serving, synthetic_app
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +31,9 @@ def household(tmp_path_factory, _pg):
             carer = add_user(session, email=CARER[0], password=CARER[1], role="carer", scheme_id=scheme.id)
             made = create_household(session, carer, HouseholdCreate(label="Household R", postcode="TE1 1ST",
                                                                     comfortable_walk_minutes=30))
+            far = create_household(session, carer, HouseholdCreate(label="Household F", postcode=FAR_POSTCODE,
+                                                                   comfortable_walk_minutes=30))
+        assert far.id == made.id + 1
         yield url, made.id
 
 
@@ -64,6 +67,7 @@ def test_wide_screen_map_beside_the_list_with_each_walk_from_home(browser, house
     expect(page.locator("#routes-map .leaflet-overlay-pane path")).to_have_count(len(walks))
     expect(page.locator("#routes-map .route-pin")).to_have_count(len(walks))
     expect(page.locator("#routes-map .route-home")).to_have_count(1)
+    expect(page.locator(".key-guess")).to_be_hidden()  # every walk is along paths here
     assert page.locator(".leaflet-tile-loaded").count() == 0
     # Side by side: the map to the right of the list, both starting near the same height.
     listed, drawn = page.locator(".suggestion-list").bounding_box(), page.locator("#routes-map").bounding_box()
@@ -120,4 +124,17 @@ def test_a_phone_fetches_no_map_code_until_the_map_is_near(browser, household):
     page.locator(".routes-panel").scroll_into_view_if_needed()
     expect(page.locator("[data-routes-status]")).to_contain_text("walks from home on the map")
     assert any("leaflet.js" in u for u in asked)
+    ctx.close()
+
+
+def test_without_a_path_network_the_walk_is_a_dashed_straight_line_and_the_key_says_so(browser, household):
+    server, hid = household
+    ctx, page = signed_in(browser, server, viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}/carer/households/{hid + 1}")  # Household F, in Farshire, which has no path network
+    expect(page.locator("h1")).to_have_text("Household F")
+    expect(page.locator("[data-routes-status]")).to_have_text("1 walk from home on the map.")
+    line = page.locator("#routes-map .leaflet-overlay-pane path")
+    expect(line).to_have_count(1)
+    assert line.get_attribute("stroke-dasharray") == "8 8"
+    expect(page.locator(".key-guess")).to_be_visible()
     ctx.close()

@@ -107,6 +107,9 @@ function draw(panel, status, data, config) {
     }
   });
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 17 });
+  // The key names the dashed straight line only when one is drawn.
+  const guessed = data.features.some(function (f) { return f.properties.travel === "estimated"; });
+  panel.querySelector(".key-guess").hidden = !guessed;
   // Each listed suggestion with a walk gets a button that shows it on the map.
   Object.keys(shown).forEach(function (number) {
     const s = shown[number];
