@@ -66,8 +66,8 @@ def check_extract_size(path: Path, *, max_mb: int) -> int:
     """The size of an OSM extract that will be clipped to a council; ``PayloadTooLarge`` past ``max_mb`` MiB.
 
     The extract is streamed and clipped before it is read (``kindmap.ingest.osm_stage``), so its size
-    costs time (~1 s per 10 MB on one core) and temporary disk (~16 bytes per node, about 3 GB for
-    England), not memory; the row limit then counts the council's candidate places only.
+    costs time (~1.6 s per 10 MB on one core: BENCHMARKS.md) and temporary disk (~16 bytes per node,
+    about 3 GB for England), not memory; the row limit then counts the council's candidate places only.
     """
     path = Path(path)
     try:
@@ -78,7 +78,7 @@ def check_extract_size(path: Path, *, max_mb: int) -> int:
         shown = math.ceil(size / 2**20 * 100) / 100
         raise PayloadTooLarge(
             f"{path.name} is {shown:,.2f} MiB ({size:,} bytes); an OSM extract may be at most {max_mb:,} MiB, so "
-            f"nothing was imported. kindmap clips an extract to the council as it streams it (about a minute per GB, "
+            f"nothing was imported. kindmap clips an extract to the council as it streams it (about 3 minutes per GB, "
             f"with ~16 bytes of temporary disk per node), so a national extract (England ~1.5 GB) is fine: give a "
             f"smaller extract that covers the council, or raise the limit with {EXTRACT_SETTING}."
         )
