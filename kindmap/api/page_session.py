@@ -152,8 +152,11 @@ RawForm = Annotated[FormData, Depends(read_form)]
 def render(name: str, *, status_code: int = 200, who: PageUser | None = None, private: bool = True,
            headers: dict | None = None, **context) -> HTMLResponse:
     """A page from ``web/templates`` (autoescaped); signed-in pages are never cached."""
+    # Signed in, the site navigation is this account's (its pages, who is signed in, Sign out).
+    nav = nav_context(who.user, current=context.pop("nav_current", None)) if who else {}
     html = env.get_template(name).render(attribution=ATTRIBUTION, who=who.user if who else None,
-                                         csrf_token=who.csrf if who else context.pop("csrf_token", ""), **context)
+                                         csrf_token=who.csrf if who else context.pop("csrf_token", ""),
+                                         **{**nav, **context})
     return HTMLResponse(html, status_code=status_code, headers={**(PRIVATE_PAGE if private else {}), **(headers or {})})
 
 
