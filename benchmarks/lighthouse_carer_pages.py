@@ -6,7 +6,7 @@ turned on; serves it on 127.0.0.1 and runs ``npx -y lighthouse@12`` (Node 20, Ch
 /usr/bin/chromium) on each page with the session cookie as an extra header. Prints one line per page
 with the category scores and any audit that failed.
 
-Run:  python benchmarks/lighthouse_carer_pages.py [--categories accessibility] [--port 8719]
+Run:  python benchmarks/lighthouse_carer_pages.py [--categories accessibility] [--preset mobile|desktop] [--port 8719]
 """
 
 from __future__ import annotations
@@ -78,12 +78,14 @@ def cookie(app, email: str) -> str:
     return client.cookies["kindmap_session"]
 
 
-def lighthouse(url: str, *, headers: dict, categories: str, out: Path) -> dict:
+def lighthouse(url: str, *, headers: dict, categories: str, out: Path, preset: str = "mobile") -> dict:
     extra = out.with_suffix(".headers.json")
     extra.write_text(json.dumps(headers))
     cmd = ["npx", "-y", "lighthouse@12", url, "--chrome-path=/usr/bin/chromium",
            "--chrome-flags=--headless --no-sandbox", f"--only-categories={categories}", "--output=json",
            f"--output-path={out}", "--quiet"]
+    if preset == "desktop":  # a wide screen: the household page draws its map (and fetches Leaflet) at once
+        cmd.append("--preset=desktop")
     if headers:
         cmd.append(f"--extra-headers={extra}")
     subprocess.run(cmd, check=True, timeout=300)
@@ -94,6 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--categories", default="accessibility")
     parser.add_argument("--port", type=int, default=8719)
+    parser.add_argument("--preset", choices=("mobile", "desktop"), default="mobile")
     args = parser.parse_args()
     print(machine_info())
     folder = Path(tempfile.mkdtemp())
@@ -109,13 +112,18 @@ def main() -> None:
             headers = {"Cookie": f"kindmap_session={cookie(app, email)}"} if email else {}
             for path in paths:
                 name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
-                report = lighthouse(base + path, headers=headers, categories=args.categories, out=folder / f"{name}.json")
+                report = lighthouse(base + path, headers=headers, categories=args.categories, out=folder / f"{name}.json",
+                                    preset=args.preset)
                 if report.get("finalDisplayedUrl", report.get("finalUrl", "")).split("?")[0].endswith("/login") \
                         and path != "/login":
                     raise SystemExit(f"{path}: not signed in (Lighthouse landed on the sign-in page)")
                 scores = {k: round(v["score"] * 100) for k, v in report["categories"].items()}
                 failed = sorted(a for a, v in report["audits"].items()
                                 if v.get("score") is not None and v["score"] < 1 and v.get("scoreDisplayMode") == "binary")
+                # Bytes over the wire for the whole first load (compressed as served), with performance runs.
+                weight = report["audits"].get("total-byte-weight", {}).get("numericValue")
+                if weight is not None:
+                    scores["KB transferred"] = round(weight / 1024)
                 shown = re.sub(r"[0-9a-f]{20,}|[A-Za-z0-9_-]{40,}", "…", path)
                 print(f"{shown:<40} {scores} {('failed: ' + ', '.join(failed)) if failed else ''}", flush=True)
     finally:
