@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -168,15 +169,23 @@ def neighbouring_councils(settings: Settings, region: Region, *, limit: int = 6)
         path = Path(settings.data_dir) / entry.path
         if not path.is_file():
             return []
-        import pyogrio
-
-        frame = pyogrio.read_dataframe(path, columns=["ltla24cd", "ltla24nm"])
+        touching = _touching(str(path), path.stat().st_mtime_ns, region.code, region.boundary_geojson)
     except Exception:  # no table, or not readable: the sentence falls back to the general command
         return []
-    outline = shape(json.loads(region.boundary_geojson)).buffer(0.005)  # ~500 m: generalised outlines leave slivers
-    touching = [(str(c), str(n)) for c, n, g in zip(frame["ltla24cd"], frame["ltla24nm"], frame.geometry)
-                if g is not None and c != region.code and shapely.intersects(outline, g)]
-    return sorted(touching, key=lambda cn: cn[1])[:limit]
+    return list(touching[:limit])
+
+
+@lru_cache(maxsize=8)
+def _touching(path: str, mtime_ns: int, code: str, boundary_geojson: str) -> tuple[tuple[str, str], ...]:
+    """Read once per table file and outline (the page asks on every load; reading the national table
+    costs ~40 ms, plus geopandas' import the first time)."""
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(path, columns=["ltla24cd", "ltla24nm"])
+    outline = shape(json.loads(boundary_geojson)).buffer(0.005)  # ~500 m: generalised outlines leave slivers
+    found = [(str(c), str(n)) for c, n, g in zip(frame["ltla24cd"], frame["ltla24nm"], frame.geometry)
+             if g is not None and c != code and shapely.intersects(outline, g)]
+    return tuple(sorted(found, key=lambda cn: cn[1]))
 
 
 def compare_councils(engine: Engine, settings: Settings, *, focus: str | None = None, profile: str | None = None,
