@@ -209,7 +209,7 @@ def walking(args) -> None:
                     out = subprocess.run([args.pandana_python, str(here / "_pandana_reach.py"), str(peer_in)],
                                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                                          timeout=args.pandana_timeout, check=True).stdout
-                    r = json.loads(out.strip().splitlines()[-1])
+                    r = json.loads(out[out.rindex('{"pandana"'):].splitlines()[0])  # pandana prints progress too
                     print(f"  pandana {r['pandana']} (OMP_NUM_THREADS=1): contraction hierarchy + precompute(1200) "
                           f"{r['build_wall_s']:.1f} s wall / {r['build_cpu_s']:.1f} s CPU; nodes_in_range 1,200 m from "
                           f"one node, {r['queries']} queries: cpu p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms "
