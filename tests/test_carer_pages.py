@@ -135,6 +135,8 @@ def test_a_carer_adds_a_household_by_postcode_and_changes_it(world):
     household_id = int(re.search(r"/carer/households/(\d+)", r.headers["location"]).group(1))
     page = client.get(r.headers["location"])
     assert "Household Tuesday" in page.text and "LE15 6HP" in page.text and "Wheelchair access" in page.text
+    # This test world has no path network: the walks are estimated, and the page says so above the list.
+    assert 'id="walks-estimated"' in page.text and "estimates from the straight-line distance" in page.text
     with read_session(world.engine) as session:
         saved = session.get(Household, household_id)
     assert saved.free_windows == "Tue 09:00-12:00,Sat 14:00-16:00" and saved.access_needs == ["wheelchair"]

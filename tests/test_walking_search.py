@@ -111,6 +111,25 @@ def test_no_map_data_here_in_a_hole_or_outside_the_extract(client, river, engine
     assert client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 15}).json()["search"]["travel"] == "network"
 
 
+def test_a_home_outside_the_map_data_gets_estimated_walks_not_stray_streets(river, engine):
+    """A household's walks (its suggestions and their map) are estimated, and say so, where the map data
+    does not cover the home: never minutes along the few paths that happen to reach its area."""
+    from kindmap.models.households import Household
+    from kindmap.services.recommend.reach import home_router, walk_minutes
+
+    to = (np.array([0.000, 0.005]), np.array([52.0006, 52.0000]))
+    with write_session(engine) as s:
+        in_hole = Household(label="H", lon=0.019, lat=52.009)  # 1.1 km from the nearest path node
+        assert home_router(s, river, in_hole)[1] is None
+        minutes, travel, slug = walk_minutes(s, river, in_hole, "walk", *to, cap=120)
+        assert travel == "estimated" and slug == "riverside"
+        metres = haversine_m(0.019, 52.009, to[0], to[1])
+        assert minutes == pytest.approx(metres * river.circuity / 80, abs=0.1)
+        on_paths = Household(label="P", lon=0.0, lat=52.0)
+        assert home_router(s, river, on_paths)[1] is not None
+        assert walk_minutes(s, river, on_paths, "walk", *to, cap=120)[1] == "network"
+
+
 def test_free_windows_and_next_opening_agree_with_opening_hours_py(client, river):
     body = client.get("/api/places", params={"postcode": "RV1 1AA", "radius_m": 2000,
                                               "window": ["Sat 11:00-13:00", "Sun 10:00-11:00"]}).json()

@@ -11,14 +11,16 @@ import numpy as np
 from sqlmodel import Session
 
 from kindmap.config import Settings
+from kindmap.errors import NoMapData
 from kindmap.geo.distance import haversine_m
-from kindmap.geo.graph import estimate_walk_minutes
+from kindmap.geo.graph import Router, estimate_walk_minutes
 from kindmap.models import Place
 from kindmap.models.households import Household
 from kindmap.services.walking import (
     DEFAULT_WALKING,
     ESTIMATED,
     NETWORK,
+    check_map_data,
     profile_for,
     region_for_point,
 )
@@ -75,12 +77,28 @@ def access_check(place: Place | None, needs: list[str]) -> tuple[list[str], list
     return met, unknown
 
 
+def home_router(session: Session, settings: Settings, household: Household):
+    """The home's region and its router, or ``None`` for the router where walks must be estimated: the region
+    has no path network, or its map data does not cover the home (outside the extract, or a hole in it).
+
+    A home outside the map data would otherwise get "walks" along the few streets that cross into its
+    area: minutes that look exact and are not. Estimated walks say what they are.
+    """
+    region = region_for_point(session, household.lon, household.lat, margin_m=settings.region_margin_m)
+    router: Router | None = DEFAULT_WALKING.router(settings, region.slug)
+    if router is not None:
+        try:
+            check_map_data(region, router, household.lon, household.lat)
+        except NoMapData:
+            router = None
+    return region, router
+
+
 def walk_minutes(session: Session, settings: Settings, household: Household, profile_name: str,
                  lon: np.ndarray, lat: np.ndarray, *, cap: float) -> tuple[np.ndarray, str, str]:
     """Minutes from the home to each point (inf beyond ``cap``), the travel kind and the region slug."""
     profile = profile_for(settings, profile_name)
-    region = region_for_point(session, household.lon, household.lat, margin_m=settings.region_margin_m)
-    router = DEFAULT_WALKING.router(settings, region.slug)
+    region, router = home_router(session, settings, household)
     if lon.size == 0:
         return np.empty(0), NETWORK if router is not None else ESTIMATED, region.slug
     if router is None:

@@ -21,8 +21,9 @@ from kindmap.geo import rfc7946
 from kindmap.geo.routes import walking_lines
 from kindmap.models.accounts import User
 from kindmap.services.households.records import visible_household
+from kindmap.services.recommend.reach import home_router
 from kindmap.services.recommend.recommendations import recommend
-from kindmap.services.walking import DEFAULT_WALKING, NETWORK, profile_for, region_for_point
+from kindmap.services.walking import NETWORK, profile_for
 
 MAX_ROUTES = 50
 
@@ -65,8 +66,7 @@ def household_routes(session: Session, settings: Settings, user: User, household
     features = [RouteFeature(geometry=_point(household.lon, household.lat), properties=RouteProperties(role="home"))]
     located = [(n, item) for n, item in enumerate(found.items, start=1) if item.lon is not None and item.lat is not None]
     profile = profile_for(settings, found.profile)
-    region = region_for_point(session, household.lon, household.lat, margin_m=settings.region_margin_m)
-    router = DEFAULT_WALKING.router(settings, region.slug) if located else None
+    router = home_router(session, settings, household)[1] if located else None  # the same walks as the list
     lines = [None] * len(located)
     if router is not None:
         # Past the comfortable walk a suggestion is not listed; a little over it covers rounding at the edge.
