@@ -20,9 +20,9 @@ from kindmap.db import read_session, write_session
 from kindmap.errors import KindmapError, NotFound
 from kindmap.models.accounts import Role
 from kindmap.services.accounts import links
-from kindmap.services.households.scheme_carers import change_carer, who_cares
-from kindmap.services.households.scheme_overview import MAX_QUIET_WEEKS, overview, overview_csv
-from kindmap.services.households.scheme_places import places_growing_links
+from kindmap.services.households.scheme.carers import change_carer, who_cares
+from kindmap.services.households.scheme.overview import MAX_QUIET_WEEKS, overview, overview_csv
+from kindmap.services.households.scheme.places import places_growing_links
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,7 +20,7 @@ from kindmap.models.activities import Opportunity
 from kindmap.models.common import utcnow
 from kindmap.models.households import Household, LinkLog, Outcome
 from kindmap.services.households.links_over_time import MET_PEOPLE
-from kindmap.services.households.scheme_overview import WINDOW
+from kindmap.services.households.scheme.overview import WINDOW
 
 TOP = 10
 
