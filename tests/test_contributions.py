@@ -258,9 +258,12 @@ def test_clusters_group_by_screen_cells_and_filter(client, engine):
     low = client.get("/api/places/clusters", params={"bbox": bbox, "zoom": 6}).json()
     assert low["total"] == 3 and sum(c["count"] for c in low["clusters"]) == 3
     assert len(low["clusters"]) == 1 and low["clusters"][0]["id"] is None
-    high = client.get("/api/places/clusters", params={"bbox": bbox, "zoom": 18}).json()
+    town = "-0.75,52.59,-0.59,52.68"  # a screen's worth of cells at zoom 15 (a 1° box there would be ~10⁵ cells)
+    high = client.get("/api/places/clusters", params={"bbox": town, "zoom": 15}).json()
     assert sorted(c["id"] for c in high["clusters"]) == sorted(ids.values())
-    assert client.get("/api/places/clusters", params={"bbox": bbox, "zoom": 18, "step_free": "true"}).json()["total"] == 1
+    assert client.get("/api/places/clusters", params={"bbox": town, "zoom": 15, "step_free": "true"}).json()["total"] == 1
+    wide = client.get("/api/places/clusters", params={"bbox": bbox, "zoom": 18})
+    assert wide.status_code == 422 and "lower the zoom or make the bbox smaller" in wide.json()["detail"]
     assert client.get("/api/places/clusters", params={"bbox": "1,2,3", "zoom": 5}).status_code == 422
     assert client.get("/api/places/clusters", params={"bbox": "0,0,1,1", "zoom": 40}).status_code == 422
     assert client.get("/api/places/clusters", params={"bbox": "2,0,1,1", "zoom": 4}).status_code == 422

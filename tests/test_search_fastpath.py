@@ -352,3 +352,140 @@ def test_index_cards_equal_the_place_rows(engine):
                     card.opening_hours, card.other_names) == (p.name, p.category, p.lon, p.lat, p.free_to_use,
                                                               p.drop_in, p.step_free, p.opening_hours, p.other_names)
             assert card.wheelchair == getattr(p.wheelchair, "value", p.wheelchair)
+
+
+# --------------------------------------------------------------------------- the map view from the cell grid
+# A map view (bbox, no point) takes its places from the index's cell grid, and its clusters from
+# per-level cell summaries when no filter applies; both must equal filtering every place.
+
+def _random_box(rng):
+    x0, x1 = sorted(rng.uniform(-1.05, -0.85) for _ in range(2))
+    y0, y1 = sorted(rng.uniform(51.98, 52.12) for _ in range(2))
+    return (x0, y0, x1, y1)
+
+
+def test_map_view_list_from_the_cell_grid_equals_filtering_every_place(engine, settings):
+    import random
+
+    _random_catalogue(engine)
+    rng = random.Random(7)
+    now = __import__("datetime").datetime(2026, 12, 8, 10, 30)
+    cache = CatalogCache()
+    with read_session(engine) as s:
+        index = cache.get(s)
+        found = 0
+        for k in range(80):
+            q = SearchQuery(limit=rng.choice([5, 50, 500]), include_unknown=rng.random() < 0.3, bbox=_random_box(rng))
+            if k % 10 == 0:  # a view with nothing in it, and one holding the whole catalogue
+                q.bbox = (-0.5, 51.0, -0.4, 51.1) if k % 20 else (-180.0, -90.0, 180.0, 90.0)
+            if rng.random() < 0.3:
+                q.categories = ["library", "community_cafe"]
+            if rng.random() < 0.3:
+                q.free = rng.random() < 0.7
+            got = search_places(s, q, settings=settings.model_copy(update={"max_bbox_km2": 1e9}), cache=cache, now=now)
+            ids, _metres, states, total, facts, _near = _straightforward(index, q, now=now)
+            assert [h.place.id for h in got.hits] == ids, q
+            assert got.total == total and got.facts == facts and [h.open for h in got.hits] == states, q
+            found += total
+        assert found > 1000
+
+
+def _reference_clusters(index, q, *, zoom, now):
+    """Every place checked, then grid_clusters: the straightforward path."""
+    import numpy as np
+
+    from kindmap.geo.clusters import grid_clusters
+    from kindmap.services.catalogue.facts import time_mask
+    from kindmap.services.catalogue.search import filter_mask
+
+    keep = filter_mask(index, q)
+    if q.open_at is not None:
+        keep &= time_mask(index, q, states=index.hours.distinct_states(q.open_at), during=None)
+    sel = np.flatnonzero(keep)
+    return int(sel.size), grid_clusters(index.lon[sel], index.lat[sel], index.ids[sel], zoom=zoom)
+
+
+def test_map_view_clusters_from_cell_summaries_equal_clustering_every_place(engine, settings):
+    import random
+    from datetime import datetime
+
+    from kindmap.services.catalogue.mapview import clusters_in_view
+
+    _random_catalogue(engine)
+    with write_session(engine) as s:  # off the Mercator square and on the antimeridian: checked one by one
+        s.add(Place(name="North", category="library", lon=10.0, lat=88.0, status=PlaceStatus.published))
+        s.add(Place(name="Date line", category="library", lon=180.0, lat=52.05, status=PlaceStatus.published))
+    rng = random.Random(9)
+    now = datetime(2026, 12, 8, 10, 30)
+    summaries = filtered = 0
+    with read_session(engine) as s:
+        from kindmap.services.catalogue.index import DEFAULT_CACHE
+
+        index = DEFAULT_CACHE.get(s, tz=settings.timezone)
+        for k in range(150):
+            zoom = rng.randrange(0, 23)
+            q = SearchQuery(bbox=_random_box(rng), include_unknown=rng.random() < 0.3)
+            if k % 15 == 0:
+                q.bbox, zoom = (-180.0, -90.0, 180.0, 90.0), rng.randrange(0, 4)
+            if rng.random() < 0.3:
+                q.categories = rng.sample(["library", "community_centre", "place_of_worship", "community_cafe"], 2)
+            if rng.random() < 0.2:
+                q.free = rng.random() < 0.7
+            if rng.random() < 0.2:
+                q.open_at = now.replace(hour=rng.choice([9, 12, 19]))
+            try:
+                total, cells = clusters_in_view(s, q, zoom=zoom, open_now=False, settings=settings)
+            except InvalidQuery as e:  # a wide box at a deep zoom: more cells than a screen
+                assert "lower the zoom or make the bbox smaller" in str(e)
+                continue
+            ref_total, ref = _reference_clusters(index, q, zoom=zoom, now=now)
+            assert total == ref_total, q
+            assert [(c.count, c.id, c.bbox) for c in cells] == [(c.count, c.id, c.bbox) for c in ref], (q, zoom)
+            for a, b in zip(cells, ref):  # means are summed in another order: equal to the rounding
+                assert abs(a.lon - b.lon) <= 1.1e-6 and abs(a.lat - b.lat) <= 1.1e-6
+            filtered += bool(q.categories or q.free is not None or q.open_at)
+            summaries += not (q.categories or q.free is not None or q.open_at)
+        assert filtered > 20 and summaries > 20
+
+
+def test_map_view_costs_are_bounded_with_a_message_saying_what_to_change(client, seeded, monkeypatch):
+    from kindmap.services.catalogue import index as catalogue_index
+    from kindmap.services.catalogue import search
+
+    deep = client.get("/api/places/clusters?bbox=-2,51,0,53&zoom=18")
+    assert deep.status_code == 422 and "lower the zoom or make the bbox smaller" in deep.json()["detail"]
+    assert client.get("/api/places/clusters?bbox=-180,-85,180,85&zoom=1").status_code == 200
+    monkeypatch.setattr(catalogue_index, "MAX_PLACES_LOOKED_AT", 5)
+    monkeypatch.setattr(search, "MAX_PLACES_LOOKED_AT", 5)
+    from kindmap.services.catalogue import mapview
+
+    monkeypatch.setattr(mapview, "MAX_PLACES_LOOKED_AT", 5)
+    view = "bbox=-0.96,52.04,-0.94,52.06"
+    listed = client.get(f"/api/places?{view}")
+    assert listed.status_code == 422 and "zoom in, or search near a postcode or point" in listed.json()["detail"]
+    every = client.get("/api/places")
+    assert every.status_code == 422 and "give a bbox, a postcode, or lon and lat" in every.json()["detail"]
+    filtered = client.get(f"/api/places/clusters?{view}&zoom=12&free=true")
+    assert filtered.status_code == 422 and "clear the filters" in filtered.json()["detail"]
+    plain = client.get(f"/api/places/clusters?{view}&zoom=12")  # cells wholly in view answer from their summaries
+    assert plain.status_code == 200 and plain.json()["total"] == 11
+
+
+def test_cell_grid_on_a_few_points():
+    import numpy as np
+
+    from kindmap.geo.cellgrid import CellGrid
+
+    lon = np.array([-0.5, -0.5, -0.25, 179.0, 180.0, 0.0])
+    lat = np.array([52.0, 52.0, 51.5, -40.0, 10.0, 89.0])
+    grid = CellGrid(lon, lat)
+    assert sorted(grid.odd) == [4, 5]  # lon 180 and lat 89 lie off the Mercator square
+    assert sorted(grid.in_box((-1, 51, 1, 53), max_points=10)) == [0, 1, 2]
+    assert sorted(grid.in_box((-180, -90, 180, 90), max_points=10)) == [0, 1, 2, 3, 4, 5]
+    assert sorted(grid.in_box((-0.5, 52.0, -0.5, 52.0), max_points=10)) == [0, 1]  # edges included
+    total, cells = grid.clusters((-1, 51, 1, 53), zoom=3, ids=np.arange(6) + 100, max_points=10)
+    assert total == 3 and [(c.count, c.id, c.bbox) for c in cells] == [(3, None, (-0.5, 51.5, -0.25, 52.0))]
+    total, cells = grid.clusters((-1, 51, 1, 53), zoom=12, ids=np.arange(6) + 100, max_points=10)
+    assert [(c.count, c.id, c.lon) for c in cells] == [(2, None, -0.5), (1, 102, -0.25)]
+    with pytest.raises(InvalidQuery, match="about 6 places, more than the 5"):
+        grid.in_box((-180, -90, 180, 90), max_points=5)

@@ -29,6 +29,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from kindmap.db import commit_count
+from kindmap.geo.cellgrid import CellGrid
 from kindmap.geo.distance import PointIndex
 from kindmap.hours import HoursIndex
 from kindmap.models import CatalogueVersion, Listing, Place, PlaceStatus
@@ -146,6 +147,7 @@ class CatalogIndex:
     points: PointIndex
     hours: HoursIndex
     facts: np.ndarray  # uint16 per place: every criterion's tri value and whether hours are known (pack_facts)
+    grid: CellGrid  # the places in a box and a map view's clusters, at the cost of what is in view
 
     @property
     def size(self) -> int:
@@ -166,6 +168,10 @@ class CatalogIndex:
 def _tri(values) -> np.ndarray:
     return np.fromiter((-1 if v is None else int(bool(v)) for v in values), dtype=np.int8, count=len(values))
 
+
+# The most places one public request may look at one by one (a map view's list or its clusters with
+# filters): ~50-100 ms of numpy work. Beyond it the answer says to zoom in or drop the filters.
+MAX_PLACES_LOOKED_AT = 1_000_000
 
 FACT_NAMES = ("free", "drop_in", "wheelchair", "step_free", "quiet")
 HOURS_KNOWN_BIT = 2 * len(FACT_NAMES)
@@ -237,6 +243,7 @@ def build_index(session: Session, *, tz: str = "Europe/London", signature: tuple
         points=PointIndex(lon, lat),
         hours=hours,
         facts=pack_facts(tris, hours.known()),
+        grid=CellGrid(lon, lat),
     )
 
 

@@ -9,11 +9,11 @@ from sqlmodel import Session, select
 
 from kindmap.config import Settings
 from kindmap.errors import InvalidQuery
-from kindmap.geo.clusters import GridCluster, grid_clusters
+from kindmap.geo.clusters import CELL_PX, GridCluster, mercator_px
 from kindmap.hours import to_local_naive
 from kindmap.models import Place
-from kindmap.services.catalogue.facts import time_mask
-from kindmap.services.catalogue.index import DEFAULT_CACHE, CatalogIndex
+from kindmap.services.catalogue.facts import time_mask, wanted_criteria
+from kindmap.services.catalogue.index import DEFAULT_CACHE, MAX_PLACES_LOOKED_AT, CatalogIndex
 from kindmap.services.catalogue.names import locate, match_places, name_index
 from kindmap.services.catalogue.search import (
     Hit,
@@ -77,16 +77,50 @@ def search_by_name(session: Session, text: str, q: SearchQuery, *, open_now: boo
                         located=located, locations=locations)
 
 
+# A map view's 64-px cells at its zoom: a 4K screen shows ~2,000; this allows an 8,192 px square view.
+MAX_VIEW_CELLS = 16_384
+
+
+def view_cells(bbox: tuple[float, float, float, float], zoom: int) -> int:
+    """How many of the map's 64-px cluster cells ``bbox`` (EPSG:4326) spans at ``zoom``."""
+    minx, miny, maxx, maxy = bbox
+    x, y = mercator_px(np.array([minx, maxx]), np.array([maxy, miny]), zoom)
+    cols = int(np.floor(x[1] / CELL_PX) - np.floor(x[0] / CELL_PX)) + 1
+    rows = int(np.floor(y[1] / CELL_PX) - np.floor(y[0] / CELL_PX)) + 1
+    return cols * rows
+
+
 def clusters_in_view(session: Session, q: SearchQuery, *, zoom: int, open_now: bool,
                      settings: Settings) -> tuple[int, list[GridCluster]]:
-    """Matching places inside ``q.bbox`` grouped into screen-grid clusters at ``zoom``."""
+    """Matching places inside ``q.bbox`` grouped into screen-grid clusters at ``zoom``.
+
+    The cost follows the view: without a per-place filter, the cells wholly inside it answer from
+    the index's per-level cell summaries (at most ``MAX_VIEW_CELLS`` cells, plus the places in the
+    cells its edge crosses); with filters, the places in view are checked one by one, at most
+    ``MAX_PLACES_LOOKED_AT`` of them. Past either bound the answer is a 422 saying what to change.
+    """
     if q.bbox is None:
         raise InvalidQuery("bbox is required: minlon,minlat,maxlon,maxlat of the map view")
     minx, miny, maxx, maxy = q.bbox
     check_point(minx, miny), check_point(maxx, maxy)
     if minx > maxx or miny > maxy:
         raise InvalidQuery("bbox is minlon,minlat,maxlon,maxlat with min ≤ max")
+    cells = view_cells(q.bbox, zoom)
+    if cells > MAX_VIEW_CELLS:
+        raise InvalidQuery(f"at zoom {zoom} this bbox spans {cells:,} map cells of 64 px, more than {MAX_VIEW_CELLS:,}; "
+                           "lower the zoom or make the bbox smaller (a map sends its own view and zoom)")
     index = DEFAULT_CACHE.get(session, tz=settings.timezone)
-    keep, _states, _when = catalogue_filter(index, q, open_now=open_now, tz=settings.timezone)
-    sel = np.flatnonzero(keep)
-    return int(sel.size), grid_clusters(index.lon[sel], index.lat[sel], index.ids[sel], zoom=zoom)
+    open_at = q.open_at
+    if open_now and open_at is None:
+        open_at = datetime.now().astimezone()
+    filtered = bool(q.categories) or bool(wanted_criteria(q)) or open_at is not None
+    keep = None
+    if filtered:
+        states = index.hours.distinct_states(to_local_naive(open_at, tz=settings.timezone)) if open_at else None
+
+        def keep(positions: np.ndarray) -> np.ndarray:
+            return (filter_mask(index, q, positions)
+                    & time_mask(index, q, states=states, during=None, positions=positions))
+
+    return index.grid.clusters(q.bbox, zoom=zoom, ids=index.ids, keep=keep, max_points=MAX_PLACES_LOOKED_AT,
+                               too_many="zoom in, or clear the filters" if filtered else "zoom in")

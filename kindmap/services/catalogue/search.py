@@ -20,6 +20,7 @@ from kindmap.models import Place, Postcode, Region
 from kindmap.services.catalogue.facts import count_facts, criteria_mask, empty_hint, time_mask
 from kindmap.services.catalogue.index import (
     DEFAULT_CACHE,
+    MAX_PLACES_LOOKED_AT,
     CatalogCache,
     CatalogIndex,
     PlaceCard,
@@ -210,6 +211,18 @@ def check_bbox(bbox: tuple[float, float, float, float], *, max_km2: float) -> No
                            "(zoom in, or search near a postcode or point)")
 
 
+def _in_view(index: CatalogIndex, q: SearchQuery) -> np.ndarray:
+    """Positions of the places inside ``q.bbox`` from the cell grid (the work follows the view, not the
+    catalogue), or of every place when there is no bbox; refused past ``MAX_PLACES_LOOKED_AT``."""
+    if q.bbox is not None:
+        return index.grid.in_box(q.bbox, max_points=MAX_PLACES_LOOKED_AT,
+                                 too_many="zoom in, or search near a postcode or point")
+    if index.size > MAX_PLACES_LOOKED_AT:
+        raise InvalidQuery(f"the catalogue holds {index.size:,} places, more than the {MAX_PLACES_LOOKED_AT:,} a "
+                           "request may list at once; give a bbox, a postcode, or lon and lat")
+    return np.arange(index.size)
+
+
 def search_places(session: Session | None, q: SearchQuery, *, settings: Settings | None = None,
                   cache: CatalogCache = DEFAULT_CACHE, walking: WalkingCache = DEFAULT_WALKING,
                   now: datetime | None = None, index: CatalogIndex | None = None) -> SearchResult:
@@ -256,7 +269,8 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     travel = profile = None
     if lon is None:
         radius = None
-        near = np.flatnonzero(base_mask(index, q))
+        near = _in_view(index, q)
+        near = near[base_mask(index, q, near)]
         near = near[np.argsort(index.name_rank[near])]  # by name, equal names in position order
         dist = np.full(near.size, np.nan)
     elif q.max_walk_minutes is not None:
