@@ -283,18 +283,22 @@ def _location(loc) -> LocationOut | None:
 
 def place_collection(result, *, attribution: str, tz: str | None = None) -> PlaceCollection:
     """A search result as a GeoJSON FeatureCollection; naive times in it are local in ``tz``."""
-    return PlaceCollection(
-        features=[place_feature(h.place, distance_m=h.distance_m, open_state=h.open, walk_minutes=h.walk_minutes,
-                                next_open=h.next_open, tz=tz) for h in result.hits],
-        search=SearchInfo(lon=result.lon, lat=result.lat, postcode=result.postcode, radius_m=result.radius_m,
-                          open_at=_local(result.open_at, tz), matched=result.total, travel=result.travel, profile=result.profile,
-                          max_walk_minutes=result.max_walk_minutes, windows=[str(w) for w in result.windows],
-                          include_unknown=getattr(result, "include_unknown", False),
-                          facts=getattr(result, "facts", None), hint=getattr(result, "hint", None),
-                          located=_location(getattr(result, "located", None)),
-                          locations=[_location(loc) for loc in getattr(result, "locations", [])]),
-        attribution=attribution,
-    )
+    # Plain dicts validated in one call (pydantic's compiled validator builds the nested models):
+    # a model constructed in Python per feature, its geometry and its properties was a third of a
+    # near-me search's time at 10⁶ places. The models still check and shape every field.
+    features = [{"id": h.place.id, "geometry": {"coordinates": (h.place.lon, h.place.lat)},
+                 "properties": _summary_fields(h.place, distance_m=h.distance_m, open_state=h.open,
+                                               walk_minutes=h.walk_minutes, next_open=_local(h.next_open, tz))}
+                for h in result.hits]
+    search = {"lon": result.lon, "lat": result.lat, "postcode": result.postcode, "radius_m": result.radius_m,
+              "open_at": _local(result.open_at, tz), "matched": result.total, "travel": result.travel,
+              "profile": result.profile, "max_walk_minutes": result.max_walk_minutes,
+              "windows": [str(w) for w in result.windows],
+              "include_unknown": getattr(result, "include_unknown", False),
+              "facts": getattr(result, "facts", None), "hint": getattr(result, "hint", None),
+              "located": _location(getattr(result, "located", None)),
+              "locations": [_location(loc) for loc in getattr(result, "locations", [])]}
+    return PlaceCollection.model_validate({"features": features, "search": search, "attribution": attribution})
 
 
 class IsochroneProperties(BaseModel):

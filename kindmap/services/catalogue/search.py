@@ -129,11 +129,11 @@ def base_mask(index: CatalogIndex, q: SearchQuery, positions: np.ndarray | slice
     A near-me search passes the positions within its radius, so its cost follows those candidates,
     not the catalogue (at 10⁶ places the masks over every place were most of a query's time).
     """
-    lon, lat = index.lon[positions], index.lat[positions]
-    keep = np.ones(lon.size, dtype=bool)
+    keep = np.ones(len(range(index.size)[positions]) if isinstance(positions, slice) else len(positions), dtype=bool)
     if q.categories:
         keep &= np.isin(index.category.codes[positions], index.category.codes_of(check_categories(q.categories)))
     if q.bbox is not None:
+        lon, lat = index.lon[positions], index.lat[positions]
         minx, miny, maxx, maxy = q.bbox
         keep &= (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
     return keep
@@ -301,12 +301,20 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     order = order[: q.limit]
     distances = [None if math.isnan(d) else d for d in distances[: q.limit].tolist()]  # only the shown
     hits = []
-    for k, (pos, d) in enumerate(zip(order, distances)):
-        state = int(states[index.hours.codes(pos)])
-        place = index.card(pos)  # the index's public summary: no row read per search
-        next_open = (_next_open_in_windows(index, int(pos), q.windows, local_now) if q.windows
-                     else index.hours.next_open(int(pos), local_now) if state == 0 else None)
-        hits.append(Hit(place, None if d is None else float(d), None if state < 0 else bool(state),
+    codes = index.hours.codes(order)
+    shown_states = states[codes].tolist()
+    next_opens: dict[int, datetime | None] = {}  # per distinct hours string: shown places often share one
+    cards = index.cards_at(order)  # the index's public summaries: no row read per search
+    for k, (pos, code, state, d) in enumerate(zip(order.tolist(), codes.tolist(), shown_states, distances)):
+        if q.windows:
+            next_open = _next_open_in_windows(index, pos, q.windows, local_now)
+        elif state == 0:
+            if code not in next_opens:
+                next_opens[code] = index.hours.next_open(pos, local_now)
+            next_open = next_opens[code]
+        else:
+            next_open = None
+        hits.append(Hit(cards[k], d, None if state < 0 else bool(state),
                         None if minutes is None else round(float(minutes[k]), 1), next_open))
     return SearchResult(hits, lon, lat, postcode, radius, when if q.open_at else None, total,
                         travel=travel, profile=profile, max_walk_minutes=q.max_walk_minutes, windows=q.windows,
