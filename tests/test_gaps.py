@@ -220,6 +220,22 @@ def test_rutland_partitioned_equals_whole(rutland):
                 assert a[k] == pytest.approx(b[k], abs=1e-9) if isinstance(a[k], float) else a[k] == b[k], k
 
 
+def test_partitioned_estimated_equals_whole(settings, engine):
+    """Without a path network, tiles estimate walks in the CRS the whole-region run uses (centred
+    on every household), so the result is the same; areas split between tiles or not."""
+    seed(engine)
+    for slot in ("any", "weekday_daytime"):
+        q = GapQuery(region="testville", minutes=15, slot=slot)
+        whole = analyse_gaps(engine, settings, q)
+        for tiles in ((2, 1), (1, 2), (3, 3)):
+            part = analyse_partitioned(engine, settings, q, tiles=tiles, scheduler="sync")
+            assert part.method == "estimated" and part.totals == pytest.approx(whole.totals, abs=1e-12)
+            assert np.array_equal(part.point_minutes, whole.point_minutes) and part.unknown_hours == whole.unknown_hours
+            for a, b in zip(whole.areas, part.areas, strict=True):
+                for k in a:
+                    assert a[k] == pytest.approx(b[k], abs=1e-12) if isinstance(a[k], float) else a[k] == b[k], k
+
+
 @pytest.fixture(scope="module")
 def north_ayrshire(tmp_path_factory, data_dir):
     from kindmap.config import Settings

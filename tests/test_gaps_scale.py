@@ -129,15 +129,15 @@ def test_workers_without_the_network_file_are_sent_each_subnetwork(rutland, monk
 
     from distributed import Client
 
-    from kindmap.services.gaps import partition
+    from kindmap.services.gaps import partition, tiles
 
     settings, engine, _ = rutland
     q = GapQuery(region="rutland", minutes=15)
     whole = analyse_gaps(engine, settings, q)
     cut_here = []
-    real = partition._Cut.network
-    monkeypatch.setattr(partition._Cut, "network",
-                        lambda self: cut_here.append(threading.current_thread() is threading.main_thread()) or real(self))
+    real = tiles.Cut.network
+    monkeypatch.setattr(tiles.Cut, "network", lambda self, *box: cut_here.append(
+        threading.current_thread() is threading.main_thread()) or real(self, *box))
     with Client(processes=False, protocol="tcp", host="127.0.0.1", n_workers=1, threads_per_worker=1,
                 dashboard_address=":0") as client:
         address = client.scheduler.address
@@ -146,7 +146,105 @@ def test_workers_without_the_network_file_are_sent_each_subnetwork(rutland, monk
         assert cut_here == [True, True]
         cut_here.clear()
         monkeypatch.undo()
-        monkeypatch.setattr(partition._Cut, "network",
-                            lambda self: cut_here.append(threading.current_thread() is threading.main_thread()) or real(self))
+        monkeypatch.setattr(tiles.Cut, "network", lambda self, *box: cut_here.append(
+            threading.current_thread() is threading.main_thread()) or real(self, *box))
         _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
         assert cut_here == [False, False]  # the worker saw the file and cut its own
+
+
+def test_tiles_are_whole_areas_of_equal_households_and_go_back_in_region_order(rutland):
+    """Tiles are whole small areas with about equal households; the points each tile reads for its
+    areas, put back by ``region_order``, are exactly the whole region's demand (same order, so
+    every per-point figure lines up), including areas without postcodes (kept at their centroids)."""
+    import numpy as np
+    from sqlmodel import select
+
+    from kindmap.db import read_session
+    from kindmap.models import Region
+    from kindmap.services.gaps import inputs, partition
+    from kindmap.services.gaps.tiles import Households
+
+    settings, engine, _ = rutland
+    with read_session(engine) as s:
+        region = s.exec(select(Region).where(Region.slug == "rutland")).one()
+        areas = inputs.load_areas(s, region.id, region_name=region.name)
+        whole = inputs.load_demand(s, region.id, region_name=region.name)
+    groups = partition._tiles(np.column_stack([areas.centroid_lon, areas.centroid_lat]), areas.households, 2, 2)
+    assert len(groups) == 4 and np.array_equal(np.sort(np.concatenate(groups)), np.arange(len(areas.code)))
+    per_tile = [areas.households[g].sum() for g in groups]
+    assert max(per_tile) - min(per_tile) <= areas.households.max()  # a cut falls between two areas
+    # two made-up areas with no postcodes, between real ones: they keep their households at their centroids
+    n = len(areas.code)
+    fake = {3: "ZZ000001", 17: "ZZ000002"}
+    idx = [i for i in range(n + len(fake))]
+    codes, old = [], iter(range(n))
+    mapping = {}
+    for i in idx:
+        if i in fake:
+            codes.append(fake[i])
+        else:
+            mapping[i] = next(old)
+            codes.append(areas.code[mapping[i]])
+    clon = np.array([areas.centroid_lon[mapping[i]] if i in mapping else -0.7 - i / 100 for i in idx])
+    clat = np.array([areas.centroid_lat[mapping[i]] if i in mapping else 52.6 for i in idx])
+    with engine.connect() as conn:
+        want = inputs.demand_points(conn, codes, np.arange(len(idx)), clon, clat)
+    assert want[3] == whole.lon.size and want[0].size == want[3] + 2  # the two fake areas come last, at their centroids
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        label = rng.integers(0, 3, len(idx))
+        parts = []
+        for t in range(3):
+            k = np.flatnonzero(label == t)
+            recipe = Households("", [codes[i] for i in k], k, clon[k], clat[k])
+            parts.append(recipe.points(engine))
+        order = partition.region_order(parts, len(idx))
+        for got, expected in zip((np.concatenate([getattr(p, f) for p in parts])[order] for f in ("area", "lon", "lat")),
+                                 want[:3]):
+            assert np.array_equal(got, expected)
+    assert np.array_equal(want[1][: want[3]], whole.lon) and np.array_equal(want[2][: want[3]], whole.lat)
+
+
+def test_workers_that_cannot_open_the_database_are_sent_each_tiles_points(rutland, monkeypatch):
+    """At a scheduler's address, workers that can open the database read their own tiles' postcode
+    points; workers that cannot (another machine, a different database there) are sent them by
+    this process. The result is the same either way."""
+    import threading
+
+    from distributed import Client
+
+    from kindmap.services.gaps import partition, tiles
+
+    settings, engine, _ = rutland
+    q = GapQuery(region="rutland", minutes=15)
+    whole = analyse_gaps(engine, settings, q)
+    read_here = []
+    real = tiles.Households.points
+
+    def spy(self, engine=None):
+        read_here.append(threading.current_thread() is threading.main_thread())
+        return real(self, engine)
+
+    with Client(processes=False, protocol="tcp", host="127.0.0.1", n_workers=1, threads_per_worker=1,
+                dashboard_address=":0") as client:
+        address = client.scheduler.address
+        monkeypatch.setattr(tiles.Households, "points", spy)
+        _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
+        assert read_here == [False, False]  # each worker read its own tile's points
+        read_here.clear()
+        monkeypatch.setattr(partition, "_opens", lambda url, code: (0, 0))  # a different database there
+        _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
+        assert read_here == [True, True]
+
+
+def test_only_addresses_without_a_secret_are_given_to_workers():
+    from sqlalchemy import create_engine
+
+    from kindmap.services.gaps.partition import shareable_url
+
+    assert shareable_url(create_engine("sqlite:////tmp/x/kindmap.sqlite3")) == "sqlite:////tmp/x/kindmap.sqlite3"
+    assert shareable_url(create_engine("sqlite://")) is None
+    assert shareable_url(create_engine("sqlite:///:memory:")) is None
+    assert shareable_url(create_engine("postgresql+psycopg://kindmap:s3cret@db.example.org/kindmap")) is None
+    assert shareable_url(create_engine("postgresql+psycopg://kindmap@db.example.org:5433/kindmap")) == \
+        "postgresql+psycopg://kindmap@db.example.org:5433/kindmap"

@@ -30,6 +30,7 @@ from kindmap.models import Area, Region
 from kindmap.services.gaps.inputs import (
     Demand,
     Supply,
+    load_areas,
     load_demand,
     load_places,
     open_in_slot,
@@ -117,16 +118,17 @@ class Context:
         return self.eligible.take(np.flatnonzero(self.is_open))
 
 
-def prepare(engine: Engine, settings: Settings, q: GapQuery, *, times: bool = True) -> Context:
+def prepare(engine: Engine, settings: Settings, q: GapQuery, *, times: bool = True, points: bool = True) -> Context:
     """Validate the query and load demand, supply and walk times; raises before any output is written.
 
-    ``times=False`` leaves ``ctx.times`` None (a partitioned run computes walk times in its tiles
-    and never snaps every household on the whole network)."""
+    ``times=False`` leaves ``ctx.times`` None and ``points=False`` gives ``ctx.demand`` its areas
+    but no demand points yet (a partitioned run reads each tile's points and computes its walk
+    times in the tile, and never snaps every household on the whole network)."""
     q.check()
     profile = profile_for(settings, q.profile)
     with read_session(engine) as session:
         region = imported_region(session, q.region)
-        demand = load_demand(session, region.id, region_name=region.name)
+        demand = (load_demand if points else load_areas)(session, region.id, region_name=region.name)
         eligible, is_open, others = select_supply(session, region.id, q)
         slug, name, rid, boundary = region.slug, region.name, region.id, region.boundary_geojson
         labels, index = _labels(session, settings, region)

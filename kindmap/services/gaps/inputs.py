@@ -13,9 +13,10 @@ hours are left out of a time slot unless ``include_unknown_hours``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from sqlalchemy import Connection
 from sqlmodel import Session, func, select
 
 from kindmap.errors import DataError
@@ -44,6 +45,13 @@ class Demand:
     area: np.ndarray  # area index per point
     weight: np.ndarray  # households per point
     map_share: np.ndarray | None = None  # per area: share inside the region's OSM extract (NaN unknown)
+    centroid_lon: np.ndarray | None = None  # per area: where an area without postcodes keeps its households
+    centroid_lat: np.ndarray | None = None
+
+    def with_points(self, area: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> "Demand":
+        """The same areas with these demand points, each area's households shared equally among its points."""
+        per_area = np.bincount(area, minlength=len(self.code))
+        return replace(self, lon=lon, lat=lat, area=area, weight=self.households[area] / per_area[area])
 
 
 @dataclass
@@ -72,8 +80,8 @@ class Supply:
                       np.r_[self.lat, other.lat], self.hours + other.hours, np.r_[self.weekly_hours, other.weekly_hours])
 
 
-def load_demand(session: Session, region_id: int, *, region_name: str) -> Demand:
-    """The region's areas and their households spread equally over each area's postcodes."""
+def load_areas(session: Session, region_id: int, *, region_name: str) -> Demand:
+    """The region's small areas in the database's code order, with no demand points yet."""
     areas = session.exec(select(Area).where(Area.region_id == region_id).order_by(Area.code)).all()
     if not areas:
         raise DataError(f"{region_name} has no small areas; import an area file with households first")
@@ -81,37 +89,50 @@ def load_demand(session: Session, region_id: int, *, region_name: str) -> Demand
     if missing:
         raise DataError(f"{len(missing)} of {len(areas)} small areas in {region_name} have no households "
                         f"(e.g. {', '.join(missing[:3])}); re-import the area file with a households column")
-    index = {a.code: i for i, a in enumerate(areas)}
+    floats = lambda values: np.array([np.nan if v is None else v for v in values], dtype=np.float64)  # noqa: E731
+    empty = np.zeros(0)
+    return Demand(
+        code=[a.code for a in areas], name=[a.name for a in areas],
+        households=np.array([a.households for a in areas], dtype=np.float64),
+        decile=floats(a.deprivation_decile for a in areas), rank=floats(a.deprivation_rank for a in areas),
+        geometry=[a.geometry_geojson for a in areas], lon=empty, lat=empty, area=np.zeros(0, np.int64), weight=empty,
+        map_share=floats(a.map_share for a in areas), centroid_lon=floats(a.centroid_lon for a in areas),
+        centroid_lat=floats(a.centroid_lat for a in areas))
+
+
+def load_demand(session: Session, region_id: int, *, region_name: str) -> Demand:
+    """The region's areas and their households spread equally over each area's postcodes."""
+    areas = load_areas(session, region_id, region_name=region_name)
+    area, lon, lat, _ = demand_points(session.connection(), areas.code, np.arange(len(areas.code)),
+                                      areas.centroid_lon, areas.centroid_lat)
+    return areas.with_points(area, lon, lat)
+
+
+def demand_points(conn: Connection, codes: list[str], index: np.ndarray, centroid_lon: np.ndarray,
+                  centroid_lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(area index, lon, lat) of the demand points of the areas ``codes`` (in the database's order),
+    whose indices are ``index`` (ascending) and centroids given, and how many are postcodes: each
+    postcode by area then postcode, then each of these areas that has no postcodes at its centroid.
+    Any set of areas thus has the whole region's points in the same order, so a partitioned run
+    reading its tiles' areas puts them back together exactly."""
     # Up to 10⁶ rows at national scale. Read in the covering index's own order (area, postcode:
     # ix_postcode_area_cover, so no sort) only the two floats per postcode, plus one count per
     # area in the same order; the area of each point is then a np.repeat, with no Python work
     # per postcode (10⁶ postcodes: 2.2 s -> 0.7 s CPU on SQLite).
-    area_idx, points = _demand_points(session, index)
-    lon, lat = points[:, 0].copy(), points[:, 1].copy()
+    index = np.asarray(index, dtype=np.int64)
+    area_idx, points = _demand_points(conn, dict(zip(codes, index.tolist())))
     # An area without postcodes keeps its households at its centroid.
-    bare = np.setdiff1d(np.arange(len(areas)), area_idx)
-    area_idx = np.r_[area_idx, bare]
-    lon = np.r_[lon, [areas[i].centroid_lon for i in bare]]
-    lat = np.r_[lat, [areas[i].centroid_lat for i in bare]]
-    households = np.array([a.households for a in areas], dtype=np.float64)
-    per_area = np.bincount(area_idx, minlength=len(areas))
-    return Demand(
-        code=[a.code for a in areas], name=[a.name for a in areas], households=households,
-        decile=np.array([a.deprivation_decile if a.deprivation_decile is not None else np.nan for a in areas], float),
-        rank=np.array([a.deprivation_rank if a.deprivation_rank is not None else np.nan for a in areas], float),
-        geometry=[a.geometry_geojson for a in areas], lon=lon, lat=lat, area=area_idx,
-        weight=households[area_idx] / per_area[area_idx],
-        map_share=np.array([a.map_share if a.map_share is not None else np.nan for a in areas], float),
-    )
+    bare = np.flatnonzero(~np.isin(index, area_idx))
+    return (np.r_[area_idx, index[bare]], np.r_[points[:, 0], centroid_lon[bare]],
+            np.r_[points[:, 1], centroid_lat[bare]], int(area_idx.size))
 
 
 CODES_PER_READ = 5000  # area codes per IN list (SQLite allows 32,766 parameters; England has ~33,800 areas)
 
 
-def _demand_points(session: Session, index: dict[str, int], tries: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def _demand_points(conn: Connection, index: dict[str, int], tries: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """(area index per postcode, (n, 2) lon/lat), in blocks of areas, each ordered by area then postcode."""
     codes = list(index)
-    conn = session.connection()
     areas, points = [], []
     for lo in range(0, len(codes), CODES_PER_READ):
         block = codes[lo : lo + CODES_PER_READ]

@@ -1,5 +1,7 @@
 """The same analysis partitioned into tiles with a halo of the longest walk, run on Dask, so
-results are exact and the work can spread beyond one machine."""
+results are exact and the work can spread beyond one machine. This module is the process that
+starts the run: it cuts the region into tiles of whole areas, hands them out, and adds their
+answers up; :mod:`kindmap.services.gaps.tiles` is what a worker does with one tile."""
 
 from __future__ import annotations
 
@@ -7,104 +9,47 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from kindmap.config import Settings
 from kindmap.errors import InvalidQuery
-from kindmap.geo.graph import Router
 from kindmap.geo.network import WalkNetwork
 from kindmap.geo.projection import LocalProjection
+from kindmap.models import Area, Postcode
 from kindmap.services.gaps.analysis import prepare, result_from
 from kindmap.services.gaps.measure import GapResult, measure
 from kindmap.services.gaps.query import HORIZON_MINUTES, GapQuery
-from kindmap.services.gaps.times import EstimatedTimes, NetworkTimes
+from kindmap.services.gaps.tiles import Cut, Households, Points, Tile, box, run
 from kindmap.services.walking import ESTIMATED, NETWORK, network_path
-
 
 SCHEDULERS = ("threads", "processes", "sync", "distributed")
 ADDRESS_SCHEMES = ("tcp", "tls", "ws", "wss")
 CONNECT_TIMEOUT_S = 10
 
 
-def subnetwork(net: WalkNetwork, edge_mask: np.ndarray) -> WalkNetwork:
-    """The network restricted to the masked edges (nodes renumbered; same metric CRS and edge geometry)."""
-    keep = np.flatnonzero(edge_mask)
-    eu, ev = net.edge_u[keep], net.edge_v[keep]
-    # the nodes used, in order, by marking (np.unique's sort or hash cost 0.2 s per tile at 10⁶ nodes)
-    used = np.zeros(net.n_nodes, bool)
-    used[eu] = True
-    used[ev] = True
-    nodes = np.flatnonzero(used)
-    remap = np.cumsum(used, dtype=np.int64) - 1
-    u, v = remap[eu].astype(np.int32), remap[ev].astype(np.int32)
-    starts = net.geom_offsets[keep]
-    counts = net.geom_offsets[keep + 1] - starts
-    vert = np.repeat(starts - np.r_[0, np.cumsum(counts)[:-1]], counts) + np.arange(counts.sum())
-    eid = np.arange(keep.size, dtype=np.int32)
-    loop = u == v
-    src, dst = np.r_[u[~loop], v[~loop]], np.r_[v[~loop], u[~loop]]
-    ids = np.r_[eid[~loop], eid[~loop]]
-    order = np.argsort(src, kind="stable")
-    return WalkNetwork(
-        proj4=net.proj4, node_osm_id=net.node_osm_id[nodes], node_lon=net.node_lon[nodes], node_lat=net.node_lat[nodes],
-        node_x=net.node_x[nodes], node_y=net.node_y[nodes], edge_u=u, edge_v=v, edge_length=net.edge_length[keep],
-        edge_flags=net.edge_flags[keep], edge_way_id=net.edge_way_id[keep],
-        geom_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64), geom_xy=net.geom_xy[vert],
-        indptr=np.r_[0, np.cumsum(np.bincount(src, minlength=nodes.size))].astype(np.int64),
-        indices=dst[order].astype(np.int32), adj_edge=ids[order].astype(np.int32), source=f"{net.source} (tile)")
-
-
-@dataclass(frozen=True)
-class _Cut:
-    """A tile's subnetwork as a recipe: the edges whose extent meets the box (lo, hi), metres."""
-
-    path: str
-    mtime: float
-    lo: tuple[float, float]
-    hi: tuple[float, float]
-
-    def network(self) -> WalkNetwork:
-        net, ex_min, ex_max = _opened(self.path, self.mtime)
-        return subnetwork(net, ((ex_max >= np.array(self.lo)) & (ex_min <= np.array(self.hi))).all(axis=1))
-
-
-_OPENED: dict = {}
-
-
-def _opened(path: str, mtime: float) -> tuple[WalkNetwork, np.ndarray, np.ndarray]:
-    """The memory-mapped network and each edge's extent (min and max x, y), once per process and file version."""
-    key = (path, mtime)
-    if key not in _OPENED:
-        net = WalkNetwork.load(path)
-        extents = (np.minimum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0),
-                   np.maximum.reduceat(net.geom_xy, net.geom_offsets[:-1], axis=0))
-        _OPENED.clear()
-        _OPENED[key] = (net, *extents)
-    return _OPENED[key]
-
-
-def _tile_job(sub, times_factory, point_idx, place_sets, lon, lat, pairs_places, q: GapQuery):
-    """One tile, in global indices: per point the nearest minutes to each place set (global place
-    indices, horizon), how many points did not snap, and the E2SFCA pairs of ``pairs_places``.
-    ``sub`` is the tile's subnetwork (None without a network), given to ``times_factory``."""
-    times = times_factory(sub.network() if isinstance(sub, _Cut) else sub)
-    nearest = [times.nearest(lon[idx], lat[idx], horizon=h) for idx, h in place_sets]
-    r, c, m = times.pairs(lon[pairs_places], lat[pairs_places], threshold=q.minutes)
-    return point_idx, nearest, times.off_network, point_idx[r], pairs_places[c], m
-
-
-def _tiles(xy: np.ndarray, nx: int, ny: int) -> list[np.ndarray]:
-    """Point indices per tile: quantile cuts in x, then in y within each column (balanced tiles)."""
+def _tiles(lonlat: np.ndarray, weight: np.ndarray, nx: int, ny: int) -> list[np.ndarray]:
+    """Area indices per tile, by the areas' centroids: cuts in x at quantiles of ``weight`` (households),
+    then in y within each column, so tiles carry about equal numbers of households (balanced work)."""
     out = []
-    cols = np.array_split(np.argsort(xy[:, 0], kind="stable"), nx)
-    for col in cols:
-        out.extend(np.sort(part) for part in np.array_split(col[np.argsort(xy[col, 1], kind="stable")], ny))
+    for col in _split(np.argsort(lonlat[:, 0], kind="stable"), weight, nx):
+        out.extend(np.sort(part) for part in _split(col[np.argsort(lonlat[col, 1], kind="stable")], weight, ny))
     return [t for t in out if t.size]
+
+
+def _split(order: np.ndarray, weight: np.ndarray, n: int) -> list[np.ndarray]:
+    """``order`` in ``n`` runs of about equal total weight (equal counts when there is no weight):
+    each item goes to the run its middle (in cumulative weight) falls in."""
+    if order.size == 0:
+        return []
+    w = weight[order] if weight[order].sum() > 0 else np.ones(order.size)
+    cum = np.cumsum(w)
+    run = np.minimum(((cum - w / 2) / cum[-1] * n).astype(np.int64), n - 1)
+    return [order[run == k] for k in range(n)]
 
 
 def place_sets(ctx) -> list[tuple[np.ndarray, float]]:
@@ -124,87 +69,100 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
     """The same analysis split into tiles with a halo of the longest walk, run as Dask tasks; exact.
 
     A walk of D metres never leaves the disc of radius D around its start, so a tile needs only
-    the places within D of its bounding box and the path edges within D + the snap limit (so
-    every place and household snaps as it would on the whole network). D is the search horizon
-    (``HORIZON_MINUTES`` at the profile's pace). Each tile snaps its own households and makes
-    every search the analysis needs for them; only the sums per area and E2SFCA's two sparse
-    products are left to this process. Tiles could equally be councils on other machines.
+    the places within D of its households' bounding box and the path edges within D + the snap
+    limit (so every place and household snaps as it would on the whole network). D is the search
+    horizon (``HORIZON_MINUTES`` at the profile's pace). Tiles are whole small areas; each reads its
+    areas' postcode points, snaps them on its own piece of the network and makes every search the
+    analysis needs for them; this process reads only the areas and places, and adds the tiles'
+    answers up (the sums per area and E2SFCA's two sparse products). Tiles could equally be
+    councils on other machines.
 
     ``scheduler``: ``"threads"`` shares memory but gains little, since scipy's Dijkstra holds the
     GIL; ``"processes"`` runs tiles in separate processes on this machine; ``"distributed"`` starts
     a ``dask.distributed`` LocalCluster (one single-threaded worker process per core, or
     ``workers``); any other value is the address of a running Dask scheduler (``tcp://host:8786``),
-    whose workers may be on other machines (each needs kindmap installed). Workers that see the
-    network file (this machine, or a shared disk) cut their tiles' subnetworks from it themselves,
-    so this process's share of the work stays small; others are sent each tile's subnetwork.
+    whose workers may be on other machines (each needs kindmap installed). Workers that can open
+    the database (the same SQLite file, or a PostgreSQL address without a password) read their own
+    tiles' postcodes, and workers that see the network file cut their own pieces of it; for the
+    others this process reads or cuts them and sends them.
     """
     from kindmap.geo.graph import DEFAULT_MAX_SNAP_M
 
     check_scheduler(scheduler)
     if workers is not None and not 1 <= workers <= 256:
         raise InvalidQuery("workers must be between 1 and 256")
-    with _runner(scheduler, workers) as run:
-        ctx = prepare(engine, settings, q, times=False)
-        demand, supply, profile = ctx.demand, ctx.supply, ctx.profile
-        pace = profile.metres_per_minute
-        halo = HORIZON_MINUTES * pace
-        # the network only (memory-mapped): the graph and snap index are built per tile, on the workers
+    with _runner(scheduler, workers, engine) as run_all:
+        ctx = prepare(engine, settings, q, times=False, points=False)
+        areas, elig, profile = ctx.demand, ctx.eligible, ctx.profile
+        halo = HORIZON_MINUTES * profile.metres_per_minute
+        groups = _tiles(np.column_stack([areas.centroid_lon, areas.centroid_lat]), areas.households, *tiles)
+        url = shareable_url(engine)
+        recipes = [Households.of(url or "", areas, idx) for idx in groups]
         path = network_path(settings, ctx.region)
-        net = WalkNetwork.load(path) if path.is_file() else None
-        proj = net.projection if net is not None else LocalProjection.centred_on(demand.lon, demand.lat)
-        pxy = np.column_stack(proj.forward(demand.lon, demand.lat))
-        elig = ctx.eligible
-        exy = np.column_stack(proj.forward(elig.lon, elig.lat))
+        if path.is_file():
+            # the network only (memory-mapped): its CRS, and the tiles cut their own pieces
+            proj4 = WalkNetwork.load(path).proj4
+            network = Cut(str(path), path.stat().st_mtime, halo + DEFAULT_MAX_SNAP_M)
+            households = recipes if url else [r.points(engine) for r in recipes]
+        else:
+            # estimated times are measured in a CRS centred on every point: read them all here first
+            households = [r.points(engine) for r in recipes]
+            proj4 = LocalProjection.centred_on(np.concatenate([h.lon for h in households]),
+                                               np.concatenate([h.lat for h in households])).proj4
+            network = None
         sets = place_sets(ctx)
-
-        def jobs():  # one tile's inputs at a time: a national run never holds every subnetwork at once
-            for idx in _tiles(pxy, *tiles):
-                lo, hi = pxy[idx].min(0), pxy[idx].max(0)
-                gap = np.maximum(np.maximum(lo - exy, exy - hi), 0.0)
-                away = np.hypot(gap[:, 0], gap[:, 1])
-                # each search needs only the places within its own horizon's walk of the tile
-                tile_sets = [(np.flatnonzero(mask & (away <= h * pace)), h) for mask, h in sets]
-                pair_places = np.flatnonzero(sets[0][0] & (away <= q.minutes * pace))
-                plon, plat = demand.lon[idx], demand.lat[idx]
-                if net is not None:
-                    reach = halo + DEFAULT_MAX_SNAP_M
-                    sub = _Cut(str(path), path.stat().st_mtime, tuple(lo - reach), tuple(hi + reach))
-                    factory = partial(_network_times, profile=profile, lon=plon, lat=plat)
-                else:
-                    sub = None
-                    factory = partial(_estimated_times, profile=profile, lon=plon, lat=plat, circuity=settings.circuity,
-                                      projection=proj)
-                yield sub, factory, idx, tile_sets, elig.lon, elig.lat, pair_places, q
-
+        jobs = ((Tile(k, h, proj4, profile, settings.circuity, elig.lon, elig.lat, sets, q.minutes), network)
+                for k, h in enumerate(households))
         # in tile order whatever order they finish in, so the sums are the same on every run
-        parts = sorted(run(jobs()), key=lambda part: part[0][0])
-    minutes = [np.full(demand.lon.size, np.inf) for _ in sets]
-    rows, cols, vals, off = [], [], [], 0
-    for idx, nearest, off_network, r, c, v in parts:
-        for out, got in zip(minutes, nearest):
-            out[idx] = got
-        off += off_network
-        rows.append(r), cols.append(c), vals.append(v)
+        parts = sorted(run_all(jobs), key=lambda part: part[0])
+    return _reduce(ctx, parts, sets, q, method=NETWORK if network is not None else ESTIMATED, halo=halo,
+                   where="a Dask scheduler at " + scheduler if scheduler not in SCHEDULERS else f"Dask, {scheduler}")
+
+
+def _reduce(ctx, parts: list, sets: list, q: GapQuery, *, method: str, halo: float, where: str) -> GapResult:
+    """The tiles' answers back in the whole region's order (each tile's points are whole areas, in
+    area then postcode order, then areas without postcodes), measured as the whole-region run does."""
+    pts: list[Points] = [p[1] for p in parts]
+    area = np.concatenate([p.area for p in pts])
+    order = region_order(pts, len(ctx.demand.code))
+    position = np.empty_like(order)
+    position[order] = np.arange(order.size)
+    ctx.demand = ctx.demand.with_points(area[order], np.concatenate([p.lon for p in pts])[order],
+                                       np.concatenate([p.lat for p in pts])[order])
+    minutes = [np.concatenate([p[2][k] for p in parts])[order] for k in range(len(sets))]
+    starts = np.cumsum([0] + [p.area.size for p in pts])
+    rows = np.concatenate([position[start + p[4]] for start, p in zip(starts, parts)])
     # pairs name eligible places; the measures number the counted places (supply) 0..n-1
-    to_supply = np.full(len(elig), -1, dtype=np.int64)
-    to_supply[np.flatnonzero(ctx.is_open)] = np.arange(len(supply))
-    pairs = (np.concatenate(rows), to_supply[np.concatenate(cols)], np.concatenate(vals))
-    ctx.times = _Fixed(pairs, NETWORK if net is not None else ESTIMATED, off,
-                       {_key(elig.take(np.flatnonzero(mask))): m for (mask, _), m in zip(sets, minutes)})
-    m = measure(demand, supply, ctx.times, q, minutes=minutes[0])
-    result = result_from(ctx, m, supply)
-    where = "a Dask scheduler at " + scheduler if scheduler not in SCHEDULERS else f"Dask, {scheduler}"
+    to_supply = np.full(len(ctx.eligible), -1, dtype=np.int64)
+    to_supply[np.flatnonzero(ctx.is_open)] = np.arange(int(ctx.is_open.sum()))
+    pairs = (rows, to_supply[np.concatenate([p[5] for p in parts])], np.concatenate([p[6] for p in parts]))
+    ctx.times = _Fixed(pairs, method, sum(p[3] for p in parts),
+                       {_key(ctx.eligible.take(np.flatnonzero(mask))): m for (mask, _), m in zip(sets, minutes)})
+    supply = ctx.supply
+    result = result_from(ctx, measure(ctx.demand, supply, ctx.times, q, minutes=minutes[0]), supply)
     result.notes.append(f"computed in {len(parts)} tiles with a {halo / 1000:.1f} km halo ({where})")
     return result
 
 
-def _network_times(sub, *, profile, lon, lat) -> NetworkTimes:
-    """Walk times on a tile's subnetwork (built on the worker)."""
-    return NetworkTimes(Router(sub), profile, lon, lat)
+def region_order(points: list[Points], n_areas: int) -> np.ndarray:
+    """The permutation putting the tiles' points (concatenated) in the whole region's order: postcodes
+    by area then postcode, then areas without postcodes. Each area lies in one tile, whose points
+    are already in that order, so a stable sort by area (postcodes before centroids) is enough."""
+    area = np.concatenate([p.area for p in points])
+    bare = np.concatenate([np.arange(p.area.size) >= p.postcodes for p in points])
+    return np.argsort(np.where(bare, n_areas + area, area), kind="stable")
 
 
-def _estimated_times(_, *, profile, lon, lat, circuity, projection) -> EstimatedTimes:
-    return EstimatedTimes(profile, lon, lat, circuity=circuity, projection=projection)
+def shareable_url(engine: Engine) -> str | None:
+    """The database address other processes can open with no secret sent to them: a SQLite file,
+    or a server address without a password (workers bring their own, e.g. ~/.pgpass); else None."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if not database or database == ":memory:" or database.startswith("file:") or url.query.get("mode") == "memory":
+            return None
+        return url.render_as_string(hide_password=False)
+    return None if url.password else url.render_as_string(hide_password=False)
 
 
 def _key(places) -> tuple[bytes, bytes]:
@@ -226,18 +184,18 @@ def check_scheduler(scheduler: str) -> None:
 
 
 @contextmanager
-def _runner(scheduler: str, workers: int | None) -> Iterator:
-    """A function running tile jobs (an iterator of ``_tile_job`` arguments) on the chosen scheduler.
+def _runner(scheduler: str, workers: int | None, engine: Engine) -> Iterator:
+    """A function running tile jobs (an iterator of (Tile, network) pairs) on the chosen scheduler.
 
     Connects first, so a scheduler that cannot be reached, or has no workers, is InvalidQuery
     before any data is read. On dask.distributed at most two tiles per worker are in flight, and
-    the next tile's subnetwork is cut only when one finishes: memory stays bounded however many
-    tiles there are.
+    the next tile is read or cut here (when the workers cannot) only when one finishes: memory
+    stays bounded however many tiles there are.
     """
     import dask
 
-    if scheduler in ("threads", "processes", "sync"):
-        yield lambda jobs: list(dask.compute(*(dask.delayed(_tile_job)(*args) for args in jobs),
+    if scheduler in ("threads", "processes", "sync"):  # this machine: every worker sees what this process sees
+        yield lambda jobs: list(dask.compute(*(dask.delayed(run)(*_here(*job, engine)) for job in jobs),
                                              scheduler=scheduler, num_workers=workers))
         return
     try:
@@ -249,7 +207,7 @@ def _runner(scheduler: str, workers: int | None) -> Iterator:
         # one single-threaded process per core: scipy's Dijkstra holds the GIL, so threads gain nothing
         with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield partial(_on_client, client)
+            yield partial(_on_client, client, engine)
         return
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -263,27 +221,64 @@ def _runner(scheduler: str, workers: int | None) -> Iterator:
         except TimeoutError as exc:
             raise InvalidQuery(f"the Dask scheduler at {scheduler} has no workers; start some with: "
                                f"dask worker {scheduler} --nthreads 1") from exc
-        yield partial(_on_client, client)
+        yield partial(_on_client, client, engine)
 
 
-def _on_client(client, jobs) -> list:
+def _here(tile: Tile, network, engine: Engine, *, database: bool = True, network_file: bool = True) -> tuple:
+    """The job with what its worker cannot open itself read (``database``) or cut (``network_file``) here."""
+    if isinstance(tile.households, Households) and not database:
+        tile = replace(tile, households=tile.households.points(engine))
+    if isinstance(network, Cut) and not network_file:
+        if isinstance(tile.households, Households):  # the piece is cut around the tile's points
+            tile = replace(tile, households=tile.households.points(engine))
+        network = network.network(*box(tile.households, tile.proj4))
+    return tile, network
+
+
+def _on_client(client, engine: Engine, jobs) -> list:
     """Submit tile jobs to a dask.distributed client, at most two per worker in flight."""
     from distributed import as_completed
 
     slots = 2 * max(1, len(client.scheduler_info().get("workers", {})))
     running, done, seen = as_completed(), [], {}
-    for args in jobs:
+    for tile, network in jobs:
         if running.count() >= slots:
             done.append(next(running).result())
-        sub, rest = args[0], args[1:]
-        if isinstance(sub, _Cut):
-            if sub.path not in seen:  # does every worker see this very file (this machine, or a shared disk)?
-                seen[sub.path] = all(stamp == sub.mtime for stamp in client.run(_stamp, sub.path).values())
-            if not seen[sub.path]:  # no: cut it here and send it straight to a worker, not through the scheduler
-                sub = client.scatter(sub.network(), direct=True)
-        running.add(client.submit(_tile_job, sub, *rest, pure=False))
+        if isinstance(tile.households, Households) and "database" not in seen:
+            # can every worker open this very database (this machine, a shared disk, a reachable server)?
+            code = tile.households.codes[0]
+            with engine.connect() as conn:
+                here = _fingerprint(conn, code)
+            seen["database"] = all(got == here for got in client.run(_opens, tile.households.url, code).values())
+        if isinstance(network, Cut) and "network" not in seen:  # does every worker see this very file?
+            seen["network"] = all(stamp == network.mtime for stamp in client.run(_stamp, network.path).values())
+        tile, network = _here(tile, network, engine, database=seen.get("database", True),
+                              network_file=seen.get("network", True))
+        if isinstance(network, WalkNetwork):  # cut here: straight to a worker, not through the scheduler
+            network = client.scatter(network, direct=True)
+        running.add(client.submit(run, tile, network, pure=False))
     done.extend(future.result() for future in running)
     return done
+
+
+def _opens(url: str, code: str) -> tuple | None:
+    """This worker's :func:`_fingerprint` of the database at ``url``; None when it cannot open it."""
+    from kindmap.services.gaps.tiles import _engine
+
+    sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if sqlite_file is not None and not os.path.isfile(sqlite_file):
+        return None  # SQLite would create an empty database rather than fail
+    try:
+        with _engine(url).connect() as conn:
+            return _fingerprint(conn, code)
+    except Exception:  # noqa: BLE001 - any failure means: send this worker the points instead
+        return None
+
+
+def _fingerprint(conn, code: str) -> tuple:
+    """How many areas there are, and postcodes in area ``code``: enough to tell another database."""
+    return (conn.execute(select(func.count()).select_from(Area)).scalar_one(),
+            conn.execute(select(func.count()).where(Postcode.area_code == code)).scalar_one())
 
 
 def _stamp(path: str) -> float | None:
