@@ -66,6 +66,8 @@ def weighted_median_by_group(values: ArrayLike, weights: ArrayLike, groups: Arra
     """Weighted median of ``values`` per group (lower median: first value whose cumulative weight ≥ half); NaN when empty.
 
     ``inf`` values (beyond reach) sort last, so a group whose median is inf is more than half unreached.
+    Each group's weights are summed on their own, so a group's median does not depend on the other
+    groups given (a partitioned run computes each area's in the tile holding it).
     """
     v = np.asarray(values, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
@@ -77,13 +79,12 @@ def weighted_median_by_group(values: ArrayLike, weights: ArrayLike, groups: Arra
         return out
     order = np.lexsort((v, g))
     v, w, g = v[order], w[order], g[order]
-    cum = np.cumsum(w)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     ends = np.r_[starts[1:], g.size]
-    before = np.r_[0.0, cum][starts]
-    half = before + (cum[ends - 1] - before) / 2.0
-    for s, e, h, grp in zip(starts, ends, half, g[starts]):
-        out[grp] = v[s + int(np.searchsorted(cum[s:e], h - 1e-12 * max(1.0, h)))]
+    for s, e, grp in zip(starts, ends, g[starts]):
+        cum = np.cumsum(w[s:e])
+        half = cum[-1] / 2.0
+        out[grp] = v[s + int(np.searchsorted(cum, half - 1e-12 * max(1.0, half)))]
     return out
 
 

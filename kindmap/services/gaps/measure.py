@@ -49,8 +49,11 @@ def supply_weight(weekly: np.ndarray) -> np.ndarray:
     return np.minimum(np.where(np.isfinite(weekly), weekly, DEFAULT_UNKNOWN_HOURS), MAX_SUPPLY_HOURS)
 
 
-def measure(demand: Demand, supply: Supply, times, q: GapQuery, *, minutes: np.ndarray | None = None) -> dict:
-    """Every measure for one supply set; ``minutes`` (nearest place per point) may be given precomputed."""
+def measure(demand: Demand, supply: Supply, times, q: GapQuery, *, minutes: np.ndarray | None = None,
+            median: np.ndarray | None = None) -> dict:
+    """Every measure for one supply set; ``minutes`` (nearest place per point) and ``median`` (the
+    weighted median of ``minutes`` per area, as :func:`~kindmap.geo.coverage.weighted_median_by_group`
+    gives it) may be given precomputed."""
     n = len(demand.code)
     if minutes is None:
         minutes = times.nearest(supply.lon, supply.lat, horizon=HORIZON_MINUTES)
@@ -62,7 +65,8 @@ def measure(demand: Demand, supply: Supply, times, q: GapQuery, *, minutes: np.n
     access = cov.e2sfca(W, demand.weight, supply_weight(supply.weekly_hours))
     score = cov.weighted_mean_by_group(access.score * 1000.0, demand.weight, demand.area, n)
     return {"minutes": minutes, "thresholds": thresholds, "covered": covered, "covered_at": at,
-            "median": cov.weighted_median_by_group(minutes, demand.weight, demand.area, n), "score": score}
+            "median": cov.weighted_median_by_group(minutes, demand.weight, demand.area, n) if median is None else median,
+            "score": score}
 
 
 def share(part: float, whole: float) -> float | None:

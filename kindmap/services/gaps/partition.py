@@ -111,15 +111,15 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
                                                np.concatenate([h.lat for h in households])).proj4
             network = None
         sets = place_sets(ctx)
-        jobs = ((Tile(k, h, proj4, profile, settings.circuity, elig.lon, elig.lat, sets, q.minutes), network)
-                for k, h in enumerate(households))
+        jobs = ((Tile(k, g, areas.households[g], h, proj4, profile, settings.circuity, elig.lon, elig.lat, sets,
+                      q.minutes), network) for k, (g, h) in enumerate(zip(groups, households)))
         # in tile order whatever order they finish in, so the sums are the same on every run
         parts = sorted(run_all(jobs), key=lambda part: part[0])
-    return _reduce(ctx, parts, sets, q, method=NETWORK if network is not None else ESTIMATED, halo=halo,
+    return _reduce(ctx, parts, groups, sets, q, method=NETWORK if network is not None else ESTIMATED, halo=halo,
                    where="a Dask scheduler at " + scheduler if scheduler not in SCHEDULERS else f"Dask, {scheduler}")
 
 
-def _reduce(ctx, parts: list, sets: list, q: GapQuery, *, method: str, halo: float, where: str) -> GapResult:
+def _reduce(ctx, parts: list, groups: list, sets: list, q: GapQuery, *, method: str, halo: float, where: str) -> GapResult:
     """The tiles' answers back in the whole region's order (each tile's points are whole areas, in
     area then postcode order, then areas without postcodes), measured as the whole-region run does."""
     pts: list[Points] = [p[1] for p in parts]
@@ -138,8 +138,11 @@ def _reduce(ctx, parts: list, sets: list, q: GapQuery, *, method: str, halo: flo
     pairs = (rows, to_supply[np.concatenate([p[5] for p in parts])], np.concatenate([p[6] for p in parts]))
     ctx.times = _Fixed(pairs, method, sum(p[3] for p in parts),
                        {_key(ctx.eligible.take(np.flatnonzero(mask))): m for (mask, _), m in zip(sets, minutes)})
+    median = np.full(len(ctx.demand.code), np.nan)
+    for p in parts:
+        median[groups[p[0]]] = p[7]
     supply = ctx.supply
-    result = result_from(ctx, measure(ctx.demand, supply, ctx.times, q, minutes=minutes[0]), supply)
+    result = result_from(ctx, measure(ctx.demand, supply, ctx.times, q, minutes=minutes[0], median=median), supply)
     result.notes.append(f"computed in {len(parts)} tiles with a {halo / 1000:.1f} km halo ({where})")
     return result
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kindmap.geo.coverage import weighted_median_by_group
 from kindmap.geo.graph import Router
 from kindmap.geo.network import WalkNetwork
 from kindmap.geo.profiles import Profile
@@ -134,9 +135,12 @@ class Tile:
     """What a tile searches for: its households (a recipe or the points), the places eligible
     (EPSG:4326) and the place sets asked for as (mask over them, horizon minutes), the first set
     also giving E2SFCA's pairs within ``minutes``; walk times on the path network (given to
-    :func:`run` beside the tile) or, without one, estimated in the CRS ``proj4``."""
+    :func:`run` beside the tile) or, without one, estimated in the CRS ``proj4``. ``areas`` are the
+    tile's areas (ascending) and ``area_households`` theirs, for the median walk per area."""
 
     number: int
+    areas: np.ndarray
+    area_households: np.ndarray
     households: Households | Points
     proj4: str
     profile: Profile
@@ -149,7 +153,9 @@ class Tile:
 
 def run(tile: Tile, network: Cut | WalkNetwork | None):
     """One tile, in global indices: its number, its points, per point the nearest minutes to each place set (beyond
-    the horizon: inf), how many points did not snap, and E2SFCA's (point in tile, place, minutes)."""
+    the horizon: inf), how many points did not snap, E2SFCA's (point in tile, place, minutes), and the
+    median walk to the first set per area of the tile (each area lies in one tile, so this is the
+    whole region's figure, and its sort is done here rather than in the process adding tiles up)."""
     pts = tile.households.points() if isinstance(tile.households, Households) else tile.households
     lo, hi = box(pts, tile.proj4)
     pace = tile.profile.metres_per_minute
@@ -169,4 +175,7 @@ def run(tile: Tile, network: Cut | WalkNetwork | None):
         nearest.append(times.nearest(tile.place_lon[idx], tile.place_lat[idx], horizon=horizon))
     idx = np.flatnonzero(tile.sets[0][0] & (away <= tile.minutes * pace))
     r, c, m = times.pairs(tile.place_lon[idx], tile.place_lat[idx], threshold=tile.minutes)
-    return tile.number, pts, nearest, times.off_network, r, idx[c], m
+    local = np.searchsorted(tile.areas, pts.area)
+    count = np.bincount(local, minlength=tile.areas.size)  # every point of these areas is here
+    median = weighted_median_by_group(nearest[0], tile.area_households[local] / count[local], local, tile.areas.size)
+    return tile.number, pts, nearest, times.off_network, r, idx[c], m, median
