@@ -1,9 +1,11 @@
-"""Scale series: walking search and gap analysis at 10⁵ and 10⁶ nodes (10⁷ where memory allows).
+"""Scale series: walking search and gap analysis at 10⁵ and 10⁶ nodes (10⁷ where memory allows); the catalogue.
 
 Run:  python benchmarks/bench_scale.py walking [--sides 316 1000] [--queries 300]
       python benchmarks/bench_scale.py gaps [--sides 316 1000] [--places 1000] [--households 1000000]
       python benchmarks/bench_scale.py speedup --tiles 2          # 1 vs 2 dask.distributed workers at 10⁶
       python benchmarks/bench_scale.py national --run whole tiles  # the national-size proxy (~11 GB)
+      python benchmarks/bench_scale.py catalogue --catalogue 1000000 --db cat1e6.sqlite3 [--views 100]
+                                                                   # index, near-me, map view list and clusters
 
 Networks are ``side × side`` street lattices, 50 m apart, 10 % of edges removed (the largest
 component kept). CPU time (``time.thread_time``/``process_time``) is what counts on a shared
@@ -232,7 +234,8 @@ def main() -> None:
     ap.add_argument("--sides", type=int, nargs="+", default=[316, 1000])
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--catalogue", type=int, nargs="+", default=[100_000, 1_000_000], help="places (catalogue)")
-    ap.add_argument("--db", help="catalogue: an existing SQLite file to use instead of writing one")
+    ap.add_argument("--db", help="catalogue: a SQLite file to use (written first when it does not exist) and keep")
+    ap.add_argument("--views", type=int, default=100, help="catalogue: random town views timed")
     ap.add_argument("--radius", type=float, default=5000.0, help="catalogue: near-me radius in metres")
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--households", type=int, default=None, help="default: one per node")
@@ -364,71 +367,143 @@ def gaps(args) -> None:
                       f"places ≈ {per * len(lon):.1f} s cpu", flush=True)
 
 
+CATALOGUE_BOX = (-3.0, 51.0, 0.5, 54.0)  # ~250 × 330 km of England
+TOWN_VIEW = (0.33, 0.12)  # degrees: a 1920 × 1080 px screen at zoom 13 near 52.5° N
+TOWN_ZOOM, WHOLE_ZOOM = 13, 8
+
+
+def write_catalogue(path: str, n: int, *, seed: int = 5) -> None:
+    """``n`` published places at random over ``CATALOGUE_BOX`` into SQLite at ``path`` (in chunks: 10⁷ fits)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from kindmap.config import Settings
+    from kindmap.db import create_schema, make_engine
+    from kindmap.models import Place
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url, settings=Settings(database_url=url))
+    create_schema(engine)
+    made = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
+    kinds = ["library", "community_centre", "place_of_worship", "community_cafe"]
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2], n), rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3], n)
+    with Clock(f"write {n:,} places") as c, engine.begin() as conn:
+        for lo in range(0, n, 100_000):
+            conn.execute(insert(Place.__table__), [
+                {"name": f"Place {i}", "category": kinds[i % 4], "lon": float(lon[i]), "lat": float(lat[i]),
+                 "source": "manual", "status": "published", "opening_hours": hours[i % 5],
+                 "free_to_use": [True, False, None][i % 3], "wheelchair": [None, "yes", "limited", "no"][i % 4],
+                 "created_at": made, "updated_at": made} for i in range(lo, min(n, lo + 100_000))])
+    print(f"  {n / c.wall:,.0f} rows/s", flush=True)
+    engine.dispose()
+
+
 def catalogue(args) -> None:
-    """Near-me in process (no HTTP): index build, CPU per query, and the freshness check, at 10⁵–10⁶ places."""
+    """The catalogue in process (no HTTP): index build and memory, near-me, and the public map's view
+    list and clusters at a town view and the whole box, at 10⁵–10⁷ places.
+
+    ``--db FILE`` keeps the database (written with ``--catalogue N`` places when it does not exist yet),
+    so a second run, or the code before a change (``PYTHONPATH=old-checkout``), times the same data.
+    """
+    import ctypes
+    import gc
+    import os
     import tempfile
 
-    from sqlalchemy import func, insert
+    from sqlalchemy import func
     from sqlmodel import select
 
     from kindmap.config import Settings
     from kindmap.db import create_schema, make_engine, read_session
+    from kindmap.errors import InvalidQuery
     from kindmap.models import CatalogueVersion, Place
-    from kindmap.services.catalogue.index import CatalogCache
+    from kindmap.services.catalogue import mapview
+    from kindmap.services.catalogue.index import DEFAULT_CACHE
     from kindmap.services.catalogue.search import SearchQuery, search_places
 
-    from datetime import datetime, timezone
-
-    made = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
+    libc = ctypes.CDLL("libc.so.6")
     for n in args.catalogue:
         print(f"\n== catalogue: {n:,} places", flush=True)
         with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{args.db}" if args.db else f"sqlite:///{folder}/cat.sqlite3"
-            settings = Settings(database_url=url, state_dir=folder)
+            path = args.db or f"{folder}/cat.sqlite3"
+            if not os.path.exists(path):
+                write_catalogue(path, n)
+            url = f"sqlite:///{path}"
+            settings = Settings(database_url=url, state_dir=folder, catalog_recheck_s=3600.0)
             engine = make_engine(url, settings=settings)
             create_schema(engine)  # an existing file is brought to the newest schema
-            if not args.db:
-                rng = np.random.default_rng(5)
-                lon, lat = rng.uniform(-3.0, 0.5, n), rng.uniform(51.0, 54.0, n)
-                with Clock("write places"), engine.begin() as conn:
-                    conn.execute(insert(Place.__table__), [
-                        {"name": f"Place {i}", "category": "library", "lon": float(lon[i]), "lat": float(lat[i]),
-                         "source": "manual", "status": "published", "opening_hours": hours[i % 5],
-                         "created_at": made, "updated_at": made} for i in range(n)])
-            cache = CatalogCache()
             with read_session(engine) as s:
-                import ctypes
-                import gc
-
-                libc = ctypes.CDLL("libc.so.6")
                 gc.collect(), libc.malloc_trim(0)
                 before = rss_mb()
                 with Clock("build the index"):
-                    cache.get(s)
+                    index = DEFAULT_CACHE.get(s, tz=settings.timezone, recheck_s=3600.0)
                 gc.collect(), libc.malloc_trim(0)  # as a server does after start-up (api/app.py)
-                print(f"  index memory (RSS after, less before): {rss_mb() - before:.0f} MB", flush=True)
+                grid = getattr(index, "grid", None)
+                print(f"  index memory (RSS after, less before): {rss_mb() - before:.0f} MB"
+                      + (f" (cell grid {grid.nbytes / 1e6:.0f} MB, summaries to level {grid.finest})" if grid else ""),
+                      flush=True)
+                print(f"  places indexed: {index.size:,}", flush=True)
                 for label, stmt in (("previous signature (count, max(updated_at), max(id))",
                                      select(func.count(Place.id), func.max(Place.updated_at), func.max(Place.id))),
                                     ("change counter", select(CatalogueVersion.version).where(CatalogueVersion.id == 1))):
                     ts = []
-                    for _ in range(20):
+                    for _ in range(5 if n > 2_000_000 else 20):
                         t = time.thread_time()
                         s.exec(stmt).one()
                         ts.append(time.thread_time() - t)
                     print(f"  {label}: median {pct(ts, 50):.3f} ms cpu", flush=True)
                 rng = np.random.default_rng(6)
                 lo, la = rng.uniform(-3.0, 0.5, args.queries), rng.uniform(51.0, 54.0, args.queries)
-                for recheck in (60.0, 0.0):
+                for recheck in (3600.0, 0.0):
                     quick = settings.model_copy(update={"catalog_recheck_s": recheck})
                     ts = []
                     for x, y in zip(lo, la):
                         t = time.thread_time()
-                        search_places(s, SearchQuery(lon=float(x), lat=float(y), radius_m=args.radius, limit=10), settings=quick,
-                                      cache=cache)
+                        search_places(s, SearchQuery(lon=float(x), lat=float(y), radius_m=args.radius, limit=10),
+                                      settings=quick)
                         ts.append(time.thread_time() - t)
-                    print(f"  near-me k=10 within {args.radius:g} m, {'index trusted' if recheck else 'freshness checked every query'}: "
+                    print(f"  near-me k=10 within {args.radius:g} m, "
+                          f"{'index trusted' if recheck else 'freshness checked every query'}: "
                           f"cpu p50 {pct(ts, 50):.3f} ms, p99 {pct(ts, 99):.3f} ms", flush=True)
+                map_views(s, settings, n=args.views, search_places=search_places, SearchQuery=SearchQuery,
+                          clusters=mapview.clusters_in_view, InvalidQuery=InvalidQuery)
+            engine.dispose()
+
+
+def map_views(s, settings, *, n, search_places, SearchQuery, clusters, InvalidQuery) -> None:
+    """CPU of the public map's requests: the view list (bbox, A to Z) and clusters, at random town
+    views and at the whole box, with no filter and with a kind and 'free' filter."""
+    rng = np.random.default_rng(8)
+    w, h = TOWN_VIEW
+    x0 = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2] - w, n)
+    y0 = rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3] - h, n)
+    towns = [(float(x), float(y), float(x + w), float(y + h)) for x, y in zip(x0, y0)]
+    filters = {"no filter": {}, "library + free": {"categories": ["library"], "free": True}}
+    for label, views, zoom in (("town view", towns, TOWN_ZOOM), ("whole box", [CATALOGUE_BOX] * max(3, n // 20), WHOLE_ZOOM)):
+        for fname, f in filters.items():
+            for what in ("list", "clusters"):
+                ts, totals, refused = [], [], None
+                for bbox in views:
+                    q = SearchQuery(bbox=bbox, limit=50, **f)
+                    t = time.thread_time()
+                    try:
+                        if what == "list":
+                            totals.append(search_places(s, q, settings=settings).total)
+                        else:
+                            totals.append(clusters(s, q, zoom=zoom, open_now=False, settings=settings)[0])
+                    except InvalidQuery as e:
+                        refused = str(e)
+                    ts.append(time.thread_time() - t)
+                    if refused:
+                        break
+                if refused:
+                    print(f"  {what} {label} ({fname}): refused in {pct(ts, 50):.3f} ms: {refused}", flush=True)
+                else:
+                    print(f"  {what} {label} ({fname}), zoom {zoom}: cpu p50 {pct(ts, 50):.3f} ms, p99 {pct(ts, 99):.3f} ms"
+                          f" ({np.median(totals):,.0f} places in view, median)", flush=True)
 
 
 class PeakRss:
