@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kindmap.errors import InvalidQuery
-from kindmap.geo.clusters import CELL_PX, GridCluster, mercator_px
+from kindmap.geo.clusters import CELL_PX, GridCluster, grid_clusters, mercator_px
 
 FINE = 24  # level of the finest key: the 64-px cells at zoom 22, the map's deepest zoom
 MARGIN = 1e-12  # in Mercator units (the world is 1): far above rounding of sin/log, far below a level-24 cell (6e-8)
@@ -239,37 +239,32 @@ class CellGrid:
 
     def clusters(self, bbox: tuple[float, float, float, float], *, zoom: int, ids: np.ndarray, keep=None,
                  max_points: int, too_many: str = "zoom in") -> tuple[int, list[GridCluster]]:
-        """The points inside ``bbox`` grouped as ``grid_clusters`` groups them at ``zoom`` (same cells, counts, ids,
-        boxes; means to rounding), and how many there are.
+        """The points inside ``bbox`` grouped as ``grid_clusters`` groups them at ``zoom``, and how many there are:
+        the same cells, counts, ids and boxes; the same means too, except that a cell answered from summaries
+        adds its coordinates in another order (a difference far below the 6 decimals a mean is rounded to).
 
-        ``keep`` (positions, or ``slice(None)`` for all → bool) filters points one by one; without it, cells wholly inside the view
-        answer from their summaries, so a view costs its cells, not its points.
+        ``keep`` (positions, or ``slice(None)`` for all → bool) filters points one by one; without it, cells
+        wholly inside the view answer from their summaries, so a view costs its cells, not its points.
         """
         level = zoom + 2  # 64-px cells: 256·2^zoom px / 64 = 2^(zoom + 2) cells across the world
         assert CELL_PX == 64
         whole, starts, stops = self._descend(bbox, min_level=level, summaries=keep is None, max_points=max_points,
                                              too_many=too_many)
-        if not whole and self._most(starts, stops):  # (cells taken whole must not be counted again)
+        if not whole and self._most(starts, stops):
             mask = self._inside(bbox)
             if keep is not None:  # filters over every place as slices: faster than gathering most of them
                 mask &= keep(slice(None))
-                keep = None
             pos = np.flatnonzero(mask)
-            lon, lat = self.lon[pos], self.lat[pos]
-            sel = np.ones(pos.size, dtype=bool)
-            cx, cy = _px_cells(lon, lat, zoom)
         else:
-            fine = _gather(starts, stops)
-            pos = np.concatenate([self.order[fine], self.odd])
-            lon, lat = self.lon[pos], self.lat[pos]
-            sel = self._inside(bbox, pos)
-            # cells of the points taken one by one: from their keys, or for the odd ones as grid_clusters does
-            px, py = cell_xy(self.keys[fine] >> np.uint64(2 * (FINE - level)))
-            ox, oy = _px_cells(lon[fine.size:], lat[fine.size:], zoom)
-            cx, cy = np.r_[px, ox], np.r_[py, oy]
-        if keep is not None:
-            sel[sel] = keep(pos[sel])
-        pos, lon, lat, cx, cy = pos[sel], lon[sel], lat[sel], cx[sel], cy[sel]
+            pos = np.concatenate([self.order[_gather(starts, stops)], self.odd])
+            pos = pos[self._inside(bbox, pos)]
+            if keep is not None:
+                pos = pos[keep(pos)]
+            pos.sort()  # position order, as the straightforward path sums each cell's coordinates
+        if not whole:  # every place taken one by one: the straightforward clustering of exactly those
+            return int(pos.size), grid_clusters(self.lon[pos], self.lat[pos], ids[pos], zoom=zoom)
+        lon, lat = self.lon[pos], self.lat[pos]
+        cx, cy = _px_cells(lon, lat, zoom)
         parts = [(cx, cy, np.ones(pos.size, dtype=np.int64), lon, lat, np.column_stack([lon, lat, lon, lat]), pos)]
         for k, cells in whole:
             lv = self.levels[k]

@@ -44,7 +44,8 @@ def grid_clusters(lon: np.ndarray, lat: np.ndarray, ids: np.ndarray, *, zoom: in
     mean_lat = np.add.reduceat(lat, starts) / counts
     boxes = np.column_stack([np.minimum.reduceat(lon, starts), np.minimum.reduceat(lat, starts),
                              np.maximum.reduceat(lon, starts), np.maximum.reduceat(lat, starts)])
-    return [GridCluster(lon=round(float(mean_lon[i]), 6), lat=round(float(mean_lat[i]), 6), count=int(counts[i]),
-                        id=int(ids[starts[i]]) if counts[i] == 1 else None,
-                        bbox=tuple(round(float(v), 6) for v in boxes[i]))
-            for i in range(starts.size)]
+    # Python lists, not numpy scalars: one object per cluster is most of the cost at a few thousand clusters
+    return [GridCluster(lon=round(x, 6), lat=round(y, 6), count=c, id=i if c == 1 else None,
+                        bbox=(round(b[0], 6), round(b[1], 6), round(b[2], 6), round(b[3], 6)))
+            for x, y, c, i, b in zip(mean_lon.tolist(), mean_lat.tolist(), counts.tolist(), ids[starts].tolist(),
+                                     boxes.tolist())]

@@ -177,6 +177,16 @@ def _first_by_distance(chords: np.ndarray, positions: np.ndarray, limit: int) ->
     return few[np.lexsort((positions[few], chords[few]))][:limit]
 
 
+def _first_by_rank(ranks: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the ``limit`` smallest ``ranks`` (all distinct), in that order; sorts only those.
+
+    A map view listing 10⁶ places A to Z sorted them all (~60 ms) to show 50."""
+    if ranks.size <= limit:
+        return np.argsort(ranks)
+    few = np.argpartition(ranks, limit - 1)[:limit]
+    return few[np.argsort(ranks[few])]
+
+
 def _next_open_in_windows(index: CatalogIndex, pos: int, windows: list[Window], now: datetime) -> datetime | None:
     """The first time a place opens inside the next occurrence of any window."""
     best = None
@@ -270,8 +280,10 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     if lon is None:
         radius = None
         near = _in_view(index, q)
-        near = near[base_mask(index, q, near)]
-        near = near[np.argsort(index.name_rank[near])]  # by name, equal names in position order
+        if near.size * 4 > index.size:  # most of the catalogue in view: masks over whole columns beat gathering
+            near = np.flatnonzero(base_mask(index, q))
+        else:
+            near = near[base_mask(index, q, near)]
         dist = np.full(near.size, np.nan)
     elif q.max_walk_minutes is not None:
         radius = None
@@ -295,6 +307,8 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     if total == 0:
         where = "nearby" if lon is not None else "in view" if q.bbox is not None else "listed"
         hint = empty_hint(facts, q, nearby=int(near.size), timed=q.open_at is not None or bool(q.windows), where=where)
+    if lon is None:  # by name (equal names in position order): only the shown places are put in order
+        order = order[_first_by_rank(index.name_rank[order], q.limit)]
     if travel is None and lon is not None:  # a radius search: nearest first, ties by position
         first = _first_by_distance(distances, order, q.limit)
         order, distances = order[first], chord_to_metres(distances[first])
