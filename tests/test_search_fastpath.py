@@ -11,6 +11,7 @@ from sqlalchemy import event
 from kindmap.db import read_session, write_session
 from kindmap.errors import InvalidQuery
 from kindmap.models import Place, PlaceStatus, Postcode, Region
+from kindmap.schemas import PlaceCollection, place_collection_json
 from kindmap.services.catalogue.index import CatalogCache
 from kindmap.services.catalogue.search import (
     SearchQuery,
@@ -334,6 +335,9 @@ def test_near_me_on_candidates_equals_filtering_the_whole_catalogue(engine, sett
             assert [h.open for h in got.hits] == states
             for h, m in zip(got.hits, metres):
                 assert (h.distance_m is None and m is None) or h.distance_m == pytest.approx(m, abs=1e-6)
+            # the wire bytes built from plain dicts are exactly what the PlaceCollection model makes of them
+            wire = place_collection_json(got, attribution="© test", tz=settings.timezone)
+            assert PlaceCollection.model_validate_json(wire).model_dump_json().encode() == wire, q
             checked += total
         assert checked > 1000  # the queries found places, not only empty answers
 

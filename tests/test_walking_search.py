@@ -18,6 +18,7 @@ from shapely.geometry import Point, shape
 from kindmap.db import write_session
 from kindmap.geo.distance import haversine_m
 from kindmap.geo.network import network_from_arrays
+from kindmap.schemas import PlaceCollection
 from kindmap.models import Place, Postcode, Region
 from sqlmodel import select
 from kindmap.services.walking import network_path
@@ -58,7 +59,10 @@ def _names(body):
 def test_walking_time_orders_differently_from_distance(client, river):
     by_distance = client.get("/api/places", params={"postcode": "RV1 1AA", "radius_m": 1000}).json()
     assert _names(by_distance) == ["Across the river", "Along the bank"]
-    by_walk = client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 30}).json()
+    raw = client.get("/api/places", params={"postcode": "RV1 1AA", "max_walk_minutes": 30}).content
+    # the bytes built without models are what the PlaceCollection model makes of them (postcode, minutes)
+    assert PlaceCollection.model_validate_json(raw).model_dump_json().encode() == raw
+    by_walk = json.loads(raw)
     assert _names(by_walk) == ["Along the bank", "Across the river"]
     assert by_walk["search"]["travel"] == "network" and by_walk["search"]["profile"] == "walk"
     bank = haversine_m(0.0, 52.0, 0.005, 52.0)

@@ -22,7 +22,7 @@ from kindmap.schemas import (
     PlaceCollection,
     PlaceDetailFeature,
     facility_collection,
-    place_collection,
+    place_collection_json,
     place_detail_feature,
 )
 from kindmap.services.catalogue.facilities import MAX_LIMIT as MAX_FACILITY_LIMIT
@@ -134,10 +134,10 @@ async def list_places(request: Request) -> Response:
         result = search_places(None, query, settings=settings, index=index)
     else:
         result = await run_in_threadpool(_search_in_session, engine, query, settings)
-    # Serialised once by pydantic in Rust; FastAPI would validate the model again and
-    # encode it in Python. The OpenAPI still documents PlaceCollection.
-    collection = place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone)
-    return Response(collection.model_dump_json(), media_type="application/json")
+    # Serialised once by pydantic-core from plain dicts shaped as PlaceCollection (which the
+    # OpenAPI documents); FastAPI would validate a model again and encode it in Python.
+    return Response(place_collection_json(result, attribution=ATTRIBUTION, tz=settings.timezone),
+                    media_type="application/json")
 
 
 def _windows(texts: list[str]) -> list:
