@@ -159,12 +159,12 @@ def serve(db: Path, workers: int, state: Path, log_level: str) -> tuple[subproce
 
 
 def in_process(db: Path, seconds: float, rng: random.Random) -> dict:
-    """The near-me query without HTTP: search_places on the index, the wire model, its JSON."""
+    """The near-me query without HTTP: search_places on the index and its JSON, as the route makes them."""
     os.environ["KINDMAP_DATABASE_URL"] = f"sqlite:///{db}"
     sys.path.insert(0, str(REPO))
     from kindmap.config import ATTRIBUTION, Settings
     from kindmap.db import make_engine, read_session
-    from kindmap.schemas import place_collection
+    from kindmap.schemas import place_collection_json
     from kindmap.services.catalogue.index import DEFAULT_CACHE
     from kindmap.services.catalogue.search import SearchQuery, search_places
 
@@ -178,7 +178,7 @@ def in_process(db: Path, seconds: float, rng: random.Random) -> dict:
         lon, lat = rng.uniform(BOX[0], BOX[2]), rng.uniform(BOX[1], BOX[3])
         t = time.perf_counter()
         result = search_places(None, SearchQuery(lon=lon, lat=lat, radius_m=5000, limit=10), settings=settings, index=index)
-        place_collection(result, attribution=ATTRIBUTION, tz=settings.timezone).model_dump_json()
+        place_collection_json(result, attribution=ATTRIBUTION, tz=settings.timezone)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     return {"p50": statistics.median(times), "p99": times[int(len(times) * 0.99)], "rps": len(times) / seconds}

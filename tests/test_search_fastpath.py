@@ -495,3 +495,29 @@ def test_cell_grid_on_a_few_points():
     assert [(c.count, c.id, c.lon) for c in cells] == [(2, None, -0.5), (1, 102, -0.25)]
     with pytest.raises(InvalidQuery, match="about 6 places, more than the 5"):
         grid.in_box((-180, -90, 180, 90), max_points=5)
+
+
+def test_near_me_is_served_by_the_lean_route_and_the_documented_one_adds_nothing(client):
+    """GET /api/places is answered by a plain Starlette route placed first; the FastAPI route of the same
+    endpoint (kept for the OpenAPI document) declares no dependencies or parameters that route would skip."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Match, Route
+
+    from kindmap.api.routes.places import list_places, search_router
+
+    app = client.app
+    scope = {"type": "http", "method": "GET", "path": "/api/places", "root_path": ""}
+    first = next(r for r in app.router.routes if r.matches(scope)[0] == Match.FULL)
+    assert isinstance(first, Route) and not isinstance(first, APIRoute) and first.endpoint is list_places
+    documented = [r for r in search_router.routes if isinstance(r, APIRoute) and r.path == "/api/places"]
+    assert len(documented) == 1 and documented[0].endpoint is list_places and not search_router.dependencies
+    dependant = documented[0].dependant
+    assert not (dependant.dependencies or dependant.query_params or dependant.path_params
+                or dependant.header_params or dependant.cookie_params or dependant.body_params)
+    assert documented[0].dependencies == [] and not app.router.dependencies
+    # and the OpenAPI document still describes it, with its parameters
+    params = {p["name"] for p in client.get("/openapi.json").json()["paths"]["/api/places"]["get"]["parameters"]}
+    assert {"lon", "lat", "radius_m", "postcode", "bbox", "limit"} <= params
+    body = client.get("/api/places?lon=-0.95&lat=52.05&radius_m=5000&limit=3")
+    assert body.status_code == 200 and body.headers["content-security-policy"]
+    assert client.get("/api/places?lon=200&lat=52").status_code == 422  # errors as before

@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.freeze_gc = freeze_gc
     install_error_handlers(app)
     app.include_router(places.search_router)  # first: most of the traffic (see places.py)
+    app.router.routes[:0] = places.lean_routes()  # and served without FastAPI's wrapper (see there)
     for module in (contributions, pages, meta, places, walking, openreferral, ogc, auth, households, activities, review, freshness, gaps, carers, council, account_pages, carer_households, carer_plan, carer_visits, carer_my_places, scheme_pages, web):
         app.include_router(module.router)
     install_openapi(app)  # OGC and ORUK responses typed by their real schemas
