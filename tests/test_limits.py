@@ -140,7 +140,8 @@ def test_limits_come_from_the_apps_settings_not_the_environment(settings, engine
 def test_limits_are_published_in_the_openapi_document(client):
     doc = client.get("/openapi.json").json()
     assert "## Limits" in doc["info"]["description"] and "1024 KiB" in doc["info"]["description"]
-    for words in ("250,000 km²", "200 MiB", "200,000 rows", "KINDMAP_MAX_IMPORT_ROWS"):  # the defaults
+    for words in ("250,000 km²", "200 MiB", "200,000 rows", "KINDMAP_MAX_IMPORT_ROWS", "16,384 cells",
+                  "1,000,000 places"):  # the defaults
         assert words in doc["info"]["description"], words
     token = doc["paths"]["/api/auth/token"]["post"]["responses"]
     assert "429" in token and "Retry-After" in token["429"]["headers"]

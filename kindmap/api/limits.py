@@ -21,6 +21,8 @@ from kindmap.api.proxies import ForwardedClient, TrustedProxies
 from kindmap.config import Settings
 from kindmap.errors import RateLimited
 from kindmap.services.accounts.ratelimit import CostBudget, Limits, RateLimiter
+from kindmap.services.catalogue.index import MAX_PLACES_LOOKED_AT
+from kindmap.services.catalogue.mapview import MAX_VIEW_CELLS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_PATHS = ("/api/auth/token", "/api/auth/session")
@@ -108,6 +110,11 @@ def limits_text(limits: Settings) -> str:
         "- Searches: `limit` and `radius_m` are bounded (see the parameters); `bbox` must be a valid "
         f"box in EPSG:4326 of at most **{limits.max_bbox_km2:,.0f} km²** on `/api/places` (**422** past it; "
         "the OGC API pages its items instead); coordinates must be finite and in range.\n"
+        f"- Map views: `/api/places/clusters` covers at most **{MAX_VIEW_CELLS:,} cells** of 64 px at its `zoom` "
+        "(**422** past it: lower the zoom or make the bbox smaller); one request looks at most "
+        f"**{MAX_PLACES_LOOKED_AT:,} places** one by one (a view's list, clusters with filters, the list without "
+        "a `bbox`; **422** past it: zoom in, or clear the filters). Clusters without filters answer the cells "
+        "wholly in view from per-cell summaries.\n"
         "- Lists in request bodies are bounded (`maxItems` in each schema); the API accepts no geometries "
         "other than points.\n"
         f"- Imports (`kindmap import csv|oruk|osm|areas|postcodes|activities`, `kindmap region add`; the API "

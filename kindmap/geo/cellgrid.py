@@ -248,8 +248,9 @@ class CellGrid:
         """
         level = zoom + 2  # 64-px cells: 256·2^zoom px / 64 = 2^(zoom + 2) cells across the world
         assert CELL_PX == 64
-        whole, starts, stops = self._descend(bbox, min_level=level, summaries=keep is None, max_points=max_points,
-                                             too_many=too_many)
+        # with a filter, cells wholly in view are runs of places to check, so they need not be split to the view's cells
+        whole, starts, stops = self._descend(bbox, min_level=level if keep is None else 0, summaries=keep is None,
+                                             max_points=max_points, too_many=too_many)
         if not whole and self._most(starts, stops):
             mask = self._inside(bbox)
             if keep is not None:  # filters over every place as slices: faster than gathering most of them
