@@ -369,7 +369,8 @@ def gaps(args) -> None:
 
 CATALOGUE_BOX = (-3.0, 51.0, 0.5, 54.0)  # ~250 × 330 km of England
 TOWN_VIEW = (0.33, 0.12)  # degrees: a 1920 × 1080 px screen at zoom 13 near 52.5° N
-TOWN_ZOOM, WHOLE_ZOOM = 13, 8
+COUNTY_VIEW = (1.0, 0.6)  # degrees: ~730 × 710 px at zoom 10
+TOWN_ZOOM, COUNTY_ZOOM, WHOLE_ZOOM = 13, 10, 8
 
 
 def write_catalogue(path: str, n: int, *, seed: int = 5) -> None:
@@ -481,8 +482,13 @@ def map_views(s, settings, *, n, search_places, SearchQuery, clusters, InvalidQu
     x0 = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2] - w, n)
     y0 = rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3] - h, n)
     towns = [(float(x), float(y), float(x + w), float(y + h)) for x, y in zip(x0, y0)]
+    w, h = COUNTY_VIEW
+    counties = [(float(x), float(y), float(x + w), float(y + h)) for x, y in
+                zip(rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2] - w, max(3, n // 5)),
+                    rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3] - h, max(3, n // 5)))]
     filters = {"no filter": {}, "library + free": {"categories": ["library"], "free": True}}
-    for label, views, zoom in (("town view", towns, TOWN_ZOOM), ("whole box", [CATALOGUE_BOX] * max(3, n // 20), WHOLE_ZOOM)):
+    for label, views, zoom in (("town view", towns, TOWN_ZOOM), ("county view", counties, COUNTY_ZOOM),
+                               ("whole box", [CATALOGUE_BOX] * max(3, n // 20), WHOLE_ZOOM)):
         for fname, f in filters.items():
             for what in ("list", "clusters"):
                 ts, totals, refused = [], [], None
