@@ -231,6 +231,29 @@ class HoursIndex:
 
     # ---------------------------------------------------------------- queries
 
+    def states_of(self, codes: np.ndarray, when: datetime) -> np.ndarray:
+        """int8 state at ``when`` of each distinct string in ``codes`` (as ``distinct_states(when)[codes]``).
+
+        Costs the codes asked for, not the distinct strings: a search shows ten places, while a
+        national catalogue holds tens of thousands of distinct hours strings.
+        """
+        when = to_local_naive(when, tz=self.tz)
+        n = len(self._parsed)
+        slot = self._slot(when)
+        out = np.empty(len(codes), dtype=np.int8)
+        for k, j in enumerate(np.asarray(codes).tolist()):
+            if j == n:
+                out[k] = -1
+                continue
+            byte, bit = j >> 3, 7 - (j & 7)  # np.packbits order: the first string in the high bit
+            if slot is None or (self._mixed_bits[slot, byte] >> bit) & 1:
+                out[k] = _STATE_CODE[self._parsed[j].state(when)[0]]
+            elif (self._unknown_bits[slot, byte] >> bit) & 1:
+                out[k] = -1
+            else:
+                out[k] = (self._open_bits[slot, byte] >> bit) & 1
+        return out
+
     def distinct_states(self, when: datetime) -> np.ndarray:
         """int8 state per distinct hours string at ``when``; ``[codes(positions)]`` gives items' states.
 

@@ -303,7 +303,10 @@ def place_collection_json(result, *, attribution: str, tz: str | None = None) ->
     from kindmap.taxonomy import label
 
     features = []
+    times: dict = {}  # the shown places often open at the same time: each written once
     for h in result.hits:
+        if h.next_open not in times:
+            times[h.next_open] = _wire_time(h.next_open, tz)
         place = h.place
         features.append({"type": "Feature", "id": place.id, "geometry": {
             "type": "Point", "coordinates": round_position(place.lon, place.lat)}, "properties": {
@@ -312,7 +315,7 @@ def place_collection_json(result, *, attribution: str, tz: str | None = None) ->
             "free_to_use": place.free_to_use, "drop_in": place.drop_in,
             "wheelchair": getattr(place.wheelchair, "value", place.wheelchair), "step_free": place.step_free,
             "opening_hours": place.opening_hours, "walk_minutes": _float(h.walk_minutes),
-            "next_open": _wire_time(h.next_open, tz)}})
+            "next_open": times[h.next_open]}})
     search = {"lon": _float(result.lon), "lat": _float(result.lat), "postcode": result.postcode,
               "radius_m": _float(result.radius_m), "open_at": _wire_time(result.open_at, tz), "matched": result.total,
               "travel": result.travel, "profile": result.profile, "max_walk_minutes": _float(result.max_walk_minutes),

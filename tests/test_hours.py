@@ -89,6 +89,9 @@ def test_state_and_open_at_match_opening_hours_inside_and_outside_horizon(slot_m
         want = np.array([expected_state(parsed[s], when) for s in strings], dtype=np.int8)
         np.testing.assert_array_equal(index.state_at(when), want, err_msg=str(when))
         np.testing.assert_array_equal(index.open_at(when), want == 1, err_msg=str(when))
+        # a few items' states, looked up one string at a time, are the same
+        some = np.array(rng.sample(range(len(strings)), min(12, len(strings))))
+        np.testing.assert_array_equal(index.states_of(index.codes(some), when), want[some], err_msg=str(when))
 
 
 def test_default_horizon_starts_this_week_and_matches() -> None:

@@ -271,8 +271,7 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     when = to_local_naive(q.open_at, tz=tz) if q.open_at else local_now
     # Open states and windows per distinct hours string (hundreds, not one per place); the places
     # nearby look theirs up, so nothing below costs the size of the catalogue for a point search.
-    states = index.hours.distinct_states(when)
-    timed_states = states if q.open_at is not None else None
+    timed_states = index.hours.distinct_states(when) if q.open_at is not None else None
     during = index.hours.distinct_open_during(q.windows, now=local_now) if q.windows else None
 
     minutes = None
@@ -316,7 +315,8 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     distances = [None if math.isnan(d) else d for d in distances[: q.limit].tolist()]  # only the shown
     hits = []
     codes = index.hours.codes(order)
-    shown_states = states[codes].tolist()
+    # without a time filter only the shown places' states are needed: their strings alone are read
+    shown_states = (timed_states[codes] if timed_states is not None else index.hours.states_of(codes, when)).tolist()
     next_opens: dict[int, datetime | None] = {}  # per distinct hours string: shown places often share one
     cards = index.cards_at(order)  # the index's public summaries: no row read per search
     for k, (pos, code, state, d) in enumerate(zip(order.tolist(), codes.tolist(), shown_states, distances)):
