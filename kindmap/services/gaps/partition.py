@@ -234,7 +234,7 @@ def _here(tile: Tile, network, engine: Engine, *, database: bool = True, network
     if isinstance(network, Cut) and not network_file:
         if isinstance(tile.households, Households):  # the piece is cut around the tile's points
             tile = replace(tile, households=tile.households.points(engine))
-        network = network.network(*box(tile.households, tile.proj4))
+        network = network.network(*box(tile.households, LocalProjection(tile.proj4)))
     return tile, network
 
 

@@ -124,9 +124,9 @@ def subnetwork(net: WalkNetwork, edge_mask: np.ndarray) -> WalkNetwork:
         indices=dst[order].astype(np.int32), adj_edge=ids[order].astype(np.int32), source=f"{net.source} (tile)")
 
 
-def box(points: Points, proj4: str) -> tuple[np.ndarray, np.ndarray]:
-    """The bounding box (lo, hi) of the points in metres (the CRS ``proj4``)."""
-    xy = np.column_stack(LocalProjection(proj4).forward(points.lon, points.lat))
+def box(points: Points, proj: LocalProjection) -> tuple[np.ndarray, np.ndarray]:
+    """The bounding box (lo, hi) of the points in metres (the CRS of ``proj``)."""
+    xy = np.column_stack(proj.forward(points.lon, points.lat))
     return xy.min(0), xy.max(0)
 
 
@@ -157,9 +157,10 @@ def run(tile: Tile, network: Cut | WalkNetwork | None):
     median walk to the first set per area of the tile (each area lies in one tile, so this is the
     whole region's figure, and its sort is done here rather than in the process adding tiles up)."""
     pts = tile.households.points() if isinstance(tile.households, Households) else tile.households
-    lo, hi = box(pts, tile.proj4)
+    proj = LocalProjection(tile.proj4)
+    lo, hi = box(pts, proj)
     pace = tile.profile.metres_per_minute
-    exy = np.column_stack(LocalProjection(tile.proj4).forward(tile.place_lon, tile.place_lat))
+    exy = np.column_stack(proj.forward(tile.place_lon, tile.place_lat))
     gap = np.maximum(np.maximum(lo - exy, exy - hi), 0.0)
     away = np.hypot(gap[:, 0], gap[:, 1])
     if isinstance(network, Cut):
@@ -167,8 +168,7 @@ def run(tile: Tile, network: Cut | WalkNetwork | None):
     if network is not None:
         times = NetworkTimes(Router(network), tile.profile, pts.lon, pts.lat)
     else:
-        times = EstimatedTimes(tile.profile, pts.lon, pts.lat, circuity=tile.circuity,
-                               projection=LocalProjection(tile.proj4))
+        times = EstimatedTimes(tile.profile, pts.lon, pts.lat, circuity=tile.circuity, projection=proj)
     nearest = []
     for mask, horizon in tile.sets:  # a walk of D metres never leaves the disc of radius D: only places that near
         idx = np.flatnonzero(mask & (away <= horizon * pace))
