@@ -493,7 +493,7 @@ def test_cell_grid_on_a_few_points():
     assert total == 3 and [(c.count, c.id, c.bbox) for c in cells] == [(3, None, (-0.5, 51.5, -0.25, 52.0))]
     total, cells = grid.clusters((-1, 51, 1, 53), zoom=12, ids=np.arange(6) + 100, max_points=10)
     assert [(c.count, c.id, c.lon) for c in cells] == [(2, None, -0.5), (1, 102, -0.25)]
-    with pytest.raises(InvalidQuery, match="about 6 places, more than the 5"):
+    with pytest.raises(InvalidQuery, match="holds 6 places, more than the 5"):
         grid.in_box((-180, -90, 180, 90), max_points=5)
 
 

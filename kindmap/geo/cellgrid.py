@@ -106,6 +106,11 @@ class CellGrid:
         self.keys = keys[sort]
         del keys, sort, inside
         self.levels: list[Level] = self._summaries(max(64, int(n * cells_per_point)))
+        with np.errstate(invalid="ignore"):
+            finite = bool(np.isfinite(self.lon).all() and np.isfinite(self.lat).all())
+        # every point's box: a view holding all of them (a country zoomed out) needs no cells at all
+        self.extent = ((float(self.lon.min()), float(self.lat.min()), float(self.lon.max()), float(self.lat.max()))
+                       if n and finite else None)
 
     @property
     def finest(self) -> int:
@@ -217,9 +222,24 @@ class CellGrid:
         found[found] = lv.keys[idx[found]] == keys[found]
         return k, idx[found]
 
+    def _holds_all(self, bbox, *, max_points: int, too_many: str) -> bool:
+        """Whether every point lies in ``bbox`` (then ``InvalidQuery`` past ``max_points``)."""
+        if self.extent is None:
+            return False
+        x0, y0, x1, y1 = self.extent
+        minx, miny, maxx, maxy = bbox
+        if not (minx <= x0 and x1 <= maxx and miny <= y0 and y1 <= maxy):
+            return False
+        if self.lon.size > max_points:
+            raise InvalidQuery(f"this view holds {self.lon.size:,} places, more than the {max_points:,} a request may "
+                               f"look at one by one; {too_many}")
+        return True
+
     def in_box(self, bbox: tuple[float, float, float, float], *, max_points: int,
                too_many: str = "zoom in") -> np.ndarray:
-        """Positions of the points inside ``bbox`` (edges included), in cell order; ``InvalidQuery`` past ``max_points``."""
+        """Positions of the points inside ``bbox`` (edges included); ``InvalidQuery`` past ``max_points``."""
+        if self._holds_all(bbox, max_points=max_points, too_many=too_many):
+            return np.arange(self.lon.size)
         _whole, starts, stops = self._descend(bbox, min_level=0, summaries=False, max_points=max_points,
                                               too_many=too_many)
         if self._most(starts, stops):
@@ -248,6 +268,9 @@ class CellGrid:
         """
         level = zoom + 2  # 64-px cells: 256·2^zoom px / 64 = 2^(zoom + 2) cells across the world
         assert CELL_PX == 64
+        if keep is not None and self._holds_all(bbox, max_points=max_points, too_many=too_many):
+            pos = np.flatnonzero(keep(slice(None)))
+            return int(pos.size), grid_clusters(self.lon[pos], self.lat[pos], ids[pos], zoom=zoom)
         # with a filter, cells wholly in view are runs of places to check, so they need not be split to the view's cells
         whole, starts, stops = self._descend(bbox, min_level=level if keep is None else 0, summaries=keep is None,
                                              max_points=max_points, too_many=too_many)
