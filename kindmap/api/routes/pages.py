@@ -94,13 +94,18 @@ def search_by_name(
 def clusters(
     session: SessionDep, settings: SettingsDep,
     bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326) of the map view")],
-    zoom: Annotated[int, Query(ge=0, le=22, description="Map zoom level; cells are 64 screen pixels at this zoom")],
+    zoom: Annotated[int, Query(ge=0, le=22, description=(
+        f"Map zoom level; cells are 64 screen pixels at this zoom, and the bbox may span at most "
+        f"{mapview.MAX_VIEW_CELLS:,} of them (a map sends its own view and zoom)"))],
     category: Category = [],  # noqa: B006
     free: bool | None = None, drop_in: bool | None = None, wheelchair: bool | None = None,
     step_free: bool | None = None, quiet: bool | None = None, open_at: OpenAt = None, open_now: bool = False,
     include_unknown: IncludeUnknown = False,
 ) -> ClusterCollection:
-    """Matching places in a map view, grouped into screen-grid clusters (so 50,000 places cost a few KB)."""
+    """Matching places in a map view, grouped into screen-grid clusters (so 50,000 places cost a few KB).
+
+    Without filters the cells wholly in view are answered from per-cell summaries, so the cost follows
+    the cells, not the places; with filters at most 1,000,000 places in view are checked (422 past it)."""
     query = _filters(category, free, drop_in, wheelchair, step_free, quiet, open_at=open_at, bbox=parse_bbox(bbox))
     query.include_unknown = include_unknown
     total, cells = mapview.clusters_in_view(session, query, zoom=zoom, open_now=open_now, settings=settings)
