@@ -17,7 +17,7 @@ from kindmap.geo.graph import estimate_walk_minutes
 from kindmap.hours import Window, to_local_naive, window_occurrences
 from kindmap.ingest.postcodes import normalise_postcode
 from kindmap.models import Place, Postcode, Region
-from kindmap.services.catalogue.facts import count_facts, criteria_mask, empty_hint, time_mask
+from kindmap.services.catalogue.facts import count_facts, criteria_mask, empty_hint, time_mask, wanted_criteria
 from kindmap.services.catalogue.index import (
     DEFAULT_CACHE,
     MAX_PLACES_LOOKED_AT,
@@ -291,16 +291,18 @@ def search_places(session: Session | None, q: SearchQuery, *, settings: Settings
     else:
         radius = radius or settings.default_radius_m
         # unordered: only the shown places are put in order (below), not the ~1,000 within 5 km at 10⁶ places
-        idx, dist = index.points.within_unsorted(lon, lat, radius_m=radius)
-        sel = base_mask(index, q, idx)
-        near, dist = idx[sel], dist[sel]
+        near, dist = index.points.within_unsorted(lon, lat, radius_m=radius)
+        if q.categories or q.bbox is not None:  # (no masks and copies when nothing would be dropped)
+            sel = base_mask(index, q, near)
+            near, dist = near[sel], dist[sel]
     # Facts are counted on the places nearby of the kind asked for, before criteria and times.
     facts = count_facts(index, near, q, states=timed_states, during=during)
-    sel = criteria_mask(index, q, near) & time_mask(index, q, states=timed_states, during=during, positions=near)
-    order = near[sel]
-    distances = dist[sel]
-    if minutes is not None:
-        minutes = minutes[sel]
+    order, distances = near, dist
+    if wanted_criteria(q) or timed_states is not None or during is not None:
+        sel = criteria_mask(index, q, near) & time_mask(index, q, states=timed_states, during=during, positions=near)
+        order, distances = near[sel], dist[sel]
+        if minutes is not None:
+            minutes = minutes[sel]
     total = int(order.size)
     hint = None
     if total == 0:
