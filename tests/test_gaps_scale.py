@@ -235,6 +235,12 @@ def test_workers_that_cannot_open_the_database_are_sent_each_tiles_points(rutlan
         monkeypatch.setattr(partition, "_opens", lambda url, code: (0, 0))  # a different database there
         _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
         assert read_here == [True, True]
+        read_here.clear()
+        monkeypatch.undo()
+        monkeypatch.setattr(tiles.Households, "points", spy)
+        monkeypatch.setattr(partition, "shareable_url", lambda engine: None)  # e.g. an address with a password
+        _same_result(whole, partition.analyse_partitioned(engine, settings, q, tiles=(2, 1), scheduler=address))
+        assert read_here == [True, True]
 
 
 def test_only_addresses_without_a_secret_are_given_to_workers():

@@ -103,7 +103,7 @@ def analyse_partitioned(engine: Engine, settings: Settings, q: GapQuery, *, tile
             # the network only (memory-mapped): its CRS, and the tiles cut their own pieces
             proj4 = WalkNetwork.load(path).proj4
             network = Cut(str(path), path.stat().st_mtime, halo + DEFAULT_MAX_SNAP_M)
-            households = recipes if url else [r.points(engine) for r in recipes]
+            households = recipes  # read by the workers, or here one tile at a time (``_here``)
         else:
             # estimated times are measured in a CRS centred on every point: read them all here first
             households = [r.points(engine) for r in recipes]
@@ -229,7 +229,7 @@ def _runner(scheduler: str, workers: int | None, engine: Engine) -> Iterator:
 
 def _here(tile: Tile, network, engine: Engine, *, database: bool = True, network_file: bool = True) -> tuple:
     """The job with what its worker cannot open itself read (``database``) or cut (``network_file``) here."""
-    if isinstance(tile.households, Households) and not database:
+    if isinstance(tile.households, Households) and not (database and tile.households.url):
         tile = replace(tile, households=tile.households.points(engine))
     if isinstance(network, Cut) and not network_file:
         if isinstance(tile.households, Households):  # the piece is cut around the tile's points
@@ -247,7 +247,7 @@ def _on_client(client, engine: Engine, jobs) -> list:
     for tile, network in jobs:
         if running.count() >= slots:
             done.append(next(running).result())
-        if isinstance(tile.households, Households) and "database" not in seen:
+        if isinstance(tile.households, Households) and tile.households.url and "database" not in seen:
             # can every worker open this very database (this machine, a shared disk, a reachable server)?
             code = tile.households.codes[0]
             with engine.connect() as conn:
