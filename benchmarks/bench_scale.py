@@ -16,7 +16,9 @@ on the same inputs (``--no-old`` to skip it) and checks the answers are the same
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 from _machine import machine_info
@@ -237,6 +239,10 @@ def main() -> None:
     ap.add_argument("--db", help="catalogue: a SQLite file to use (written first when it does not exist) and keep")
     ap.add_argument("--views", type=int, default=100, help="catalogue: random town views timed")
     ap.add_argument("--radius", type=float, default=5000.0, help="catalogue: near-me radius in metres")
+    ap.add_argument("--names", choices=["numbered", "osm"], default="numbered",
+                    help="catalogue: names of the places written ('Place 123', or drawn from real OSM names and towns)")
+    ap.add_argument("--name-queries", type=int, default=200, help="catalogue: name searches timed (0: none)")
+    ap.add_argument("--only-names", action="store_true", help="catalogue: only the index and name search")
     ap.add_argument("--places", type=int, default=1000)
     ap.add_argument("--households", type=int, default=None, help="default: one per node")
     ap.add_argument("--no-old", dest="old", action="store_false")
@@ -373,15 +379,65 @@ COUNTY_VIEW = (1.0, 0.6)  # degrees: ~730 × 710 px at zoom 10
 TOWN_ZOOM, COUNTY_ZOOM, WHOLE_ZOOM = 13, 10, 8
 
 
-def write_catalogue(path: str, n: int, *, seed: int = 5) -> None:
-    """``n`` published places at random over ``CATALOGUE_BOX`` into SQLite at ``path`` (in chunks: 10⁷ fits)."""
+GEODATA = Path(os.environ.get("KINDMAP_GEODATA", Path(__file__).resolve().parents[2] / "shared" / "geodata"))
+
+
+def real_names(geodata: Path = GEODATA) -> tuple[list[str], list[str]]:
+    """Names from real data (read here, never copied): every OSM ``name`` in the Rutland and Newport
+    extracts (~6,000 distinct: villages, streets, pubs, churches, halls…), and the towns of England's
+    libraries (~2,000)."""
+    import csv
+
+    import osmium
+
+    names: set[str] = set()
+    for pbf in (geodata / "rutland" / "rutland-2022-11.osm.pbf", geodata / "newport" / "newport-core_2023-06-12.osm.pbf"):
+        for obj in osmium.FileProcessor(str(pbf), osmium.osm.NODE | osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("name")):
+            names.add(obj.tags["name"])
+    with open(geodata / "uk" / "libraries_england_2023_with_coordinates.csv", encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    towns = {t.split(",")[-1].strip() for r in rows for t in (r["Address 2"], r["Address 3"])} - {""}
+    return sorted(names), sorted(towns)
+
+
+def osm_like_names(n: int, rng, kinds: list[str]) -> tuple[list[str], list[str | None], list[str]]:
+    """Names, other names and kinds for ``n`` places that exercise word matching as real ones do: a real
+    OSM name (a third), a town and a kind ("Ilford Library", a third), or real words with a kind
+    ("Bridge Street Community Centre"); one in ten has another name. Not "Place 123": numbered names make
+    the vocabulary one word per place, which no real catalogue has."""
+    from kindmap.taxonomy import label
+
+    names, towns = real_names()
+    words = sorted({w for name in names for w in name.split() if w.isalpha() and len(w) > 2})
+    labels = [label(k) for k in kinds]
+    kind_of = rng.integers(0, len(kinds), n)
+    style = rng.integers(0, 3, n)
+    pick_name, pick_town = rng.integers(0, len(names), n), rng.integers(0, len(towns), n)
+    pick_words = rng.integers(0, len(words), (n, 2))
+    out = []
+    for i in range(n):
+        if style[i] == 0:
+            out.append(names[pick_name[i]])
+        elif style[i] == 1:
+            out.append(f"{towns[pick_town[i]]} {labels[kind_of[i]]}")
+        else:
+            out.append(f"{words[pick_words[i, 0]]} {words[pick_words[i, 1]]} {labels[kind_of[i]]}")
+    others = [names[j] if r < 0.1 else None for j, r in zip(rng.integers(0, len(names), n).tolist(), rng.random(n).tolist())]
+    return out, others, [kinds[k] for k in kind_of]
+
+
+def write_catalogue(path: str, n: int, *, seed: int = 5, names: str = "numbered") -> None:
+    """``n`` published places at random over ``CATALOGUE_BOX`` into SQLite at ``path`` (in chunks: 10⁷ fits).
+
+    ``names="osm"``: names drawn from real OSM names and towns (``osm_like_names``), every kind of the
+    taxonomy, and England's library towns as localities (towns) at random in the box."""
     from datetime import datetime, timezone
 
     from sqlalchemy import insert
 
     from kindmap.config import Settings
     from kindmap.db import create_schema, make_engine
-    from kindmap.models import Place
+    from kindmap.models import Locality, Place, Region
 
     url = f"sqlite:///{path}"
     engine = make_engine(url, settings=Settings(database_url=url))
@@ -391,10 +447,25 @@ def write_catalogue(path: str, n: int, *, seed: int = 5) -> None:
     kinds = ["library", "community_centre", "place_of_worship", "community_cafe"]
     rng = np.random.default_rng(seed)
     lon, lat = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2], n), rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3], n)
+    if names == "osm":
+        from kindmap.taxonomy import categories
+
+        place_names, other_names, place_kinds = osm_like_names(n, rng, list(categories()))
+        towns = real_names()[1]
+        with engine.begin() as conn:
+            rid = conn.execute(insert(Region.__table__).values(slug="box", name="Box")).inserted_primary_key[0]
+            tlon = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2], len(towns))
+            tlat = rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3], len(towns))
+            conn.execute(insert(Locality.__table__), [{"region_id": rid, "name": t, "kind": "town", "lon": float(x),
+                                                       "lat": float(y)} for t, x, y in zip(towns, tlon, tlat)])
+    else:
+        place_names, other_names = [f"Place {i}" for i in range(n)], [None] * n
+        place_kinds = [kinds[i % 4] for i in range(n)]
     with Clock(f"write {n:,} places") as c, engine.begin() as conn:
         for lo in range(0, n, 100_000):
             conn.execute(insert(Place.__table__), [
-                {"name": f"Place {i}", "category": kinds[i % 4], "lon": float(lon[i]), "lat": float(lat[i]),
+                {"name": place_names[i], "other_names": other_names[i], "category": place_kinds[i],
+                 "lon": float(lon[i]), "lat": float(lat[i]),
                  "source": "manual", "status": "published", "opening_hours": hours[i % 5],
                  "free_to_use": [True, False, None][i % 3], "wheelchair": [None, "yes", "limited", "no"][i % 4],
                  "created_at": made, "updated_at": made} for i in range(lo, min(n, lo + 100_000))])
@@ -431,7 +502,7 @@ def catalogue(args) -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = args.db or f"{folder}/cat.sqlite3"
             if not os.path.exists(path):
-                write_catalogue(path, n)
+                write_catalogue(path, n, names=args.names)
             url = f"sqlite:///{path}"
             settings = Settings(database_url=url, state_dir=folder, catalog_recheck_s=3600.0)
             engine = make_engine(url, settings=settings)
@@ -447,6 +518,10 @@ def catalogue(args) -> None:
                       + (f" (cell grid {grid.nbytes / 1e6:.0f} MB, summaries to level {grid.finest})" if grid else ""),
                       flush=True)
                 print(f"  places indexed: {index.size:,}", flush=True)
+                if args.name_queries:
+                    name_search(s, settings, index, queries=args.name_queries, rss_mb=rss_mb, trim=libc.malloc_trim)
+                if args.only_names:
+                    continue
                 for label, stmt in (("previous signature (count, max(updated_at), max(id))",
                                      select(func.count(Place.id), func.max(Place.updated_at), func.max(Place.id))),
                                     ("change counter", select(CatalogueVersion.version).where(CatalogueVersion.id == 1))):
@@ -472,6 +547,59 @@ def catalogue(args) -> None:
                 map_views(s, settings, n=args.views, search_places=search_places, SearchQuery=SearchQuery,
                           clusters=mapview.clusters_in_view, InvalidQuery=InvalidQuery)
             engine.dispose()
+
+
+def name_search(s, settings, index, *, queries: int, rss_mb, trim) -> None:
+    """The public name search in process (``mapview.search_by_name``, limit 50): the name index's first
+    build (CPU, and RSS after less before), then CPU per query for words of random places' names typed
+    whole, with a typo, as a 3–5 letter prefix, with their kind or town, and words found nowhere."""
+    import gc
+
+    from kindmap.errors import InvalidQuery
+    from kindmap.services.catalogue import mapview
+    from kindmap.services.catalogue import names as names_module
+    from kindmap.services.catalogue.search import SearchQuery
+
+    gc.collect(), trim(0)
+    before = rss_mb()
+    t = time.process_time()
+    built = names_module.name_index(s, index)
+    cpu = time.process_time() - t
+    gc.collect(), trim(0)
+    print(f"  name index: built in {cpu:.2f} s cpu, memory (RSS after, less before) {rss_mb() - before:.0f} MB"
+          + (f" (arrays {built.nbytes / 1e6:.0f} MB, {len(built.tokens):,} distinct words)" if hasattr(built, "nbytes") else ""),
+          flush=True)
+    rng = np.random.default_rng(9)
+    texts = []
+    for pos, style in zip(rng.integers(0, index.size, queries).tolist(), rng.integers(0, 6, queries).tolist()):
+        words = index.names[pos].split() or ["x"]
+        word = words[int(rng.integers(0, len(words)))]
+        if style == 0:
+            texts.append(" ".join(words[:2]))
+        elif style == 1 and len(word) > 3:  # a typo: two letters swapped
+            k = int(rng.integers(0, len(word) - 1))
+            texts.append(word[:k] + word[k + 1] + word[k] + word[k + 2:])
+        elif style == 2:
+            texts.append(word[: int(rng.integers(3, 6))])
+        elif style == 3:
+            texts.append(f"{word} {index.category[pos].replace('_', ' ')}")
+        elif style == 4:
+            texts.append(" ".join(words))
+        else:
+            texts.append("zzqxv")
+    ts, refused, found = [], 0, []
+    for text in texts:
+        lon, lat = (float(rng.uniform(-3.0, 0.5)), float(rng.uniform(51.0, 54.0))) if rng.random() < 0.5 else (None, None)
+        t = time.thread_time()
+        try:
+            found.append(mapview.search_by_name(s, text, SearchQuery(lon=lon, lat=lat, limit=50), open_now=False,
+                                                settings=settings).total)
+        except InvalidQuery:
+            refused += 1
+        ts.append(time.thread_time() - t)
+    print(f"  name search ({queries} queries, limit 50): cpu p50 {pct(ts, 50):.3f} ms, p99 {pct(ts, 99):.3f} ms, "
+          f"max {max(ts) * 1000:.1f} ms; {np.median(found) if found else 0:,.0f} places matched (median), "
+          f"{refused} refused as too broad", flush=True)
 
 
 def map_views(s, settings, *, n, search_places, SearchQuery, clusters, InvalidQuery) -> None:

@@ -24,17 +24,23 @@ from kindmap.services.catalogue.search import (
 )
 
 
-def catalogue_filter(index: CatalogIndex, q: SearchQuery, *, open_now: bool, tz: str) -> tuple[np.ndarray, np.ndarray, datetime | None]:
-    """Mask of matching places, the open states at ``q.open_at`` (or now) per distinct hours string
-    (``index.hours.codes(pos)`` picks a place's), and the time filtered on."""
+def candidate_filter(index: CatalogIndex, q: SearchQuery, *, open_now: bool, tz: str):
+    """A function giving, for some catalogue positions, which match the query's filters; the open states at
+    ``q.open_at`` (or now) per distinct hours string (``index.hours.codes(pos)`` picks a place's); and the
+    time filtered on. Asked only of a search's candidates, so its cost follows them, not the catalogue."""
     open_at = q.open_at
     if open_now and open_at is None:
         open_at = datetime.now().astimezone()
     when = to_local_naive(open_at or datetime.now().astimezone(), tz=tz)
-    keep = filter_mask(index, q)
     states = index.hours.distinct_states(when)
-    if open_at is not None:
-        keep &= time_mask(index, q, states=states, during=None)
+
+    def keep(positions: np.ndarray) -> np.ndarray:
+        mask = filter_mask(index, q, positions)
+        if open_at is not None:
+            mask &= time_mask(index, q, states=states, during=None, positions=positions)
+        return mask
+
+    keep(np.zeros(0, dtype=np.intp))  # bad filters (an unknown kind) are refused whatever the text
     return keep, states, when if open_at is not None else None
 
 
@@ -44,24 +50,26 @@ def search_by_name(session: Session, text: str, q: SearchQuery, *, open_now: boo
 
     When no place's name matches but ``text`` is a (partial) postcode or a town, the result is the
     places nearest that location instead (``located``); matching locations are listed either way.
+    The cost follows the places the words match (``names.MAX_CANDIDATES`` at most), not the catalogue.
     """
     index = DEFAULT_CACHE.get(session, tz=settings.timezone)
-    keep, states, when = catalogue_filter(index, q, open_now=open_now, tz=settings.timezone)
+    keep, states, when = candidate_filter(index, q, open_now=open_now, tz=settings.timezone)
     if q.lon is not None or q.lat is not None:
         if q.lon is None or q.lat is None:
             raise InvalidQuery("give both lon and lat")
         check_point(q.lon, q.lat)
     names = name_index(session, index)
-    order, _relevance = match_places(names, text, keep, lon=q.lon, lat=q.lat, lons=index.lon, lats=index.lat)
+    order, _relevance, total = match_places(names, text, keep, lon=q.lon, lat=q.lat, lons=index.lon, lats=index.lat,
+                                            limit=q.limit)
     locations = locate(session, names, text)
     located, distances = None, None
-    if order.size == 0 and locations:
+    if total == 0 and locations:
         located = locations[0]
         radius = settings.default_radius_m
         idx, dist = index.points.within(located.lon, located.lat, radius_m=radius)
-        sel = keep[idx]
+        sel = keep(idx)
         order, distances = idx[sel], dist[sel]
-    total = int(order.size)
+        total = int(order.size)
     order = order[: q.limit]
     ids = [int(i) for i in index.ids[order]]
     rows = {p.id: p for p in session.exec(select(Place).where(Place.id.in_(ids))).all()} if ids else {}
