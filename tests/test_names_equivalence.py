@@ -244,7 +244,7 @@ def test_postings_match_the_straightforward_scoring(engine, seed):
     assert [t for t in N.build_name_index(index, localities).towns] == [t for t, k in TOWNS if k in SETTLEMENTS]
 
 
-def test_a_word_matching_too_many_places_is_refused(engine, monkeypatch):
+def test_a_word_matching_too_many_places_is_refused(client, engine, monkeypatch):
     _seed(engine, 4, 200)
     with read_session(engine) as s:
         index = build_index(s)
@@ -258,6 +258,13 @@ def test_a_word_matching_too_many_places_is_refused(engine, monkeypatch):
         N.match_places(names, "church", np.ones(index.size, bool))
     # another word that matches fewer places makes the same word fine
     assert N.match_places(names, "church baptist", np.ones(index.size, bool))[2] <= total
+    r = client.get("/api/places/search", params={"q": "church"})
+    assert r.status_code == 422 and "add another word" in r.text, r.text
+    assert client.get("/api/places/search", params={"q": "church baptist"}).status_code == 200
+    from kindmap.api.routes import pages
+
+    monkeypatch.undo()
+    assert f"{N.MAX_CANDIDATES:,}" in pages.search_by_name.__doc__  # the documented bound is the real one
 
 
 def test_folding_many_names_at_once_equals_one_at_a_time():

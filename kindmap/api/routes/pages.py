@@ -83,7 +83,10 @@ def search_by_name(
     include_unknown: IncludeUnknown = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PlaceCollection:
-    """Published places whose names match ``q`` (best matches first), with the same filters as /api/places."""
+    """Published places whose names match ``q`` (best matches first), with the same filters as /api/places.
+
+    The cost follows the places the words match: at most 100,000 are scored (those of the word matching the
+    fewest), so a query whose every word is that common is refused (422) and asks for another word."""
     query = _filters(category, free, drop_in, wheelchair, step_free, quiet, open_at=open_at, limit=limit)
     query.lon, query.lat, query.include_unknown = lon, lat, include_unknown
     result = mapview.search_by_name(session, q, query, open_now=open_now, settings=settings)
