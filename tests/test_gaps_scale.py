@@ -254,3 +254,34 @@ def test_only_addresses_without_a_secret_are_given_to_workers():
     assert shareable_url(create_engine("postgresql+psycopg://kindmap:s3cret@db.example.org/kindmap")) is None
     assert shareable_url(create_engine("postgresql+psycopg://kindmap@db.example.org:5433/kindmap")) == \
         "postgresql+psycopg://kindmap@db.example.org:5433/kindmap"
+
+
+def test_edge_extents_are_stored_once_per_network_version(tmp_path, rutland):
+    """Each edge's extent is the min and max of its vertices; stored beside the network file, it is
+    read back by the next process, and a new version of the file gets its own (the old one goes)."""
+    import os
+    import shutil
+
+    import numpy as np
+
+    from kindmap.geo.network import WalkNetwork
+    from kindmap.services.gaps import tiles
+    from kindmap.services.walking import network_path
+
+    settings, _, _ = rutland
+    path = tmp_path / "rutland.npz"
+    shutil.copyfile(network_path(settings, "rutland"), path)
+    net = WalkNetwork.load(path)
+    want_lo = np.array([net.edge_xy(e).min(axis=0) for e in range(net.n_edges)])
+    want_hi = np.array([net.edge_xy(e).max(axis=0) for e in range(net.n_edges)])
+    lo, hi = tiles.edge_extents(str(path), net)
+    assert np.array_equal(lo, want_lo) and np.array_equal(hi, want_hi)
+    stored = list((tmp_path / "prepared").glob("rutland.edge-extents.*.npy"))
+    assert len(stored) == 1
+    lo2, hi2 = tiles.edge_extents(str(path), net)
+    assert isinstance(lo2.base, np.memmap) or isinstance(lo2, np.memmap)  # read back, not computed again
+    assert np.array_equal(lo2, want_lo) and np.array_equal(hi2, want_hi)
+    os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 10**9))  # a new version of the network file
+    tiles.edge_extents(str(path), net)
+    again = list((tmp_path / "prepared").glob("rutland.edge-extents.*.npy"))
+    assert len(again) == 1 and again != stored
