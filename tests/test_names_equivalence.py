@@ -275,3 +275,16 @@ def test_folding_many_names_at_once_equals_one_at_a_time():
     for i, r in zip(ids.tolist(), rows.tolist()):
         got[r].append(tokens[i].decode())
     assert got == [fold(t).split() for t in texts]
+
+
+def test_the_server_builds_the_name_index_at_start(settings, engine):
+    from fastapi.testclient import TestClient
+
+    from kindmap.api.app import create_app
+    from kindmap.services.catalogue.index import DEFAULT_CACHE
+
+    _seed(engine, 5, 50)
+    N._cache.clear()
+    with TestClient(create_app(settings, engine=engine)), read_session(engine) as s:
+        index = DEFAULT_CACHE.get(s, tz=settings.timezone)
+        assert N._cache[id(index)][0] is index and N._cache[id(index)][1].size == 50  # before any name search

@@ -64,10 +64,12 @@ def _warm(app: FastAPI) -> None:
     50k-place index costs ~1 s; a network's stored search structures are memory-mapped)."""
     from kindmap.db import read_session
     from kindmap.services.catalogue.index import DEFAULT_CACHE
+    from kindmap.services.catalogue.names import name_index
 
     try:
         with read_session(app.state.engine) as session:
-            DEFAULT_CACHE.get(session, tz=app.state.settings.timezone)
+            # the name search's postings too: ~4 s CPU at 10⁶ places, not the first searcher's wait
+            name_index(session, DEFAULT_CACHE.get(session, tz=app.state.settings.timezone))
     except Exception as exc:  # the first request will report the problem properly
         log.warning("could not warm the catalogue index: %s", type(exc).__name__)
     from kindmap.services.walking import warm_networks
