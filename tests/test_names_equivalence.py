@@ -210,8 +210,10 @@ def _queries(rng: random.Random, index: CatalogIndex, count: int) -> list[str]:
                   "cafe zoe", "bobs", "a and b", "ōtaki", "strasse", "le15 6ab", "line break"]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_postings_match_the_straightforward_scoring(engine, seed):
+@pytest.mark.parametrize("seed,prefilter", [(1, False), (2, False), (3, True)])
+def test_postings_match_the_straightforward_scoring(engine, seed, prefilter, monkeypatch):
+    if prefilter:  # a small vocabulary goes straight to rapidfuzz; here every word goes through the letter counts
+        monkeypatch.setattr(N, "PREFILTER_FROM", 0)
     _seed(engine, seed, 400)
     rng = random.Random(100 + seed)
     with read_session(engine) as s:
@@ -288,3 +290,27 @@ def test_the_server_builds_the_name_index_at_start(settings, engine):
     with TestClient(create_app(settings, engine=engine)), read_session(engine) as s:
         index = DEFAULT_CACHE.get(s, tz=settings.timezone)
         assert N._cache[id(index)][0] is index and N._cache[id(index)][1].size == 50  # before any name search
+
+
+def test_the_letter_count_filter_keeps_every_word_that_can_match():
+    rng = random.Random(7)
+    alphabet = "abcdeéfghij0123456789ōß"
+    vocab = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(4000)})
+    lengths = np.array([len(w) for w in vocab])
+    order = np.argsort(lengths, kind="stable")
+    by_length = [vocab[i] for i in order]
+
+    class Vocab:  # the fields _may_match reads
+        letter_counts = N._letter_counts(by_length, lengths[order])
+        by_length_sizes = lengths[order].astype(np.int32)
+
+    kept_total = 0
+    for _ in range(200):
+        word = rng.choice(vocab)
+        word = _typo(rng, word) if rng.random() < 0.7 else word
+        kept = set(N._may_match(Vocab, word, 0, len(by_length)).tolist())
+        kept_total += len(kept)
+        for i, other in enumerate(by_length):
+            if fuzz.ratio(word, other) >= 80:
+                assert i in kept, (word, other)
+    assert kept_total < 200 * len(vocab) / 3  # and it does leave most words out
