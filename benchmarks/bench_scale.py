@@ -779,18 +779,19 @@ def speedup(args) -> None:
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
             worker_cpu = lambda: client.run(lambda: sum(psutil.Process().cpu_times()[:2]))  # noqa: E731
             client.run(lambda: __import__("kindmap.services.gaps.partition"))  # warm workers, as a running cluster's are
-            before, busy = worker_cpu(), machine_busy()
+            before, busy, steal = worker_cpu(), machine_busy(), psutil.cpu_times().steal
             wall, parent = time.perf_counter(), time.process_time()
             part = analyse_partitioned(engine, settings, q, tiles=(args.tiles, args.tiles), scheduler=cluster.scheduler_address)
             wall, parent = time.perf_counter() - wall, time.process_time() - parent
-            after, busy = worker_cpu(), machine_busy() - busy
+            after, busy, steal = worker_cpu(), machine_busy() - busy, psutil.cpu_times().steal - steal
         per_worker = [after[w] - before[w] for w in after]
         runs[n] = (wall, parent, per_worker, part)
-        # other processes' CPU during the run (the whole machine's busy time less this run's): a wall
-        # figure with seconds of others' CPU beside it was taken on a shared machine, not a quiet one
+        # other processes' CPU during the run (the whole machine's busy time less this run's), and the
+        # time the virtual machine's cores waited for the host's ("steal"): a wall figure with seconds
+        # of either beside it was taken on a shared machine, not a quiet one
         print(f"  {args.tiles}×{args.tiles} tiles on {n} worker(s): wall {wall:.2f} s; CPU this process {parent:.2f} s, "
-              f"workers {' + '.join(f'{c:.2f}' for c in per_worker)} s; other processes {max(busy - parent - sum(per_worker), 0):.2f} s",
-              flush=True)
+              f"workers {' + '.join(f'{c:.2f}' for c in per_worker)} s; other processes {max(busy - parent - sum(per_worker), 0):.2f} s, "
+              f"steal {steal:.2f} s", flush=True)
     print(f"  after: {load()}", flush=True)
     for name, r in (("whole", whole), ("w1", runs[1][3]), ("w2", runs[2][3])):
         with open(folder / f"result-{name}.pkl", "wb") as f:
