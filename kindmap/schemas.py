@@ -4,6 +4,7 @@ column can leak by accident (pydantic only: no web imports)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, WithJsonSchema
@@ -283,8 +284,17 @@ def _location(loc) -> LocationOut | None:
 
 
 def _wire_time(value: datetime | None, tz: str | None) -> str | None:
-    # As a LocalDateTime field validates (_as_local) and serialises (_iso) it.
-    return None if value is None else _iso(_as_local(_local(value, tz)))
+    # As a LocalDateTime field validates (_as_local) and serialises (_iso) it. Without tz the
+    # configured zone is read afresh (see _as_local), so only answers for a named zone are kept.
+    if value is None:
+        return None
+    return _zoned_wire_time(value, tz) if tz is not None else _iso(_as_local(_local(value, tz)))
+
+
+@lru_cache(maxsize=4096)
+def _zoned_wire_time(value: datetime, tz: str) -> str:
+    # Many answers share a next opening (Monday 09:00): each is localised and written once.
+    return _iso(_as_local(localize(value, tz)))
 
 
 def _float(value) -> float | None:

@@ -188,6 +188,21 @@ def test_next_open_and_weekly_hours() -> None:
     assert math.isnan(index.weekly_open_hours(4))
 
 
+def test_next_open_remembered_per_string_equals_asking_afresh() -> None:
+    """Each string keeps its last next opening; asked at any later or earlier time, in any order,
+    the answers are those of an index that never saw a question before."""
+    strings = all_strings()
+    start = datetime(2024, 3, 4)
+    rng = random.Random(5)
+    index = HoursIndex(strings, start=start)
+    times = random_times(rng, start - timedelta(days=3), start + timedelta(days=20), 150)
+    times += sorted(random_times(rng, start, start + timedelta(days=2), 150))  # a morning's searches, in order
+    for when in times:
+        i = rng.randrange(len(strings))
+        fresh = HoursIndex(strings[i:i + 1], start=start)
+        assert index.next_open(i, when) == fresh.next_open(0, when), (strings[i], when)
+
+
 def test_seasonal_weekly_hours_average_the_year() -> None:
     index = HoursIndex(["Apr-Sep: Mo-Su 08:00-20:00; Oct-Mar: Mo-Su 08:00-16:00"], start=datetime(2024, 1, 1))
     assert 56 < index.weekly_open_hours(0) < 84
