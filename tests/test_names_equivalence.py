@@ -19,7 +19,8 @@ from kindmap.db import read_session, write_session
 from kindmap.errors import InvalidQuery
 from kindmap.geo.distance import haversine_m, unit_vectors
 from kindmap.models import Locality, Place, Region
-from kindmap.services.catalogue import names as N
+from kindmap.services.catalogue.names import match as M
+from kindmap.services.catalogue.names import postings as P
 from kindmap.services.catalogue.index import CatalogIndex, build_index
 from kindmap.services.catalogue.names import (
     KIND_WEIGHT,
@@ -213,13 +214,13 @@ def _queries(rng: random.Random, index: CatalogIndex, count: int) -> list[str]:
 @pytest.mark.parametrize("seed,prefilter", [(1, False), (2, False), (3, True)])
 def test_postings_match_the_straightforward_scoring(engine, seed, prefilter, monkeypatch):
     if prefilter:  # a small vocabulary goes straight to rapidfuzz; here every word goes through the letter counts
-        monkeypatch.setattr(N, "PREFILTER_FROM", 0)
+        monkeypatch.setattr(M, "PREFILTER_FROM", 0)
     _seed(engine, seed, 400)
     rng = random.Random(100 + seed)
     with read_session(engine) as s:
         index = build_index(s)
         localities = list(s.exec(select(Locality).order_by(Locality.id)).all())
-    new, ref = N.build_name_index(index, localities), ref_build(index, localities)
+    new, ref = P.build_name_index(index, localities), ref_build(index, localities)
     assert index.size == 400
     compared = found = 0
     for text in _queries(rng, index, 300):
@@ -229,50 +230,50 @@ def test_postings_match_the_straightforward_scoring(engine, seed, prefilter, mon
             want_pos, want_rel = ref_match(ref, text, keep, lons=index.lon, lats=index.lat, **point)
         except InvalidQuery:
             with pytest.raises(InvalidQuery):
-                N.match_places(new, text, lambda p: keep[p], lons=index.lon, lats=index.lat, **point)
+                M.match_places(new, text, lambda p: keep[p], lons=index.lon, lats=index.lat, **point)
             continue
-        got_pos, got_rel, total = N.match_places(new, text, lambda p: keep[p], lons=index.lon, lats=index.lat, **point)
+        got_pos, got_rel, total = M.match_places(new, text, lambda p: keep[p], lons=index.lon, lats=index.lat, **point)
         assert total == want_pos.size, text
         assert got_pos.tolist() == want_pos.tolist(), text
         np.testing.assert_allclose(got_rel, want_rel, rtol=0, atol=1e-9, err_msg=text)
         for limit in (1, 5, 50):
-            top, rel, total = N.match_places(new, text, keep, lons=index.lon, lats=index.lat, limit=limit, **point)
+            top, rel, total = M.match_places(new, text, keep, lons=index.lon, lats=index.lat, limit=limit, **point)
             assert top.tolist() == want_pos[:limit].tolist() and total == want_pos.size, text
             np.testing.assert_allclose(rel, want_rel[:limit], rtol=0, atol=1e-9)
         compared += 1
         found += bool(want_pos.size)
     assert compared > 250 and 100 < found < compared  # both matches and empty results were compared
     # towns, through the same settlements, are where the places are
-    assert [t for t in N.build_name_index(index, localities).towns] == [t for t, k in TOWNS if k in SETTLEMENTS]
+    assert [t for t in P.build_name_index(index, localities).towns] == [t for t, k in TOWNS if k in SETTLEMENTS]
 
 
 def test_a_word_matching_too_many_places_is_refused(client, engine, monkeypatch):
     _seed(engine, 4, 200)
     with read_session(engine) as s:
         index = build_index(s)
-    names = N.build_name_index(index, [])
-    positions, _rel, total = N.match_places(names, "church", np.ones(index.size, bool))
+    names = P.build_name_index(index, [])
+    positions, _rel, total = M.match_places(names, "church", np.ones(index.size, bool))
     assert total > 10
-    church, baptist = N._match_word(names, "church").estimate, N._match_word(names, "baptist").estimate
+    church, baptist = M._match_word(names, "church").estimate, M._match_word(names, "baptist").estimate
     assert church >= total and baptist < church
-    monkeypatch.setattr(N, "MAX_CANDIDATES", church - 1)
+    monkeypatch.setattr(M, "MAX_CANDIDATES", church - 1)
     with pytest.raises(InvalidQuery, match="too many places"):
-        N.match_places(names, "church", np.ones(index.size, bool))
+        M.match_places(names, "church", np.ones(index.size, bool))
     # another word that matches fewer places makes the same word fine
-    assert N.match_places(names, "church baptist", np.ones(index.size, bool))[2] <= total
+    assert M.match_places(names, "church baptist", np.ones(index.size, bool))[2] <= total
     r = client.get("/api/places/search", params={"q": "church"})
     assert r.status_code == 422 and "add another word" in r.text, r.text
     assert client.get("/api/places/search", params={"q": "church baptist"}).status_code == 200
     from kindmap.api.routes import pages
 
     monkeypatch.undo()
-    assert f"{N.MAX_CANDIDATES:,}" in pages.search_by_name.__doc__  # the documented bound is the real one
+    assert f"{M.MAX_CANDIDATES:,}" in pages.search_by_name.__doc__  # the documented bound is the real one
 
 
 def test_folding_many_names_at_once_equals_one_at_a_time():
     texts = ["Café  St. Anne’s", "A&B", "O'Brien's\nHall", "", "the", "ÉGLISE Saint-Pierre", "tab\there|pipe",
              "Ōtaki", "Straße 10", "ǅemal", "x" * 100]
-    tokens, ids, rows = N._token_rows(texts)
+    tokens, ids, rows = P._token_rows(texts)
     got = [[] for _ in texts]
     for i, r in zip(ids.tolist(), rows.tolist()):
         got[r].append(tokens[i].decode())
@@ -286,10 +287,10 @@ def test_the_server_builds_the_name_index_at_start(settings, engine):
     from kindmap.services.catalogue.index import DEFAULT_CACHE
 
     _seed(engine, 5, 50)
-    N._cache.clear()
+    P._cache.clear()
     with TestClient(create_app(settings, engine=engine)), read_session(engine) as s:
         index = DEFAULT_CACHE.get(s, tz=settings.timezone)
-        assert N._cache[id(index)][0] is index and N._cache[id(index)][1].size == 50  # before any name search
+        assert P._cache[id(index)][0] is index and P._cache[id(index)][1].size == 50  # before any name search
 
 
 def test_the_letter_count_filter_keeps_every_word_that_can_match():
@@ -301,14 +302,14 @@ def test_the_letter_count_filter_keeps_every_word_that_can_match():
     by_length = [vocab[i] for i in order]
 
     class Vocab:  # the fields _may_match reads
-        letter_counts = N._letter_counts(by_length, lengths[order])
+        letter_counts = P._letter_counts(by_length, lengths[order])
         by_length_sizes = lengths[order].astype(np.int32)
 
     kept_total = 0
     for _ in range(200):
         word = rng.choice(vocab)
         word = _typo(rng, word) if rng.random() < 0.7 else word
-        kept = set(N._may_match(Vocab, word, 0, len(by_length)).tolist())
+        kept = set(M._may_match(Vocab, word, 0, len(by_length)).tolist())
         kept_total += len(kept)
         for i, other in enumerate(by_length):
             if fuzz.ratio(word, other) >= 80:
