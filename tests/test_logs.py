@@ -82,6 +82,34 @@ def test_json_access_lines_have_fields_and_no_household_id_or_postcode(settings,
         assert entry["message"].startswith(f"GET {entry['route']} {entry['status']} ")
 
 
+def test_fastapi_opentelemetry_records_nothing_even_with_a_tracer_installed(settings, engine, monkeypatch):
+    """A host that installs an OpenTelemetry tracer gets no spans from kindmap's requests: FastAPI's
+    bridge would name concrete paths and query values (a household id, a postcode) that the access
+    log deliberately leaves out."""
+    from opentelemetry import trace
+
+    started: list[str] = []
+
+    class Recording(trace.NoOpTracer):
+        def start_span(self, name, *args, **kwargs):
+            started.append(name)
+            return super().start_span(name, *args, **kwargs)
+
+        def start_as_current_span(self, name, *args, **kwargs):
+            started.append(name)
+            return super().start_as_current_span(name, *args, **kwargs)
+
+    class Provider(trace.TracerProvider):  # not a NoOp one: FastAPI would skip it
+        def get_tracer(self, *args, **kwargs):
+            return Recording()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: Provider())
+    with TestClient(create_app(settings, engine=engine)) as client:
+        _private_requests(client)
+        assert client.get("/api/places", params={"lon": -0.7, "lat": 52.6}).status_code == 200
+    assert started == []
+
+
 def test_text_format_still_logs_one_readable_line_per_request(settings, engine, capsys, restore_logging):
     configure_logging(settings)  # the default: text
     with TestClient(create_app(settings, engine=engine)) as client:
