@@ -49,34 +49,13 @@ def build_demo(folder: Path) -> Path:
 
 
 def synthetic_catalogue(folder: Path, n: int, seed: int = 5) -> Path:
-    """``n`` published places at random over ``BOX`` (four kinds, five hours strings, mixed facts) in SQLite."""
-    import numpy as np
-    from datetime import datetime, timezone
-
+    """``n`` published places at random over ``BOX`` (four kinds, five hours strings, mixed facts) in SQLite,
+    written as the scale series writes its catalogues (``bench_scale.write_catalogue``)."""
     sys.path.insert(0, str(REPO))
-    from sqlalchemy import insert
-
-    from kindmap.config import Settings
-    from kindmap.db import create_schema, make_engine
-    from kindmap.models import Place
+    from bench_scale import write_catalogue
 
     path = folder / "catalogue.sqlite3"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url, settings=Settings(database_url=url, state_dir=folder))
-    create_schema(engine)
-    made = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
-    kinds = ["library", "community_centre", "place_of_worship", "community_cafe"]
-    rng = np.random.default_rng(seed)
-    lon, lat = rng.uniform(BOX[0], BOX[2], n), rng.uniform(BOX[1], BOX[3], n)
-    with engine.begin() as conn:
-        for lo in range(0, n, 100_000):
-            conn.execute(insert(Place.__table__), [
-                {"name": f"Place {i}", "category": kinds[i % 4], "lon": float(lon[i]), "lat": float(lat[i]),
-                 "source": "manual", "status": "published", "opening_hours": hours[i % 5],
-                 "free_to_use": [True, False, None][i % 3], "wheelchair": [None, "yes", "limited", "no"][i % 4],
-                 "created_at": made, "updated_at": made} for i in range(lo, min(n, lo + 100_000))])
-    engine.dispose()
+    write_catalogue(str(path), n, seed=seed, box=BOX)
     return path
 
 

@@ -426,8 +426,9 @@ def osm_like_names(n: int, rng, kinds: list[str]) -> tuple[list[str], list[str |
     return out, others, [kinds[k] for k in kind_of]
 
 
-def write_catalogue(path: str, n: int, *, seed: int = 5, names: str = "numbered") -> None:
-    """``n`` published places at random over ``CATALOGUE_BOX`` into SQLite at ``path`` (in chunks: 10⁷ fits).
+def write_catalogue(path: str, n: int, *, seed: int = 5, names: str = "numbered",
+                    box: tuple[float, float, float, float] = CATALOGUE_BOX) -> None:
+    """``n`` published places at random over ``box`` into SQLite at ``path`` (in chunks: 10⁷ fits).
 
     ``names="osm"``: names drawn from real OSM names and towns (``osm_like_names``), every kind of the
     taxonomy, and England's library towns as localities (towns) at random in the box."""
@@ -446,7 +447,7 @@ def write_catalogue(path: str, n: int, *, seed: int = 5, names: str = "numbered"
     hours = ["Mo-Fr 09:00-17:00", "Mo-Sa 10:00-16:00", "Tu,Th 18:00-21:00", "Sa,Su 10:00-16:00", None]
     kinds = ["library", "community_centre", "place_of_worship", "community_cafe"]
     rng = np.random.default_rng(seed)
-    lon, lat = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2], n), rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3], n)
+    lon, lat = rng.uniform(box[0], box[2], n), rng.uniform(box[1], box[3], n)
     if names == "osm":
         from kindmap.taxonomy import categories
 
@@ -454,8 +455,8 @@ def write_catalogue(path: str, n: int, *, seed: int = 5, names: str = "numbered"
         towns = real_names()[1]
         with engine.begin() as conn:
             rid = conn.execute(insert(Region.__table__).values(slug="box", name="Box")).inserted_primary_key[0]
-            tlon = rng.uniform(CATALOGUE_BOX[0], CATALOGUE_BOX[2], len(towns))
-            tlat = rng.uniform(CATALOGUE_BOX[1], CATALOGUE_BOX[3], len(towns))
+            tlon = rng.uniform(box[0], box[2], len(towns))
+            tlat = rng.uniform(box[1], box[3], len(towns))
             conn.execute(insert(Locality.__table__), [{"region_id": rid, "name": t, "kind": "town", "lon": float(x),
                                                        "lat": float(y)} for t, x, y in zip(towns, tlon, tlat)])
     else:
