@@ -229,7 +229,7 @@ class ErrorOut(BaseModel):
 
 
 def _summary_fields(place, *, distance_m: float | None, open_state: bool | None,
-                    walk_minutes: float | None = None, next_open: datetime | None = None) -> dict:
+                    walk_minutes: float | None = None, next_open: datetime | str | None = None) -> dict:
     from kindmap.taxonomy import label
 
     return {
@@ -253,18 +253,6 @@ def _local(value: datetime | None, tz: str | None) -> datetime | None:
     # Naive values are local wall clock in ``tz``; without ``tz`` the field itself falls back to
     # the configured zone (see LocalDateTime), so older callers still get an offset, not a crash.
     return localize(value, tz) if tz is not None else value
-
-
-def place_feature(place, *, distance_m: float | None, open_state: bool | None,
-                  walk_minutes: float | None = None, next_open: datetime | None = None,
-                  tz: str | None = None) -> PlaceFeature:
-    """A search hit as a GeoJSON Feature (the same shape the map draws); naive ``next_open`` is local in ``tz``."""
-    return PlaceFeature(
-        id=place.id,
-        geometry=PointGeometry(coordinates=(place.lon, place.lat)),
-        properties=PlaceSummary(**_summary_fields(place, distance_m=distance_m, open_state=open_state,
-                                                  walk_minutes=walk_minutes, next_open=_local(next_open, tz))),
-    )
 
 
 def place_detail_feature(place, *, open_state: bool | None, next_open: datetime | None,
@@ -310,8 +298,6 @@ def place_collection_json(result, *, attribution: str, tz: str | None = None) ->
     of it at 10⁶ places. ``place_collection`` validates these same bytes into the model, and
     tests/test_search_fastpath.py checks that dumping that model gives them back unchanged.
     """
-    from kindmap.taxonomy import label
-
     features = []
     times: dict = {}  # the shown places often open at the same time: each written once
     for h in result.hits:
@@ -319,13 +305,9 @@ def place_collection_json(result, *, attribution: str, tz: str | None = None) ->
             times[h.next_open] = _wire_time(h.next_open, tz)
         place = h.place
         features.append({"type": "Feature", "id": place.id, "geometry": {
-            "type": "Point", "coordinates": round_position(place.lon, place.lat)}, "properties": {
-            "id": place.id, "name": place.name, "category": place.category, "category_label": label(place.category),
-            "distance_m": None if h.distance_m is None else round(float(h.distance_m), 1), "open": h.open,
-            "free_to_use": place.free_to_use, "drop_in": place.drop_in,
-            "wheelchair": getattr(place.wheelchair, "value", place.wheelchair), "step_free": place.step_free,
-            "opening_hours": place.opening_hours, "walk_minutes": _float(h.walk_minutes),
-            "next_open": times[h.next_open]}})
+            "type": "Point", "coordinates": round_position(place.lon, place.lat)}, "properties": _summary_fields(
+            place, distance_m=_float(h.distance_m), open_state=h.open, walk_minutes=_float(h.walk_minutes),
+            next_open=times[h.next_open])})
     search = {"lon": _float(result.lon), "lat": _float(result.lat), "postcode": result.postcode,
               "radius_m": _float(result.radius_m), "open_at": _wire_time(result.open_at, tz), "matched": result.total,
               "travel": result.travel, "profile": result.profile, "max_walk_minutes": _float(result.max_walk_minutes),

@@ -17,7 +17,7 @@ from kindmap.db import read_session, write_session
 from kindmap.hours import localize
 from kindmap.models import Place, PlaceStatus
 from kindmap.models.activities import Opportunity
-from kindmap.schemas import place_collection, place_feature
+from kindmap.schemas import place_collection
 from kindmap.services.catalogue.activities import opportunity_public
 from kindmap.services.catalogue.index import CatalogCache
 from kindmap.services.catalogue.search import SearchQuery, search_places
@@ -119,16 +119,21 @@ def test_place_details_next_open_has_the_offset_of_its_own_date(client, mondays)
 
 
 def test_a_naive_time_reaching_the_schema_is_localized_not_sent_bare(mondays):
-    """place_feature / place_collection still take naive local times from older callers without crashing."""
+    """place_collection still takes naive local times from older callers without crashing."""
+    from kindmap.services.catalogue.search import Hit, SearchResult
+
+    def next_open(when, **tz):
+        result = SearchResult([Hit(place, None, False, next_open=when)], None, None, None, None, None, 1)
+        feature = place_collection(result, attribution="", **tz).features[0]
+        return json.loads(feature.model_dump_json())["properties"]["next_open"]
+
     with read_session(mondays) as s:
         place = s.query(Place).first()
-        summer = place_feature(place, distance_m=None, open_state=False, next_open=datetime(2026, 7, 13, 10))
-        winter = place_feature(place, distance_m=None, open_state=False, next_open=datetime(2026, 11, 30, 10))
-        elsewhere = place_feature(place, distance_m=None, open_state=False, next_open=datetime(2026, 7, 13, 10),
-                                  tz="America/New_York")
-    assert json.loads(elsewhere.model_dump_json())["properties"]["next_open"] == "2026-07-13T10:00:00-04:00"
-    assert json.loads(summer.model_dump_json())["properties"]["next_open"] == "2026-07-13T10:00:00+01:00"
-    assert json.loads(winter.model_dump_json())["properties"]["next_open"] == "2026-11-30T10:00:00+00:00"
+        summer, winter = next_open(datetime(2026, 7, 13, 10)), next_open(datetime(2026, 11, 30, 10))
+        elsewhere = next_open(datetime(2026, 7, 13, 10), tz="America/New_York")
+    assert elsewhere == "2026-07-13T10:00:00-04:00"
+    assert summer == "2026-07-13T10:00:00+01:00"
+    assert winter == "2026-11-30T10:00:00+00:00"
 
 
 def test_opportunity_next_on_carries_its_offset(engine):
